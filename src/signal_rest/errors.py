@@ -1,0 +1,114 @@
+"""The one error hierarchy of signal-rest.
+
+Every error a request can meet is one of these; one handler in `signal_rest.app` renders each as
+`{"error": "<message>"}` with the class's HTTP status (plus the extra fields of `RateLimited`).
+
+    SignalApiError                 400
+    ├── ValidationError            400  bad input from the HTTP client
+    │   └── PayloadTooLarge        413  a body over the configured limit
+    ├── NotFound                   404  no such group, account, code, ...
+    └── DaemonError                400  signal-cli (or the sandbox) answered with an error
+        ├── RpcError               400  a JSON-RPC error object (code, message, data)
+        │   └── RateLimited        429  code -5: carries the challenge tokens
+        ├── DaemonUnavailable      503  no connection to the daemon
+        └── RpcTimeout             504  the daemon did not answer in time
+
+Foreign exceptions (OSError, JSON decode errors, timeouts) are translated into these once, at the
+JSON-RPC boundary (`signal_rest.jsonrpc.client`); nothing above it catches OSError.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = [
+    "DaemonError",
+    "DaemonUnavailable",
+    "NotFound",
+    "PayloadTooLarge",
+    "RateLimited",
+    "RpcError",
+    "RpcTimeout",
+    "SignalApiError",
+    "ValidationError",
+]
+
+
+class SignalApiError(Exception):
+    """Base of every error signal-rest reports to an HTTP client.
+
+    `message` is the text of the `{"error": ...}` body; `status` the HTTP status.
+    """
+
+    status: int = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def body(self) -> dict[str, Any]:
+        return {"error": self.message}
+
+
+class ValidationError(SignalApiError):
+    """The request itself is wrong: malformed JSON, a wrong type, a missing or invalid field."""
+
+
+class PayloadTooLarge(ValidationError):
+    """The request body is larger than the configured limit; raised while reading, before it is
+    buffered whole."""
+
+    status = 413
+
+
+class NotFound(SignalApiError):
+    """The thing the request names does not exist (a group, a pending verification code, ...)."""
+
+    status = 404
+
+
+class DaemonError(SignalApiError):
+    """Something went wrong between signal-rest and the signal-cli daemon (or the sandbox)."""
+
+
+class RpcError(DaemonError):
+    """The daemon answered a request with a JSON-RPC error object.
+
+    `code` is signal-cli's code (-1 user error, -3 IO error, -4 untrusted identity, -5 rate limit,
+    -32600.. protocol errors); `data` is the error's `data` member (often `{"response": ...}` with a
+    partial send result), passed through unchanged.
+    """
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.data = data
+
+
+class RateLimited(RpcError):
+    """signal-cli reported a rate limit (code -5). `challenge_tokens` are the tokens a user can lift
+    it with via `/v1/accounts/{number}/rate-limit-challenge`."""
+
+    status = 429
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(code, message, data)
+        self.challenge_tokens: list[str] = []
+        response = data.get("response") if isinstance(data, dict) else None
+        results = response.get("results") if isinstance(response, dict) else None
+        if isinstance(results, list):
+            self.challenge_tokens = [
+                str(r.get("token") or "") if isinstance(r, dict) else "" for r in results
+            ]
+
+
+class DaemonUnavailable(DaemonError):
+    """There is no working connection to the daemon: it is starting, restarting or unreachable."""
+
+    status = 503
+
+
+class RpcTimeout(DaemonError):
+    """The daemon accepted a request but did not answer within the configured timeout."""
+
+    status = 504
