@@ -1,0 +1,382 @@
+"""The JSON-RPC server: signal-cli's line framing, dispatch, account selection, subscriptions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .commands import COMMANDS
+from .context import Context
+from .errors import (
+    ACCOUNT_REQUIRED,
+    ACCOUNT_UNKNOWN,
+    INTERNAL_ERROR,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    RpcError,
+    user_error,
+)
+from .jackson import (
+    PARAMS_ARRAY,
+    REQUEST_CLASS,
+    JacksonParseError,
+    bad_property,
+    json_type_name,
+    not_a_request,
+    parse_line,
+    unrecognized_field,
+)
+from .links import LinkRequests
+from .network import Network, now_ms
+from .params import java_string, typed
+
+log = logging.getLogger(__name__)
+
+RECEIVE_MODES = ("on-start", "on-connection", "manual")
+LINE_LIMIT = 256 * 1024 * 1024
+_ABSENT = object()
+_DISPATCHER = ("subscribeReceive", "unsubscribeReceive", "receive")
+
+
+@dataclass
+class _Request:
+    id: Any  # _ABSENT for notifications
+    method: str
+    params: Any
+
+
+@dataclass
+class _Subscription:
+    id: int
+    connection: _Connection
+    account: str | None  # None: every local account
+    explicit: bool
+
+
+class _Connection:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def send(self, obj: Any) -> None:
+        self.outbox.put_nowait(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+    async def write_loop(self) -> None:
+        while (line := await self.outbox.get()) is not None:
+            self.writer.write(line.encode())
+            with contextlib.suppress(ConnectionError):
+                await self.writer.drain()
+
+
+def _response(
+    request_id: Any, *, result: Any = None, error: RpcError | None = None
+) -> dict[str, Any]:
+    rid = None if request_id is _ABSENT else request_id
+    if error is not None:
+        return {"jsonrpc": "2.0", "error": error.to_json(), "id": rid}
+    return {"jsonrpc": "2.0", "result": result, "id": rid}
+
+
+class SandboxDaemon:
+    """A simulated Signal network behind signal-cli's JSON-RPC daemon protocol.
+
+    daemon = SandboxDaemon(Path("data"), receive_mode="manual")
+    await daemon.start_unix(Path("/tmp/signal.sock"))
+    ...
+    await daemon.close()
+    """
+
+    def __init__(self, data_dir: Path, *, receive_mode: str = "on-start") -> None:
+        if receive_mode not in RECEIVE_MODES:
+            raise ValueError(f"receive_mode must be one of {RECEIVE_MODES}")
+        self.receive_mode = receive_mode
+        self.network = Network(data_dir)
+        self.network.on_queued = self._pump
+        self.network.on_account = self._account_added
+        self.links = LinkRequests()
+        self._servers: list[asyncio.Server] = []
+        self._connections: set[_Connection] = set()
+        self._subscriptions: dict[int, _Subscription] = {}
+        self._next_subscription = 0
+        self._arrivals: dict[str, asyncio.Event] = {}
+
+    async def start_unix(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_socket():
+            path.unlink()
+        self._servers.append(
+            await asyncio.start_unix_server(self._serve, str(path), limit=LINE_LIMIT)
+        )
+
+    async def start_tcp(self, host: str, port: int) -> int:
+        server = await asyncio.start_server(self._serve, host, port, limit=LINE_LIMIT)
+        self._servers.append(server)
+        return int(server.sockets[0].getsockname()[1])
+
+    async def close(self) -> None:
+        for server in self._servers:
+            server.close()
+        self.links.close()
+        for connection in list(self._connections):
+            for task in list(connection.tasks):
+                task.cancel()
+            connection.outbox.put_nowait(None)
+            connection.writer.close()
+        for server in self._servers:
+            with contextlib.suppress(Exception):
+                await server.wait_closed()
+        self._servers.clear()
+        await asyncio.sleep(0)
+        self.network.close()
+
+    # connections
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = _Connection(reader, writer)
+        self._connections.add(connection)
+        writing = asyncio.create_task(connection.write_loop())
+        if self.receive_mode != "manual":
+            self._subscribe(connection, None, explicit=False)
+        try:
+            while True:
+                try:
+                    raw = await reader.readline()
+                except (ConnectionError, ValueError):
+                    break
+                if not raw:
+                    break
+                task = asyncio.create_task(
+                    self._handle_line(connection, raw.decode("utf-8", "replace"))
+                )
+                connection.tasks.add(task)
+                task.add_done_callback(connection.tasks.discard)
+        except asyncio.CancelledError:
+            pass
+        finally:
+            self._connections.discard(connection)
+            for sub in [s for s in self._subscriptions.values() if s.connection is connection]:
+                del self._subscriptions[sub.id]
+            for task in list(connection.tasks):
+                task.cancel()
+            connection.outbox.put_nowait(None)
+            with contextlib.suppress(Exception):
+                await writing
+            writer.close()
+
+    async def _handle_line(self, connection: _Connection, line: str) -> None:
+        line = line.rstrip("\r\n")
+        if not line.strip():
+            connection.send(_response(None, error=RpcError(PARSE_ERROR, "Empty input line")))
+            return
+        try:
+            value = parse_line(line)
+        except JacksonParseError as exc:
+            connection.send(_response(None, error=RpcError(PARSE_ERROR, str(exc))))
+            return
+        if isinstance(value, list):
+            if not value:
+                connection.send(_response(None, error=RpcError(INVALID_REQUEST, "invalid request")))
+                return
+            answers: list[dict[str, Any]] = []
+            requests: list[_Request] = []
+            for entry in value:
+                checked = self._check(entry)
+                if isinstance(checked, _Request):
+                    requests.append(checked)
+                else:
+                    answers.append(checked)
+            # Entries run concurrently, as in signal-cli; answers are matched by id anyway.
+            executed = await asyncio.gather(*(self._execute(connection, r) for r in requests))
+            answers.extend(answer for answer in executed if answer is not None)
+            if answers:
+                connection.send(answers)
+            return
+        if not isinstance(value, dict):
+            error = RpcError(INVALID_REQUEST, f"unexpected type: {json_type_name(value)}")
+            connection.send(_response(None, error=error))
+            return
+        checked = self._check(value)
+        answer = (
+            await self._execute(connection, checked) if isinstance(checked, _Request) else checked
+        )
+        if answer is not None:
+            connection.send(answer)
+
+    def _check(self, entry: Any) -> _Request | dict[str, Any]:
+        """Map one request value like Jackson maps it onto JsonRpcRequest."""
+        if not isinstance(entry, dict):
+            return _response(None, error=RpcError(INVALID_REQUEST, not_a_request(entry)))
+        rid = entry.get("id", _ABSENT)
+        if isinstance(rid, list | dict):
+            return _response(
+                None, error=RpcError(INVALID_REQUEST, bad_property("id", "ValueNode", rid))
+            )
+        params = entry.get("params")
+        if params is not None and not isinstance(params, list | dict):
+            message = bad_property("params", "ContainerNode", params)
+            return _response(rid, error=RpcError(INVALID_REQUEST, message))
+        for key in entry:
+            if key not in ("jsonrpc", "method", "id", "params"):
+                known = ["method", "id", "jsonrpc", "params"]
+                message = unrecognized_field(REQUEST_CLASS, key, known)
+                return _response(rid, error=RpcError(INVALID_REQUEST, message))
+        version = entry.get("jsonrpc")
+        if version is None or java_string(version) != "2.0":
+            error = RpcError(INVALID_REQUEST, "only jsonrpc version 2.0 is supported")
+            return _response(rid, error=error)
+        method = entry.get("method")
+        if method is None:
+            return _response(rid, error=RpcError(INVALID_REQUEST, "method field must be set"))
+        return _Request(rid, java_string(method), params)
+
+    async def _execute(self, connection: _Connection, request: _Request) -> dict[str, Any] | None:
+        try:
+            result = await self._dispatch(connection, request)
+            answer = _response(request.id, result=result)
+        except RpcError as exc:
+            answer = _response(request.id, error=exc)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a bug surfaces like an unexpected Java exception would
+            log.exception("sandbox command %s failed", request.method)
+            answer = _response(
+                request.id, error=RpcError(INTERNAL_ERROR, f"{exc} ({type(exc).__name__})")
+            )
+        return None if request.id is _ABSENT else answer
+
+    async def _dispatch(self, connection: _Connection, request: _Request) -> Any:
+        command = COMMANDS.get(request.method)
+        if command is None and request.method not in _DISPATCHER:
+            raise RpcError(METHOD_NOT_FOUND, "Method not implemented")
+        raw = request.params
+        if request.method == "unsubscribeReceive":
+            return self._unsubscribe(connection, raw)
+        if isinstance(raw, list):
+            raise RpcError(INVALID_REQUEST, PARAMS_ARRAY)
+        params: dict[str, Any] = dict(raw or {})
+        if request.method == "subscribeReceive":
+            account = self._optional_account(params)
+            return self._subscribe(connection, account, explicit=True)
+        if request.method == "receive":
+            return await self._receive(self._select_account(params), params)
+        assert command is not None
+        ctx = Context(self.network, self.links)
+        if command.kind == "single":
+            ctx.account = self._select_account(params)
+        elif command.kind == "registration":
+            if params.get("account") is None:
+                raise RpcError(INVALID_PARAMS, ACCOUNT_REQUIRED)
+            ctx.account = java_string(params.pop("account"))
+        return await command.handler(ctx, params)
+
+    def _optional_account(self, params: dict[str, Any]) -> str | None:
+        value = params.pop("account", None)
+        if value is None:
+            return None
+        account = java_string(value)
+        if not self.network.is_local(account):
+            raise RpcError(INVALID_PARAMS, ACCOUNT_UNKNOWN)
+        return account
+
+    def _select_account(self, params: dict[str, Any]) -> str:
+        account = self._optional_account(params)
+        if account is not None:
+            return account
+        accounts = self.network.local_accounts()
+        if len(accounts) != 1:
+            raise RpcError(INVALID_PARAMS, ACCOUNT_REQUIRED)
+        return accounts[0]
+
+    # receiving
+    def _subscribe(self, connection: _Connection, account: str | None, *, explicit: bool) -> int:
+        sub = _Subscription(self._next_subscription, connection, account, explicit)
+        self._next_subscription += 1
+        self._subscriptions[sub.id] = sub
+        for number in [account] if account else self.network.local_accounts():
+            asyncio.get_running_loop().call_soon(self._pump, number)
+        return sub.id
+
+    def _unsubscribe(self, connection: _Connection, raw: Any) -> dict[str, Any]:
+        if isinstance(raw, list):
+            if not raw:
+                raise RpcError(
+                    INTERNAL_ERROR,
+                    'Cannot invoke "com.fasterxml.jackson.databind.JsonNode.asInt()" because the '
+                    'return value of "com.fasterxml.jackson.databind.node.ArrayNode.get(int)" is '
+                    "null (NullPointerException)",
+                )
+            value = raw[0]
+        else:
+            value = (raw or {}).get("subscription")
+            if value is None:
+                raise user_error("Missing subscription parameter with subscription id")
+        sub = self._subscriptions.get(value) if type(value) is int else None
+        if sub is None or sub.connection is not connection:
+            raise user_error("Unknown subscription id")
+        del self._subscriptions[sub.id]
+        return {}
+
+    def _account_added(self, account: str) -> None:
+        # Subscriptions for "all accounts" pick the new account up; nothing else to do.
+        self._pump(account)
+
+    def _receiving(self, account: str) -> list[_Subscription]:
+        return [s for s in self._subscriptions.values() if s.account in (None, account)]
+
+    def _pump(self, account: str) -> None:
+        self._arrivals.setdefault(account, asyncio.Event()).set()
+        subs = self._receiving(account)
+        if not subs and self.receive_mode != "on-start":
+            return  # stays queued, as on Signal's server, until someone receives
+        queued = self.network.store.queued(account)
+        if not queued:
+            return
+        self.network.store.dequeue([seq for seq, _ in queued])
+        for _, message in queued:
+            message["envelope"]["serverDeliveredTimestamp"] = now_ms()
+            for sub in subs:
+                if sub.explicit:
+                    params: dict[str, Any] = {"subscription": sub.id, "result": message}
+                else:
+                    params = message
+                sub.connection.send({"jsonrpc": "2.0", "method": "receive", "params": params})
+            self.network.handed_over(account, message)
+
+    async def _receive(self, account: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
+        params = typed(
+            raw,
+            "org.asamk.signal.commands.ReceiveCommand$ReceiveParams",
+            {"timeout": "Double", "maxMessages": "Integer"},
+        )
+        if self._receiving(account):
+            raise user_error(
+                "Receive command cannot be used if messages are already being received."
+            )
+        timeout = params["timeout"]
+        wait = 3.0 if timeout is None else float(timeout)
+        limit = int(params["maxMessages"] or 0) or -1
+        received: list[dict[str, Any]] = []
+        while limit < 0 or len(received) < limit:
+            batch = self.network.store.queued(account, -1 if limit < 0 else limit - len(received))
+            if batch:
+                self.network.store.dequeue([seq for seq, _ in batch])
+                for _, message in batch:
+                    message["envelope"]["serverDeliveredTimestamp"] = now_ms()
+                    received.append(message)
+                    self.network.handed_over(account, message)
+                continue
+            event = self._arrivals.setdefault(account, asyncio.Event())
+            event.clear()
+            try:
+                await asyncio.wait_for(event.wait(), None if wait < 0 else wait)
+            except TimeoutError:
+                break
+        return received

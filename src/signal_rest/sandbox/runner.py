@@ -1,0 +1,38 @@
+"""Blocking entry point for `signal-rest sandbox`."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from pathlib import Path
+
+from .daemon import SandboxDaemon
+
+
+async def serve(
+    data_dir: Path, *, socket: Path | None, tcp: tuple[str, int] | None, receive_mode: str
+) -> None:
+    if socket is None and tcp is None:
+        raise ValueError("At least one channel parameter is required, e.g. --socket or --tcp.")
+    daemon = SandboxDaemon(data_dir, receive_mode=receive_mode)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        if socket is not None:
+            await daemon.start_unix(socket)
+        if tcp is not None:
+            await daemon.start_tcp(*tcp)
+        await stop.wait()
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+        await daemon.close()
+
+
+def run(
+    data_dir: Path, *, socket: Path | None, tcp: tuple[str, int] | None, receive_mode: str
+) -> None:
+    """Serve the sandbox until SIGINT/SIGTERM."""
+    asyncio.run(serve(data_dir, socket=socket, tcp=tcp, receive_mode=receive_mode))

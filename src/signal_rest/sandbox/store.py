@@ -1,0 +1,141 @@
+"""The sandbox network's persistent state: one SQLite file in the data dir.
+
+Everything the simulated network knows lives here so a restarted daemon continues where it
+stopped: numbers and their settings, local accounts and devices, pending verification codes,
+groups, undelivered messages of local accounts and the inboxes of outside users. All access
+happens on the event loop thread; statements are tiny, so they run inline.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS numbers (
+    number TEXT PRIMARY KEY, uuid TEXT UNIQUE NOT NULL,
+    registered INTEGER NOT NULL DEFAULT 1, requires_captcha INTEGER NOT NULL DEFAULT 0,
+    pin TEXT, pin_tries INTEGER NOT NULL DEFAULT 10);
+CREATE TABLE IF NOT EXISTS accounts (
+    number TEXT PRIMARY KEY, device_id INTEGER NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+    number TEXT NOT NULL, device_id INTEGER NOT NULL, name TEXT, created INTEGER NOT NULL,
+    PRIMARY KEY (number, device_id));
+CREATE TABLE IF NOT EXISTS codes (
+    number TEXT PRIMARY KEY, code TEXT NOT NULL, transport TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY, data TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS group_views (
+    account TEXT NOT NULL, group_id TEXT NOT NULL, PRIMARY KEY (account, group_id));
+CREATE TABLE IF NOT EXISTS queue (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT NOT NULL, message TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS received (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT NOT NULL, message TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blocked (
+    account TEXT NOT NULL, target TEXT NOT NULL, PRIMARY KEY (account, target));
+"""
+
+
+class Store:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(_SCHEMA)
+        self._depth = 0
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        # Nested use joins the outer transaction so a whole send commits at once.
+        if self._depth:
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+            return
+        self._db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        else:
+            self._db.execute("COMMIT")
+        finally:
+            self._depth = 0
+
+    def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
+        return row
+
+    def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        return list(self._db.execute(sql, args).fetchall())
+
+    def run(self, sql: str, *args: Any) -> int:
+        return self._db.execute(sql, args).rowcount
+
+    # meta
+    def meta(self, key: str) -> str | None:
+        row = self.one("SELECT value FROM meta WHERE key = ?", key)
+        return None if row is None else str(row["value"])
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.run("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value)
+
+    # message queues: `queue` holds undelivered messages of local accounts, `received` the
+    # permanent inbox of outside users.
+    def enqueue(self, number: str, message: dict[str, Any]) -> None:
+        self.run("INSERT INTO queue (number, message) VALUES (?, ?)", number, json.dumps(message))
+
+    def queued(self, number: str, limit: int = -1) -> list[tuple[int, dict[str, Any]]]:
+        rows = self.all(
+            "SELECT seq, message FROM queue WHERE number = ? ORDER BY seq LIMIT ?", number, limit
+        )
+        return [(int(r["seq"]), json.loads(r["message"])) for r in rows]
+
+    def dequeue(self, seqs: list[int]) -> None:
+        self._db.executemany("DELETE FROM queue WHERE seq = ?", [(s,) for s in seqs])
+
+    def add_received(self, number: str, message: dict[str, Any]) -> None:
+        self.run(
+            "INSERT INTO received (number, message) VALUES (?, ?)", number, json.dumps(message)
+        )
+
+    def received(self, number: str) -> list[dict[str, Any]]:
+        rows = self.all("SELECT message FROM received WHERE number = ? ORDER BY seq", number)
+        return [json.loads(r["message"]) for r in rows]
+
+    # groups are JSON documents; the network owns their shape (see groups.py)
+    def group(self, group_id: str) -> dict[str, Any] | None:
+        row = self.one("SELECT data FROM groups WHERE id = ?", group_id)
+        return None if row is None else dict(json.loads(row["data"]))
+
+    def save_group(self, group_id: str, data: dict[str, Any]) -> None:
+        self.run(
+            "INSERT OR REPLACE INTO groups (id, data) VALUES (?, ?)", group_id, json.dumps(data)
+        )
+
+    def group_ids_for(self, account: str) -> list[str]:
+        rows = self.all(
+            "SELECT group_id FROM group_views WHERE account = ? ORDER BY rowid", account
+        )
+        return [str(r["group_id"]) for r in rows]
+
+    def show_group(self, account: str, group_id: str) -> None:
+        self.run(
+            "INSERT OR IGNORE INTO group_views (account, group_id) VALUES (?, ?)", account, group_id
+        )
+
+    def forget_group(self, account: str, group_id: str) -> None:
+        self.run("DELETE FROM group_views WHERE account = ? AND group_id = ?", account, group_id)

@@ -1,0 +1,219 @@
+"""The same offline-answerable lines to the real signal-cli 0.13.19 daemon and to the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from signal_rest.sandbox import SandboxDaemon
+from tests.support.realcli import start_daemon
+
+pytestmark = pytest.mark.realcli
+
+CASES: list[tuple[str, list[str]]] = [
+    ("empty_line", [""]),
+    ("blank_line", ["   "]),
+    ("invalid_json_field_name", ["{bad"]),
+    ("invalid_json_value", ['{"a":}']),
+    ("invalid_json_eof_in_object", ['{"a"']),
+    ("invalid_json_unclosed", ["{"]),
+    ("invalid_json_token", ["nope"]),
+    ("invalid_json_trailing_comma", ['{"a":1,}']),
+    ("invalid_json_array_eof", ["[1,"]),
+    ("non_object_number", ["5"]),
+    ("non_object_string", ['"str"']),
+    ("non_object_null", ["null"]),
+    ("empty_batch", ["[]"]),
+    ("batch_of_non_objects", ['[{"jsonrpc":"2.0","id":"c1","method":"version"},5]']),
+    ("wrong_jsonrpc_version", ['{"jsonrpc":"1.0","id":1,"method":"version"}']),
+    ("missing_jsonrpc", ['{"id":2,"method":"version"}']),
+    ("numeric_jsonrpc", ['{"jsonrpc":2.0,"id":3,"method":"version"}']),
+    ("missing_method", ['{"jsonrpc":"2.0","id":4}']),
+    ("unknown_method", ['{"jsonrpc":"2.0","id":5,"method":"nope"}']),
+    ("daemon_method", ['{"jsonrpc":"2.0","id":6,"method":"daemon"}']),
+    ("unknown_top_level_field", ['{"jsonrpc":"2.0","id":"x","method":"version","extra":1}']),
+    ("array_id", ['{"jsonrpc":"2.0","id":[1],"method":"version"}']),
+    ("params_array", ['{"jsonrpc":"2.0","id":7,"method":"version","params":[1]}']),
+    ("params_scalar", ['{"jsonrpc":"2.0","id":8,"method":"version","params":5}']),
+    ("params_null", ['{"jsonrpc":"2.0","id":9,"method":"version","params":null}']),
+    ("null_id", ['{"jsonrpc":"2.0","id":null,"method":"nope"}']),
+    (
+        "odd_ids",
+        [
+            '{"jsonrpc":"2.0","id":1.5,"method":"version"}',
+            '{"jsonrpc":"2.0","id":true,"method":"version"}',
+        ],
+    ),
+    (
+        "finish_link_unknown_field",
+        [
+            '{"jsonrpc":"2.0","id":10,"method":"finishLink","params":{"deviceLinkUri":"sgnl://x","bogus":1}}'
+        ],
+    ),
+    (
+        "finish_link_account_field",
+        [
+            '{"jsonrpc":"2.0","id":11,"method":"finishLink","params":{"deviceLinkUri":"sgnl://x","account":"+1"}}'
+        ],
+    ),
+    ("finish_link_missing_uri", ['{"jsonrpc":"2.0","id":12,"method":"finishLink","params":{}}']),
+    (
+        "finish_link_unknown_uri",
+        [
+            '{"jsonrpc":"2.0","id":13,"method":"finishLink","params":{"deviceLinkUri":"sgnl://linkdevice?uuid=x&pub_key=y"}}'
+        ],
+    ),
+    (
+        "register_unknown_field",
+        [
+            '{"jsonrpc":"2.0","id":14,"method":"register","params":{"account":"+14155550100","bogus":1}}'
+        ],
+    ),
+    (
+        "verify_unknown_field",
+        [
+            '{"jsonrpc":"2.0","id":15,"method":"verify","params":{"account":"+14155550100","verificationCode":"1","x":2}}'
+        ],
+    ),
+    ("register_without_account", ['{"jsonrpc":"2.0","id":16,"method":"register"}']),
+    (
+        "verify_without_account",
+        ['{"jsonrpc":"2.0","id":17,"method":"verify","params":{"verificationCode":"1"}}'],
+    ),
+    (
+        "verify_without_register",
+        [
+            '{"jsonrpc":"2.0","id":18,"method":"verify","params":{"account":"+14155550100","verificationCode":"123456"}}'
+        ],
+    ),
+    ("list_groups_without_account", ['{"jsonrpc":"2.0","id":19,"method":"listGroups"}']),
+    (
+        "list_groups_unknown_account",
+        ['{"jsonrpc":"2.0","id":20,"method":"listGroups","params":{"account":"+14155550177"}}'],
+    ),
+    (
+        "list_groups_numeric_account",
+        ['{"jsonrpc":"2.0","id":21,"method":"listGroups","params":{"account":5}}'],
+    ),
+    (
+        "send_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":22,"method":"send","params":{"account":"+14155550177","recipient":"+14155550101","message":"x"}}'
+        ],
+    ),
+    ("receive_without_account", ['{"jsonrpc":"2.0","id":23,"method":"receive"}']),
+    (
+        "get_attachment_without_account",
+        ['{"jsonrpc":"2.0","id":24,"method":"getAttachment","params":{"id":"x"}}'],
+    ),
+    ("version", ['{"jsonrpc":"2.0","id":25,"method":"version"}']),
+    (
+        "list_accounts",
+        ['{"jsonrpc":"2.0","id":26,"method":"listAccounts","params":{"account":"+14155550100"}}'],
+    ),
+    (
+        "subscribe_and_unsubscribe",
+        [
+            '{"jsonrpc":"2.0","id":27,"method":"subscribeReceive"}',
+            '{"jsonrpc":"2.0","id":28,"method":"subscribeReceive"}',
+            '{"jsonrpc":"2.0","id":29,"method":"unsubscribeReceive","params":{"subscription":0}}',
+            '{"jsonrpc":"2.0","id":30,"method":"unsubscribeReceive","params":[1]}',
+            '{"jsonrpc":"2.0","id":31,"method":"unsubscribeReceive","params":{"subscription":1}}',
+        ],
+    ),
+    (
+        "subscribe_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":32,"method":"subscribeReceive","params":{"account":"+14155550177"}}'
+        ],
+    ),
+    (
+        "unsubscribe_unknown_id",
+        ['{"jsonrpc":"2.0","id":33,"method":"unsubscribeReceive","params":{"subscription":99}}'],
+    ),
+    (
+        "unsubscribe_string_id",
+        ['{"jsonrpc":"2.0","id":34,"method":"unsubscribeReceive","params":{"subscription":"1"}}'],
+    ),
+    ("unsubscribe_missing_id", ['{"jsonrpc":"2.0","id":35,"method":"unsubscribeReceive"}']),
+    (
+        "unsubscribe_empty_positional",
+        ['{"jsonrpc":"2.0","id":36,"method":"unsubscribeReceive","params":[]}'],
+    ),
+    (
+        "batch",
+        [
+            '[{"jsonrpc":"2.0","id":"b1","method":"version"},{"jsonrpc":"2.0","id":"b2","method":"nope"},{"jsonrpc":"2.0","method":"version"}]'
+        ],
+    ),
+    (
+        "notification_gets_no_answer",
+        ['{"jsonrpc":"2.0","method":"nope"}', '{"jsonrpc":"2.0","id":37,"method":"version"}'],
+    ),
+    ("trailing_garbage_ignored", ['{"jsonrpc":"2.0","id":38,"method":"version"} x']),
+]
+
+
+@pytest.fixture(scope="module")
+def real_socket(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    base = tmp_path_factory.mktemp("realcli")
+    socket = base / "signal-cli.sock"
+    proc: subprocess.Popen[bytes] = start_daemon(
+        base / "config", socket, "--receive-mode", "manual"
+    )
+    try:
+        yield socket
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture
+async def sandbox_socket(tmp_path: Path) -> AsyncIterator[Path]:
+    daemon = SandboxDaemon(tmp_path / "data", receive_mode="manual")
+    socket = tmp_path / "sandbox.sock"
+    await daemon.start_unix(socket)
+    yield socket
+    await daemon.close()
+
+
+async def _exchange(socket: Path, lines: list[str]) -> list[object]:
+    reader, writer = await asyncio.open_unix_connection(str(socket))
+    answers: list[object] = []
+    try:
+        for line in lines:
+            writer.write(line.encode() + b"\n")
+            await writer.drain()
+            if line.startswith('{"jsonrpc":"2.0","method"'):
+                continue  # a notification: nothing comes back
+            answers.append(json.loads(await asyncio.wait_for(reader.readline(), 20)))
+    finally:
+        writer.close()
+    return answers
+
+
+def _keyed(answers: list[object]) -> list[object]:
+    # Batch entries run concurrently in signal-cli, so a batch answer is compared by id.
+    return [
+        sorted(a, key=lambda r: json.dumps(r.get("id"))) if isinstance(a, list) else a
+        for a in answers
+    ]
+
+
+@pytest.mark.parametrize("lines", [c[1] for c in CASES], ids=[c[0] for c in CASES])
+async def test_sandbox_answers_like_signal_cli(
+    real_socket: Path, sandbox_socket: Path, lines: list[str]
+) -> None:
+    # A subscription counter is process-wide in both; each case connects fresh, and the
+    # subscription case relies on being the only one subscribing on both daemons.
+    expected = await _exchange(real_socket, lines)
+    actual = await _exchange(sandbox_socket, lines)
+    assert _keyed(actual) == _keyed(expected)
