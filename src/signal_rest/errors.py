@@ -94,12 +94,25 @@ class RateLimited(RpcError):
     def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(code, message, data)
         self.challenge_tokens: list[str] = []
+        self.account: str | None = None  # set by /v2/send, whose 429 body names it
         response = data.get("response") if isinstance(data, dict) else None
         results = response.get("results") if isinstance(response, dict) else None
         if isinstance(results, list):
             self.challenge_tokens = [
                 str(r.get("token") or "") if isinstance(r, dict) else "" for r in results
             ]
+
+    def body(self) -> dict[str, Any]:
+        if self.account is None:
+            return super().body()
+        body: dict[str, Any] = {
+            "error": f"{self.message}. Use the attached challenge tokens to lift the rate limit "
+            "restrictions via the '/v1/accounts/{number}/rate-limit-challenge' endpoint."
+        }
+        if self.challenge_tokens:
+            body["challenge_tokens"] = self.challenge_tokens
+        body["account"] = self.account
+        return body
 
 
 class DaemonUnavailable(DaemonError):

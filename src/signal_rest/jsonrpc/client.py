@@ -20,7 +20,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-from signal_rest.errors import DaemonUnavailable, RateLimited, RpcError, RpcTimeout
+from signal_rest.errors import DaemonError, DaemonUnavailable, RateLimited, RpcError, RpcTimeout
 from signal_rest.jsonrpc.transports import Connection, Transport
 
 __all__ = ["RpcClient", "error_from_response"]
@@ -51,7 +51,9 @@ async def _map_connection_errors(description: str) -> AsyncIterator[None]:
     try:
         yield
     except (OSError, EOFError, asyncio.IncompleteReadError, ConnectionError) as exc:
-        raise DaemonUnavailable(f"signal-cli daemon at {description} is not reachable: {exc}") from exc
+        raise DaemonUnavailable(
+            f"signal-cli daemon at {description} is not reachable: {exc}"
+        ) from exc
 
 
 class RpcClient:
@@ -152,13 +154,24 @@ class RpcClient:
             self._connected.set()
             log.info("connected to %s", self.transport.description)
             for hook in self._on_connect:
-                task = asyncio.create_task(hook())
+                task = asyncio.create_task(self._run_hook(hook))
                 self._hook_tasks.add(task)
                 task.add_done_callback(self._hook_tasks.discard)
             reason = await self._read_until_closed(conn)
             await self._drop_connection(reason)
             if not self._closed:
                 log.warning("lost %s: %s", self.transport.description, reason)
+
+    async def _run_hook(self, hook: ConnectHook) -> None:
+        # Hooks run as background tasks nobody awaits: their errors (e.g. subscribeReceive on a
+        # connection that dropped again) are logged here, not lost as "exception never
+        # retrieved". The next connection runs the hook again.
+        try:
+            await hook()
+        except DaemonError as exc:
+            log.warning("connect hook %s failed: %s", getattr(hook, "__name__", hook), exc.message)
+        except Exception:
+            log.exception("connect hook %s failed", getattr(hook, "__name__", hook))
 
     async def _read_until_closed(self, conn: Connection) -> str:
         while True:

@@ -1,0 +1,277 @@
+"""RpcClient against a scripted in-test line server on a UNIX socket (no Java needed)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signal_rest.errors import DaemonUnavailable, RateLimited, RpcError, RpcTimeout
+from signal_rest.jsonrpc.client import RpcClient
+from signal_rest.jsonrpc.transports import UnixTransport
+from tests.jsonrpc.conftest import LineServer, Peer
+
+Connect = Callable[..., Awaitable[tuple[RpcClient, Peer]]]
+
+
+@pytest.fixture
+async def connect(line_server: LineServer) -> AsyncIterator[Connect]:
+    """Start an RpcClient against the line server; returns it with the server side of its
+    connection. Hooks are added before start() so they also run for the first connection."""
+    clients: list[RpcClient] = []
+
+    async def factory(
+        *, hooks: tuple[Callable[[], Awaitable[None]], ...] = (), **kwargs: Any
+    ) -> tuple[RpcClient, Peer]:
+        # A bounded default, so that a call whose answer goes astray fails fast.
+        kwargs.setdefault("timeout", 5)
+        client = RpcClient(UnixTransport(line_server.path), **kwargs)
+        clients.append(client)
+        for hook in hooks:
+            client.add_connect_hook(hook)
+        await client.start()
+        assert await client.wait_connected(5)
+        return client, await line_server.next_peer()
+
+    yield factory
+    for client in clients:
+        await client.close()
+
+
+def reply(request: dict[str, Any], result: Any) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "result": result, "id": request["id"]}
+
+
+async def test_call_sends_a_jsonrpc_request_line(connect: Connect) -> None:
+    client, peer = await connect()
+    call = asyncio.create_task(client.call("send", {"account": "+4915100000", "message": "hé"}))
+    request = await peer.recv()
+    assert request == {
+        "jsonrpc": "2.0",
+        "method": "send",
+        "id": request["id"],
+        "params": {"account": "+4915100000", "message": "hé"},
+    }
+    assert isinstance(request["id"], str)
+    await peer.send(reply(request, {"timestamp": 1}))
+    assert await call == {"timestamp": 1}
+
+
+async def test_call_matches_out_of_order_responses_by_id(connect: Connect) -> None:
+    client, peer = await connect()
+    calls = [asyncio.create_task(client.call("echo", {"n": n})) for n in range(5)]
+    requests = [await peer.recv() for _ in range(5)]
+    assert sorted(r["params"]["n"] for r in requests) == [0, 1, 2, 3, 4]
+    assert len({r["id"] for r in requests}) == 5
+    # Answer newest first; every call must still get the answer to its own request.
+    for request in reversed(requests):
+        await peer.send(reply(request, {"doubled": request["params"]["n"] * 2}))
+    assert await asyncio.gather(*calls) == [{"doubled": n * 2} for n in range(5)]
+
+
+async def test_call_raises_rpc_timeout_when_unanswered(connect: Connect) -> None:
+    client, peer = await connect(timeout=0.2)
+    with pytest.raises(RpcTimeout, match=r"did not answer version within 0\.2 s") as caught:
+        await client.call("version")
+    assert caught.value.status == 504
+    late = await peer.recv()
+    # The late answer is dropped, and the connection keeps working for the next call.
+    await peer.send(reply(late, {"version": "late"}))
+    call = asyncio.create_task(client.call("version"))
+    request = await peer.recv()
+    assert request["id"] != late["id"]
+    await peer.send(reply(request, {"version": "0.13.19"}))
+    assert await call == {"version": "0.13.19"}
+
+
+SEND_RESULT = {
+    "timestamp": 1700000000000,
+    "results": [
+        {
+            "recipientAddress": {"uuid": None, "number": "+4915100001"},
+            "type": "RATE_LIMIT_FAILURE",
+            "token": "tok-1",
+            "retryAfterSeconds": 60,
+        },
+        {
+            "recipientAddress": {"uuid": None, "number": "+4915100002"},
+            "type": "RATE_LIMIT_FAILURE",
+            "token": "tok-2",
+            "retryAfterSeconds": 60,
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("error", "expected_type", "expected_message"),
+    [
+        pytest.param(
+            {"code": -1, "message": "Invalid group id", "data": None},
+            RpcError,
+            "Invalid group id",
+            id="user-error",
+        ),
+        pytest.param(
+            {"code": -32602, "message": "Specified account does not exist", "data": None},
+            RpcError,
+            "Specified account does not exist",
+            id="unknown-account",
+        ),
+        pytest.param(
+            {
+                "code": -4,
+                "message": "Failed to send message due to untrusted identities",
+                "data": {"response": {"timestamp": 1, "results": []}},
+            },
+            RpcError,
+            "Unable to complete request due to untrusted recipient keys",
+            id="untrusted-identity-rewritten",
+        ),
+        pytest.param(
+            {
+                "code": -5,
+                "message": "Failed to send message due to rate limiting",
+                "data": {"response": SEND_RESULT},
+            },
+            RateLimited,
+            "Failed to send message due to rate limiting",
+            id="rate-limited",
+        ),
+    ],
+)
+async def test_call_raises_rpc_error_from_error_object(
+    connect: Connect,
+    error: dict[str, Any],
+    expected_type: type[RpcError],
+    expected_message: str,
+) -> None:
+    client, peer = await connect()
+    call = asyncio.create_task(client.call("send", {"account": "+4915100000"}))
+    request = await peer.recv()
+    await peer.send({"jsonrpc": "2.0", "error": error, "id": request["id"]})
+    with pytest.raises(RpcError) as caught:
+        await call
+    assert type(caught.value) is expected_type
+    assert (caught.value.code, caught.value.message, caught.value.data) == (
+        error["code"],
+        expected_message,
+        error["data"],
+    )
+
+
+async def test_rate_limit_error_carries_challenge_tokens(connect: Connect) -> None:
+    client, peer = await connect()
+    call = asyncio.create_task(client.call("send", {"account": "+4915100000"}))
+    request = await peer.recv()
+    error = {"code": -5, "message": "rate limited", "data": {"response": SEND_RESULT}}
+    await peer.send({"jsonrpc": "2.0", "error": error, "id": request["id"]})
+    with pytest.raises(RateLimited) as caught:
+        await call
+    assert caught.value.challenge_tokens == ["tok-1", "tok-2"]
+    assert caught.value.status == 429
+
+
+async def test_notifications_are_delivered_in_order(connect: Connect) -> None:
+    received: list[tuple[str, Any]] = []
+    all_received = asyncio.Event()
+
+    async def on_notification(method: str, params: Any) -> None:
+        received.append((method, params))
+        if len(received) == 5:
+            all_received.set()
+
+    client, peer = await connect(on_notification=on_notification)
+    call = asyncio.create_task(client.call("subscribeReceive"))
+    request = await peer.recv()
+    notifications = [
+        {
+            "jsonrpc": "2.0",
+            "method": "receive",
+            "params": {"subscription": 0, "result": {"account": "+4915100000", "n": n}},
+        }
+        for n in range(5)
+    ]
+    # A response in the middle of the stream must not be taken for a notification.
+    for message in [*notifications[:2], reply(request, 0), *notifications[2:]]:
+        await peer.send(message)
+    assert await call == 0
+    await asyncio.wait_for(all_received.wait(), 5)
+    assert received == [("receive", n["params"]) for n in notifications]
+
+
+async def test_call_raises_daemon_unavailable_when_connection_drops_mid_call(
+    connect: Connect,
+) -> None:
+    client, peer = await connect(timeout=10)
+    call = asyncio.create_task(client.call("version"))
+    await peer.recv()
+    await peer.close()
+    with pytest.raises(DaemonUnavailable, match="lost the connection") as caught:
+        await call
+    assert caught.value.status == 503
+
+
+async def test_call_raises_daemon_unavailable_while_disconnected(short_tmp: Path) -> None:
+    client = RpcClient(UnixTransport(short_tmp / "nobody.sock"), reconnect_delay=0.01)
+    await client.start()
+    try:
+        await asyncio.sleep(0.05)  # let it fail to connect at least once
+        assert not client.connected
+        with pytest.raises(DaemonUnavailable, match=r"nobody\.sock is not available"):
+            await client.call("version")
+    finally:
+        await client.close()
+
+
+async def test_connect_hook_runs_again_after_reconnect(
+    line_server: LineServer, connect: Connect
+) -> None:
+    subscriptions: asyncio.Queue[Any] = asyncio.Queue()
+    clients: list[RpcClient] = []
+    # The hook starts as soon as the client connects, before `connect` hands the client back.
+    client_known = asyncio.Event()
+
+    async def resubscribe() -> None:
+        await client_known.wait()
+        await subscriptions.put(await clients[0].call("subscribeReceive"))
+
+    client, first = await connect(hooks=(resubscribe,), reconnect_delay=0.01)
+    clients.append(client)
+    client_known.set()
+    await first.send(reply(await first.recv(), 0))
+    assert await asyncio.wait_for(subscriptions.get(), 5) == 0
+
+    await first.close()
+    second = await line_server.next_peer()
+    request = await second.recv()
+    assert request["method"] == "subscribeReceive"
+    await second.send(reply(request, 1))
+    assert await asyncio.wait_for(subscriptions.get(), 5) == 1
+    assert client.connected
+
+
+async def test_failing_connect_hook_is_logged_and_client_keeps_working(
+    connect: Connect, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken_hook() -> None:
+        raise DaemonUnavailable("lost the connection to signal-cli: test")
+
+    client, peer = await connect(hooks=(broken_hook,))
+    call = asyncio.create_task(client.call("version"))
+    await peer.send(reply(await peer.recv(), {"version": "x"}))
+    assert await call == {"version": "x"}
+    assert [
+        (r.levelno, r.getMessage())
+        for r in caplog.records
+        if r.name == "signal_rest.jsonrpc.client" and "hook" in r.getMessage()
+    ] == [
+        (
+            logging.WARNING,
+            "connect hook broken_hook failed: lost the connection to signal-cli: test",
+        )
+    ]
