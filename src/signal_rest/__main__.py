@@ -1,0 +1,3 @@
+from signal_rest.cli import main
+
+main()

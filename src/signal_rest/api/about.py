@@ -1,0 +1,41 @@
+"""`/v1/about` and `/v1/health`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+
+from signal_rest import API_COMPAT_VERSION, __version__
+from signal_rest.api.deps import BackendDep
+
+router = APIRouter(tags=["General"])
+
+HEALTH_TIMEOUT = 5.0
+
+
+@router.get("/v1/about", summary="Lists general information about the API")
+async def about(backend: BackendDep) -> dict[str, Any]:
+    # `version` is the signal-cli-rest-api release whose API this service speaks: clients such
+    # as signalbot refuse anything below 0.101. Our own version is in `signal_rest_version`.
+    return {
+        "versions": ["v1", "v2"],
+        "build": 2,
+        "mode": "json-rpc",
+        "version": API_COMPAT_VERSION,
+        "capabilities": {"v2/send": ["quotes", "mentions"]},
+        "signal_rest_version": __version__,
+        "backend": "sandbox" if backend.is_sandbox else "signal-cli",
+    }
+
+
+@router.get(
+    "/v1/health",
+    summary="API Health Check",
+    status_code=204,
+    responses={204: {"description": "the daemon answers"}, 503: {"description": "it does not"}},
+)
+async def health(backend: BackendDep) -> Response:
+    # Unlike the Go project, 204 means signal-cli (or the sandbox) really answered.
+    await backend.rpc.call("version", timeout=HEALTH_TIMEOUT)
+    return Response(status_code=204)

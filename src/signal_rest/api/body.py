@@ -1,0 +1,91 @@
+"""Reading request bodies the way signal-cli-rest-api's clients send them.
+
+Bodies are JSON whatever the Content-Type says (signalbot and fetch() send `text/plain`), keys
+match case-insensitively, unknown keys are ignored, an explicit `null` counts as absent, and a
+wrong type is a 400 — like Go's encoding/json, which the Go project uses. The size limit is
+enforced while reading: a body over it is refused with 413 before it is buffered whole.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from fastapi import Request
+from pydantic import BaseModel, ConfigDict
+from pydantic import ValidationError as PydanticValidationError
+
+from signal_rest.errors import PayloadTooLarge, ValidationError
+
+__all__ = ["INVALID_REQUEST", "RequestModel", "body_doc", "parse_json_body", "read_body"]
+
+M = TypeVar("M", bound="RequestModel")
+
+INVALID_REQUEST = "Couldn't process request - invalid request"
+
+
+class RequestModel(BaseModel):
+    """Base of request bodies: strict types (no "5" for 5), unknown keys ignored."""
+
+    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
+
+
+def _too_large(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes")
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    chunks = bytearray()
+    async for chunk in request.stream():
+        chunks += chunk
+        if len(chunks) > limit:
+            raise _too_large(limit)
+    return bytes(chunks)
+
+
+def _fold_keys(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    names: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        names[name.lower()] = name
+        if field.alias:
+            names[field.alias.lower()] = name
+    folded: dict[str, Any] = {}
+    for key, value in data.items():
+        target = names.get(key.lower())
+        if target is not None and value is not None:
+            folded[target] = value
+    return folded
+
+
+def parse_json_body(
+    model: type[M], raw: bytes, *, optional: bool = False, invalid: str = INVALID_REQUEST
+) -> M:
+    """Validate `raw` as `model`; an empty body is `model()` when `optional`, else a 400."""
+    if not raw.strip():
+        if optional:
+            return model()
+        raise ValidationError(invalid)
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ValidationError(invalid) from exc
+    if not isinstance(data, dict):
+        raise ValidationError(invalid)
+    try:
+        return model.model_validate(_fold_keys(model, data))
+    except PydanticValidationError as exc:
+        raise ValidationError(invalid) from exc
+
+
+def body_doc(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """`openapi_extra` documenting a body that the route reads itself."""
+    return {
+        "requestBody": {
+            "required": required,
+            "content": {"application/json": {"schema": model.model_json_schema()}},
+        }
+    }

@@ -1,0 +1,94 @@
+"""`/v1/qrcodelink` (a PNG QR code) and `/v1/qrcodelink/raw` (the URI as JSON).
+
+Each call starts a new link (`startLink`) and waits in the background for the phone to scan it
+(`finishLink`); when it does, the new account appears in `/v1/accounts`.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+
+import segno
+from fastapi import APIRouter, Request, Response
+
+from signal_rest.api.deps import BackendDep
+from signal_rest.backend import Backend
+from signal_rest.errors import SignalApiError, ValidationError
+
+router = APIRouter(tags=["Devices"])
+log = logging.getLogger(__name__)
+
+# finishLink blocks until the phone scans; signal-cli gives up on its own after a while.
+FINISH_LINK_TIMEOUT = 15 * 60.0
+QR_PIXELS = 256
+
+
+def _device_name(request: Request) -> str:
+    name = request.query_params.get("device_name")
+    if not name:
+        raise ValidationError("Please provide a name for the device")
+    return name
+
+
+async def _start_link(backend: Backend, device_name: str) -> str:
+    result = await backend.rpc.call("startLink", {})
+    uri = result.get("deviceLinkUri") if isinstance(result, dict) else None
+    if not isinstance(uri, str):
+        raise ValidationError("Couldn't parse startLink response: no deviceLinkUri")
+
+    async def finish() -> None:
+        params = {"deviceLinkUri": uri, "deviceName": device_name}
+        try:
+            result = await backend.rpc.call("finishLink", params, timeout=FINISH_LINK_TIMEOUT)
+        except SignalApiError as exc:
+            log.warning("linking %r did not complete: %s", device_name, exc.message)
+        else:
+            log.info("linked %r as %s", device_name, result)
+
+    backend.spawn(finish())
+    return uri
+
+
+def qr_png(data: str, version: int) -> bytes:
+    try:
+        qr = segno.make_qr(data, error="h", version=version, boost_error=False)
+    except (ValueError, segno.DataOverflowError) as exc:
+        raise ValidationError(f"Couldn't create QR code: {exc}") from exc
+    width = qr.symbol_size(scale=1, border=4)[0]
+    out = io.BytesIO()
+    qr.save(out, kind="png", scale=max(1, QR_PIXELS // width), border=4)
+    return out.getvalue()
+
+
+@router.get(
+    "/v1/qrcodelink",
+    summary="Link device and generate QR code",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+async def qrcodelink(request: Request, backend: BackendDep) -> Response:
+    device_name = _device_name(request)
+    version_text = request.query_params.get("qrcode_version", "10")
+    try:
+        version = int(version_text)
+    except ValueError:
+        raise ValidationError("The qrcode_version parameter needs to be an integer!") from None
+    if not 1 <= version <= 40:
+        raise ValidationError(f"Couldn't create QR code: invalid version {version}")
+    uri = await _start_link(backend, device_name)
+    return Response(qr_png(uri, version), media_type="image/png")
+
+
+@router.get("/v1/qrcodelink/raw", summary="Link device and return the device link URI")
+async def qrcodelink_raw(request: Request, backend: BackendDep) -> dict[str, str]:
+    device_name = _device_name(request)
+    try:
+        uri = await _start_link(backend, device_name)
+    except ValidationError:
+        raise
+    except SignalApiError as exc:
+        if exc.status == 503:
+            raise
+        raise ValidationError(f"Couldn't start link: {exc.message}") from exc
+    return {"device_link_uri": uri}

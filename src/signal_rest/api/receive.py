@@ -1,0 +1,163 @@
+"""`GET /v1/receive/{number}`: a JSON-array poll over plain HTTP, a live stream as a websocket.
+
+Both read the durable inbox, so messages that arrived while nobody asked are still there, across
+restarts. The Go project's query parameters are validated with its texts and honoured: `timeout`
+(seconds to wait when nothing is pending), `max_messages`, `ignore_stories` (story messages are
+skipped), `send_read_receipts`; `ignore_attachments`/`ignore_avatars`/`ignore_stickers` concern
+downloads, which the daemon flags of the same names control.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+
+from signal_rest.api.deps import BackendDep, account
+from signal_rest.backend import Backend
+from signal_rest.errors import SignalApiError, ValidationError
+from signal_rest.inbox.store import StoredMessage
+
+__all__ = ["close_websockets", "router"]
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["Messages"])
+
+FLAGS = (
+    "ignore_attachments",
+    "ignore_stories",
+    "ignore_avatars",
+    "ignore_stickers",
+    "send_read_receipts",
+)
+
+
+def _number(value: str | None, default: int, name: str) -> int:
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = -1
+    if number < 0 or number > 2**31 - 1:
+        raise ValidationError(f"Couldn't process request - {name} needs to be numeric!")
+    return number
+
+
+def _flag(value: str | None, name: str) -> bool:
+    if value is None or value == "false":
+        return False
+    if value == "true":
+        return True
+    raise ValidationError(
+        f"Couldn't process request - {name} parameter needs to be either 'true' or 'false'"
+    )
+
+
+def _is_story(message: dict[str, Any]) -> bool:
+    envelope = message.get("envelope")
+    return isinstance(envelope, dict) and "storyMessage" in envelope
+
+
+async def _send_read_receipts(backend: Backend, messages: list[StoredMessage]) -> None:
+    for stored in messages:
+        envelope = stored.message.get("envelope") or {}
+        source = envelope.get("sourceUuid") or envelope.get("sourceNumber")
+        if "dataMessage" not in envelope or not source:
+            continue
+        try:
+            await backend.rpc.call(
+                "sendReceipt",
+                {
+                    "account": stored.account,
+                    "recipient": source,
+                    "targetTimestamp": [envelope["timestamp"]],
+                    "type": "read",
+                },
+            )
+        except SignalApiError as exc:
+            log.warning("read receipt to %s failed: %s", source, exc.message)
+
+
+@router.get(
+    "/v1/receive/{number}",
+    summary="Receive Signal Messages",
+    responses={200: {"description": 'array of {"envelope": …, "account": …}'}},
+)
+async def receive(number: str, request: Request, backend: BackendDep) -> JSONResponse:
+    query = request.query_params
+    timeout = _number(query.get("timeout"), 1, "timeout")
+    max_messages = _number(query.get("max_messages"), 0, "max_messages")
+    flags = {name: _flag(query.get(name), name) for name in FLAGS}
+    taken = await backend.inbox.poll(account(number), limit=max_messages or None, timeout=timeout)
+    if flags["ignore_stories"]:
+        taken = [m for m in taken if not _is_story(m.message)]
+    if flags["send_read_receipts"]:
+        await _send_read_receipts(backend, taken)
+    return JSONResponse([m.message for m in taken])
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    # Frames from the client are read and dropped; this returns when the client goes away.
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+
+
+async def _stream(websocket: WebSocket, backend: Backend, number: str) -> None:
+    store = backend.inbox.store
+    with backend.inbox.listen(number) as live:
+        closed = asyncio.create_task(_until_closed(websocket))
+        try:
+            last_id = 0
+            for stored in await store.pending(number):
+                await websocket.send_text(json.dumps(stored.message, ensure_ascii=False))
+                await store.mark_delivered([stored.id])
+                last_id = stored.id
+            while True:
+                next_message = asyncio.ensure_future(live.get())
+                await asyncio.wait({next_message, closed}, return_when=asyncio.FIRST_COMPLETED)
+                if closed.done():
+                    next_message.cancel()
+                    return
+                stored = next_message.result()
+                if stored.id <= last_id:
+                    continue
+                await websocket.send_text(json.dumps(stored.message, ensure_ascii=False))
+                await store.mark_delivered([stored.id])
+        finally:
+            closed.cancel()
+
+
+@router.websocket("/v1/receive/{number}")
+async def receive_websocket(websocket: WebSocket, number: str) -> None:
+    backend: Backend = websocket.app.state.backend
+    try:
+        number = account(number)
+    except ValidationError as exc:
+        await websocket.close(code=1008, reason=exc.message)
+        return
+    await websocket.accept()
+    sockets: set[WebSocket] = websocket.app.state.websockets
+    sockets.add(websocket)
+    try:
+        await _stream(websocket, backend, number)
+    except (WebSocketDisconnect, RuntimeError):
+        pass  # the client went away mid-send; the message stays pending for the next consumer
+    finally:
+        sockets.discard(websocket)
+
+
+async def close_websockets(app: FastAPI) -> None:
+    """On shutdown: close every open receive websocket with 1012 (service restart):
+    signalbot ends its receive loop for good on a clean 1000/1001 but reconnects after 1012."""
+    for websocket in list(app.state.websockets):
+        with contextlib.suppress(Exception):
+            await websocket.close(code=1012)

@@ -1,0 +1,136 @@
+"""`/v1/sandbox/*`: controls of the simulated Signal network, only when it is the backend.
+
+They let a person or a test play the rest of the world: read the verification code "sent" to a
+phone, send as an outside Signal user, see what outside users received, scan a device-link QR
+code with an account's phone, and decide how the network treats a number.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import Field
+
+from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
+from signal_rest.api.deps import get_backend
+from signal_rest.api.send import SendV2, prepared_send, v2_targets
+from signal_rest.backend import Backend
+from signal_rest.domain.recipients import number_from_path
+from signal_rest.domain.sending import send_all
+from signal_rest.errors import NotFound, RpcError, ValidationError
+
+router = APIRouter(prefix="/v1/sandbox", tags=["Sandbox"])
+
+
+def sandbox_backend(request: Request) -> Backend:
+    backend = get_backend(request)
+    if not backend.is_sandbox:
+        raise NotFound("The /v1/sandbox routes exist only when signal-rest runs with --sandbox")
+    return backend
+
+
+SandboxDep = Annotated[Backend, Depends(sandbox_backend)]
+
+
+class SandboxSend(SendV2):
+    sender: str = Field("", alias="from")
+
+
+class Link(RequestModel):
+    device_link_uri: str = ""
+    number: str = ""
+
+
+@router.get("/verification-code/{number}", summary="The code the network sent to a number")
+async def verification_code(number: str, backend: SandboxDep) -> dict[str, Any]:
+    try:
+        result: dict[str, Any] = await backend.rpc.call(
+            "sandbox.getVerificationCode", {"number": number_from_path(number)}
+        )
+    except RpcError as exc:
+        raise NotFound(exc.message) from exc
+    return result
+
+
+@router.post(
+    "/send",
+    summary="Send a message as an outside Signal user (or any account)",
+    status_code=201,
+    openapi_extra=body_doc(SandboxSend),
+)
+async def send_as(request: Request, backend: SandboxDep) -> JSONResponse:
+    raw = await read_body(request, backend.settings.max_body_bytes)
+    body = parse_json_body(SandboxSend, raw)
+    targets = v2_targets(body)
+    sender = body.sender or body.number
+    if not sender:
+        raise ValidationError("Couldn't process request - please provide the sender in 'from'")
+    async with prepared_send(backend) as prepared:
+        params = await prepared.v2_params(body, backend.settings.default_signal_text_mode)
+        params["from"] = sender
+        entries = await send_all(backend.rpc, "sandbox.send", params, targets, account=sender)
+    first = dict(entries[0])
+    if len(entries) > 1:
+        first["sends"] = entries
+    return JSONResponse(first, status_code=201)
+
+
+@router.get("/received/{number}", summary="What an outside Signal user has received")
+async def received(number: str, backend: SandboxDep) -> list[dict[str, Any]]:
+    result: list[dict[str, Any]] = await backend.rpc.call(
+        "sandbox.listReceived", {"number": number_from_path(number)}
+    )
+    return result
+
+
+@router.post(
+    "/link",
+    summary="The phone of `number` scans a device-link QR code",
+    status_code=204,
+    openapi_extra=body_doc(Link),
+)
+async def link(request: Request, backend: SandboxDep) -> Response:
+    body = parse_json_body(Link, await read_body(request, backend.settings.max_body_bytes))
+    if not body.device_link_uri or not body.number:
+        raise ValidationError("Couldn't process request - device_link_uri and number are needed")
+    await backend.rpc.call(
+        "sandbox.scanLink", {"deviceLinkUri": body.device_link_uri, "number": body.number}
+    )
+    return Response(status_code=204)
+
+
+NUMBER_FIELDS: dict[str, tuple[str, type | tuple[type, ...]]] = {
+    "registered": ("registered", bool),
+    "requires_captcha": ("requiresCaptcha", bool),
+    "registration_lock_pin": ("registrationLockPin", (str, type(None))),
+}
+
+
+@router.put("/numbers/{number}", summary="How the simulated network treats a number")
+async def set_number(number: str, request: Request, backend: SandboxDep) -> dict[str, Any]:
+    raw = await read_body(request, backend.settings.max_body_bytes)
+    try:
+        data = json.loads(raw) if raw.strip() else {}
+    except ValueError as exc:
+        raise ValidationError("Couldn't process request - invalid request") from exc
+    if not isinstance(data, dict):
+        raise ValidationError("Couldn't process request - invalid request")
+    # Read by hand: here an explicit null means something (no registration-lock PIN).
+    params: dict[str, Any] = {"number": number_from_path(number)}
+    for key, value in data.items():
+        if key.lower() not in NUMBER_FIELDS:
+            continue
+        name, kinds = NUMBER_FIELDS[key.lower()]
+        if not isinstance(value, kinds):
+            raise ValidationError(f"Couldn't process request - invalid {key}")
+        params[name] = value
+    result = await backend.rpc.call("sandbox.setNumber", params)
+    return {
+        "number": result.get("number"),
+        "registered": result.get("registered"),
+        "requires_captcha": result.get("requiresCaptcha"),
+        "registration_lock_pin": result.get("registrationLockPin"),
+    }

@@ -1,0 +1,197 @@
+"""`POST /v2/send` and the deprecated `POST /v1/send`."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
+from signal_rest.api.deps import BackendDep
+from signal_rest.backend import Backend
+from signal_rest.domain.attachments import decode_to_file, parse_attachment
+from signal_rest.domain.groupids import rest_to_internal
+from signal_rest.domain.linkpreview import validate_link_preview
+from signal_rest.domain.recipients import split_for_send
+from signal_rest.domain.sending import SendTarget, send_all, targets_for
+from signal_rest.domain.styles import parse_styled
+from signal_rest.errors import ValidationError
+
+__all__ = ["SendV2", "prepared_send", "router"]
+
+router = APIRouter(tags=["Messages"])
+
+
+class Mention(RequestModel):
+    start: int = 0
+    length: int = 0
+    author: str = ""
+
+
+class LinkPreview(RequestModel):
+    url: str = ""
+    title: str = ""
+    description: str = ""
+    base64_thumbnail: str = ""
+
+
+class SendV2(RequestModel):
+    number: str = ""
+    recipients: list[str] = []
+    recipient: str = ""
+    message: str = ""
+    base64_attachments: list[str] = []
+    sticker: str = ""
+    mentions: list[Mention] = []
+    quote_timestamp: int | None = None
+    quote_author: str = ""
+    quote_message: str = ""
+    quote_mentions: list[Mention] = []
+    text_mode: str | None = None
+    edit_timestamp: int | None = None
+    notify_self: bool | None = None
+    link_preview: LinkPreview | None = None
+    view_once: bool = False
+
+
+class SendV1(RequestModel):
+    number: str = ""
+    recipients: list[str] = []
+    message: str = ""
+    base64_attachment: str = ""
+    is_group: bool = False
+
+
+def _mention_strings(mentions: list[Mention]) -> list[str]:
+    return [f"{m.start}:{m.length}:{m.author}" for m in mentions]
+
+
+class prepared_send:
+    """Decodes a request's attachments into a per-request temp dir and removes it afterwards."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.directory = backend.tmp_dir / uuid.uuid4().hex
+        self.max_bytes = backend.settings.max_attachment_bytes
+
+    async def __aenter__(self) -> prepared_send:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await asyncio.to_thread(shutil.rmtree, self.directory, True)
+
+    async def decode(self, value: str) -> str:
+        spec = parse_attachment(value)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        path: Path = await asyncio.to_thread(
+            decode_to_file, spec, self.directory, max_bytes=self.max_bytes
+        )
+        return str(path)
+
+    async def v2_params(self, body: SendV2, default_text_mode: str) -> dict[str, Any]:
+        """signal-cli `send` params (without recipients) after the Go project's checks 4–7."""
+        if body.sticker and ":" not in body.sticker:
+            raise ValidationError(
+                "Couldn't process request - please provide valid sticker delimiter"
+            )
+        if body.view_once and not body.base64_attachments:
+            raise ValidationError("'view_once' can only be set for image attachments!")
+        message = body.message
+        params: dict[str, Any] = {}
+        if body.link_preview is not None:
+            preview = validate_link_preview(
+                message,
+                url=body.link_preview.url,
+                title=body.link_preview.title,
+                description=body.link_preview.description,
+                base64_thumbnail=body.link_preview.base64_thumbnail,
+            )
+            image = None
+            if body.link_preview.base64_thumbnail:
+                image = Path(await self.decode(body.link_preview.base64_thumbnail))
+            params.update(preview.rpc_params(image))
+        if (body.text_mode or default_text_mode) == "styled":
+            message, styles = parse_styled(message)
+            if styles:
+                params["text-style"] = styles
+        params["message"] = message
+        if body.base64_attachments:
+            params["attachment"] = [await self.decode(a) for a in body.base64_attachments]
+        if body.sticker:
+            params["sticker"] = body.sticker
+        if body.mentions:
+            params["mentions"] = _mention_strings(body.mentions)
+        if body.quote_timestamp:
+            params["quote-timestamp"] = body.quote_timestamp
+            params["quote-author"] = body.quote_author
+            params["quote-message"] = body.quote_message
+        if body.quote_mentions:
+            params["quote-mentions"] = _mention_strings(body.quote_mentions)
+        if body.edit_timestamp:
+            params["edit-timestamp"] = body.edit_timestamp
+        if body.notify_self is not False:
+            params["notify-self"] = True
+        if body.view_once:
+            params["view-once"] = True
+        return params
+
+
+def v2_targets(body: SendV2) -> list[SendTarget]:
+    recipients = [*body.recipients, *([body.recipient] if body.recipient else [])]
+    if not recipients:
+        raise ValidationError("Couldn't process request - please provide at least one recipient")
+    return [] if not recipients else _split(recipients)
+
+
+def _split(recipients: list[str]) -> list[SendTarget]:
+    split = split_for_send(recipients)
+    return targets_for(split.numbers, split.usernames, split.groups)
+
+
+@router.post(
+    "/v2/send",
+    summary="Send a signal message",
+    status_code=201,
+    openapi_extra=body_doc(SendV2),
+    responses={201: {"description": "one entry per signal-cli send: {timestamp, errors?}"}},
+)
+async def send_v2(request: Request, backend: BackendDep) -> JSONResponse:
+    body = parse_json_body(SendV2, await read_body(request, backend.settings.max_body_bytes))
+    targets = v2_targets(body)
+    if not body.number:
+        raise ValidationError("Couldn't process request - please provide a valid number")
+    async with prepared_send(backend) as prepared:
+        params = await prepared.v2_params(body, backend.settings.default_signal_text_mode)
+        params["account"] = body.number
+        entries = await send_all(backend.rpc, "send", params, targets, account=body.number)
+    return JSONResponse(entries, status_code=201)
+
+
+@router.post(
+    "/v1/send",
+    summary="Send a signal message (deprecated: use /v2/send)",
+    status_code=201,
+    deprecated=True,
+    openapi_extra=body_doc(SendV1),
+)
+async def send_v1(request: Request, backend: BackendDep) -> JSONResponse:
+    body = parse_json_body(SendV1, await read_body(request, backend.settings.max_body_bytes))
+    if not body.recipients:
+        raise ValidationError("Please specify at least one recipient")
+    if body.is_group:
+        if len(body.recipients) > 1:
+            raise ValidationError("More than one recipient is currently not allowed")
+        targets = [SendTarget.group(rest_to_internal(body.recipients[0]))]
+    else:
+        targets = [SendTarget.numbers(body.recipients)]
+    async with prepared_send(backend) as prepared:
+        params: dict[str, Any] = {"account": body.number, "message": body.message}
+        if body.base64_attachment:
+            params["attachment"] = [await prepared.decode(body.base64_attachment)]
+        params["notify-self"] = True
+        entries = await send_all(backend.rpc, "send", params, targets, account=body.number)
+    return JSONResponse(entries[0] if len(entries) == 1 else entries, status_code=201)

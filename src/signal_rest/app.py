@@ -1,0 +1,106 @@
+"""The app factory and the one route table.
+
+    app = create_app(Settings(sandbox=True, data_dir=Path("data")))
+
+The lifespan owns the backend (daemon link, inbox, sandbox or supervisor). Every error is
+rendered by one handler as `{"error": "<text>"}` with the status its class carries.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from signal_rest import __version__
+from signal_rest.api import (
+    about,
+    accounts,
+    docs,
+    groups,
+    qrcodelink,
+    receive,
+    register,
+    sandbox,
+    send,
+)
+from signal_rest.backend import Backend
+from signal_rest.config import Settings
+from signal_rest.errors import SignalApiError
+
+__all__ = ["create_app"]
+
+log = logging.getLogger(__name__)
+
+
+def _routes(app: FastAPI) -> None:
+    # Top to bottom, this is every URL the service answers.
+    app.include_router(about.router)  # /v1/about, /v1/health
+    app.include_router(register.router)  # /v1/register/{number}[/verify/{token}]
+    app.include_router(qrcodelink.router)  # /v1/qrcodelink[/raw]
+    app.include_router(accounts.router)  # /v1/accounts
+    app.include_router(send.router)  # /v1/send, /v2/send
+    app.include_router(receive.router)  # /v1/receive/{number} (poll and websocket)
+    app.include_router(groups.router)  # /v1/groups/{number}[/{groupid}]
+    app.include_router(sandbox.router)  # /v1/sandbox/* (only when the backend is the sandbox)
+    app.include_router(docs.router)  # /swagger/*, /openapi.json
+
+
+def _error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(SignalApiError)
+    async def signal_api_error(request: Request, exc: SignalApiError) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        text = f"Couldn't process request - invalid {where}: {first.get('msg', 'invalid value')}"
+        return JSONResponse({"error": text}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code in (404, 405):
+            # The Go project answers unknown routes and wrong methods alike with 404.
+            return JSONResponse({"error": "404 page not found"}, status_code=404)
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"error": f"Internal error: {exc}"}, status_code=500)
+
+
+def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI:
+    """A new app; its lifespan starts `backend` (default: one built from `settings`)."""
+    owned = backend or Backend.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await owned.start()
+        try:
+            yield
+        finally:
+            await receive.close_websockets(app)
+            await owned.stop()
+
+    app = FastAPI(
+        title="signal-rest",
+        version=__version__,
+        description="The signal-cli-rest-api HTTP API over signal-cli's JSON-RPC daemon.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/swagger/doc.json",
+    )
+    app.state.backend = owned
+    app.state.settings = settings
+    app.state.websockets = set()
+    _routes(app)
+    _error_handlers(app)
+    return app

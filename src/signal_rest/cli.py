@@ -1,0 +1,127 @@
+"""The `signal-rest` command: a thin click layer over `run(settings)`.
+
+    signal-rest serve --sandbox                      # the simulated network, 127.0.0.1:8080
+    signal-rest serve --signal-cli /opt/signal-cli/bin/signal-cli
+    signal-rest serve --signal-cli-url tcp://127.0.0.1:7583
+    signal-rest sandbox --socket /tmp/sandbox.sock   # the simulated network alone, for any client
+
+Every `serve` flag also reads an environment variable (see docs/configuration.md); a flag given
+on the command line wins.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import uvicorn
+
+from signal_rest import __version__
+from signal_rest.app import create_app
+from signal_rest.backend import NoSignalCli
+from signal_rest.config import Settings
+
+__all__ = ["main", "run"]
+
+LOG_LEVELS = {"debug": "debug", "info": "info", "warn": "warning", "warning": "warning"}
+
+
+def run(settings: Settings) -> None:
+    """Serve until SIGINT/SIGTERM; exits with status 2 when there is no signal-cli to use."""
+    level = LOG_LEVELS.get(settings.log_level, "error")
+    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app = create_app(settings)
+    except NoSignalCli as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(2)
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=level,
+        ws="websockets-sansio",
+        ws_max_size=1024 * 1024,
+        timeout_graceful_shutdown=10,
+    )
+    uvicorn.Server(config).run()
+
+
+@click.group()
+@click.version_option(__version__, prog_name="signal-rest")
+def main() -> None:
+    """signal-rest: the signal-cli-rest-api HTTP API over signal-cli's JSON-RPC daemon."""
+
+
+@main.command()
+@click.option("--host", help="Address to listen on [env SIGNAL_REST_HOST].")
+@click.option("--port", type=int, help="Port to listen on [env PORT, SIGNAL_REST_PORT].")
+@click.option("--data-dir", type=click.Path(path_type=Path), help="[env SIGNAL_REST_DATA_DIR]")
+@click.option(
+    "--sandbox",
+    is_flag=True,
+    default=None,
+    help="Use the simulated Signal network [env SIGNAL_REST_SANDBOX].",
+)
+@click.option("--signal-cli", help="signal-cli launcher to supervise [env SIGNAL_REST_SIGNAL_CLI].")
+@click.option(
+    "--signal-cli-url",
+    help="A running daemon: tcp://H:P or unix:///PATH [env SIGNAL_REST_SIGNAL_CLI_URL].",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warn", "error"]),
+    help="[env LOG_LEVEL, SIGNAL_REST_LOG_LEVEL]",
+)
+def serve(**flags: Any) -> None:
+    """Serve the REST API."""
+    given = {name: value for name, value in flags.items() if value is not None}
+    backends = [name for name in ("sandbox", "signal_cli", "signal_cli_url") if given.get(name)]
+    if len(backends) > 1:
+        raise click.UsageError("choose one of --sandbox, --signal-cli and --signal-cli-url")
+    if backends:
+        # A backend named on the command line replaces one from the environment.
+        given = {"sandbox": False, "signal_cli": None, "signal_cli_url": None, **given}
+    settings = Settings()
+    run(settings.model_copy(update=given))
+
+
+@main.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    help="Where the network's state lives [default: DATA_DIR/sandbox].",
+)
+@click.option("--socket", "socket_path", type=click.Path(path_type=Path), help="UNIX socket.")
+@click.option("--tcp", help="HOST:PORT to listen on.")
+@click.option(
+    "--receive-mode",
+    type=click.Choice(["on-start", "on-connection", "manual"]),
+    default="on-start",
+    show_default=True,
+    help="As signal-cli daemon's --receive-mode.",
+)
+def sandbox(
+    data_dir: Path | None, socket_path: Path | None, tcp: str | None, receive_mode: str
+) -> None:
+    """Serve the simulated Signal network as a signal-cli JSON-RPC daemon."""
+    from signal_rest.sandbox import run as run_sandbox
+
+    if (socket_path is None) == (tcp is None):
+        raise click.UsageError("give exactly one of --socket PATH and --tcp HOST:PORT")
+    address = None
+    if tcp is not None:
+        host, _, port = tcp.rpartition(":")
+        if not host or not port.isdigit():
+            raise click.UsageError("--tcp takes HOST:PORT")
+        address = (host, int(port))
+    logging.basicConfig(level="INFO", format="%(levelname)s %(name)s: %(message)s")
+    run_sandbox(
+        data_dir or Settings().data_dir / "sandbox",
+        socket=socket_path,
+        tcp=address,
+        receive_mode=receive_mode,
+    )

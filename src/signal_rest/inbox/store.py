@@ -1,0 +1,176 @@
+"""The durable inbox: every message the daemon hands us is written to SQLite before anyone sees it.
+
+All writes go through one writer thread that runs whole transactions:
+
+    store = InboxStore(path)
+    await store.open()
+    message_id = await store.add("+4915…", {"envelope": …, "account": "+4915…"})
+    rows = await store.pending("+4915…", limit=10)     # oldest first
+    await store.mark_delivered([row.id for row in rows])
+    await store.close()                                # drains pending writes first
+
+A message is kept until a consumer (the REST poll or a websocket) has taken it; identical
+notifications (a daemon that also auto-subscribes delivers each message twice) are stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+__all__ = ["InboxStore", "StoredMessage"]
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS messages (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    account TEXT NOT NULL,
+    digest TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    received_at REAL NOT NULL,
+    delivered_at REAL,
+    UNIQUE (account, digest)
+);
+CREATE INDEX IF NOT EXISTS messages_pending ON messages (account, id) WHERE delivered_at IS NULL;
+"""
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    account: str
+    message: dict[str, Any]
+
+
+_STOP = object()
+
+
+class InboxStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._queue: queue.Queue[Any] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self._reader: sqlite3.Connection | None = None
+        self._read_lock = threading.Lock()
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        self._thread = threading.Thread(
+            target=self._write_loop, args=(loop, ready), name="inbox-writer", daemon=True
+        )
+        self._thread.start()
+        await ready
+        self._reader = sqlite3.connect(self.path, check_same_thread=False)
+
+    async def close(self) -> None:
+        if self._thread is not None:
+            self._queue.put(_STOP)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn(conn)` inside BEGIN IMMEDIATE … COMMIT on the writer thread."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put((fn, future, loop))
+        return await future
+
+    async def add(self, account: str, message: dict[str, Any]) -> int | None:
+        """Store one message; None when the very same message is already stored."""
+        payload = json.dumps(message, ensure_ascii=False, sort_keys=True)
+        digest = hashlib.sha256(payload.encode()).hexdigest()
+
+        def insert(conn: sqlite3.Connection) -> int | None:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO messages (account, digest, payload, received_at) "
+                "VALUES (?, ?, ?, ?)",
+                (account, digest, payload, time.time()),
+            )
+            return cursor.lastrowid if cursor.rowcount == 1 else None
+
+        return await self.write(insert)
+
+    async def mark_delivered(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        now = time.time()
+
+        def update(conn: sqlite3.Connection) -> None:
+            conn.executemany(
+                "UPDATE messages SET delivered_at = ? WHERE id = ? AND delivered_at IS NULL",
+                [(now, i) for i in ids],
+            )
+
+        await self.write(update)
+
+    async def pending(self, account: str, limit: int | None = None) -> list[StoredMessage]:
+        """Messages for `account` that no consumer has taken yet, oldest first."""
+        sql = "SELECT id, account, payload FROM messages WHERE account = ? AND delivered_at IS NULL"
+        sql += " ORDER BY id" + (" LIMIT ?" if limit else "")
+        args: tuple[Any, ...] = (account, limit) if limit else (account,)
+        rows = await asyncio.to_thread(self._read, sql, args)
+        return [StoredMessage(r[0], r[1], json.loads(r[2])) for r in rows]
+
+    async def get(self, message_id: int) -> StoredMessage | None:
+        rows = await asyncio.to_thread(
+            self._read, "SELECT id, account, payload FROM messages WHERE id = ?", (message_id,)
+        )
+        return StoredMessage(rows[0][0], rows[0][1], json.loads(rows[0][2])) if rows else None
+
+    async def is_delivered(self, message_id: int) -> bool:
+        rows = await asyncio.to_thread(
+            self._read, "SELECT delivered_at FROM messages WHERE id = ?", (message_id,)
+        )
+        return bool(rows) and rows[0][0] is not None
+
+    def _read(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        assert self._reader is not None, "the inbox is not open"
+        with self._read_lock:
+            return self._reader.execute(sql, args).fetchall()
+
+    def _write_loop(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Future[None]) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(SCHEMA)
+        loop.call_soon_threadsafe(ready.set_result, None)
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                break
+            fn, future, future_loop = item
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                result = fn(conn)
+                conn.execute("COMMIT")
+            except BaseException as exc:
+                conn.execute("ROLLBACK")
+                future_loop.call_soon_threadsafe(_set_exception, future, exc)
+            else:
+                future_loop.call_soon_threadsafe(_set_result, future, result)
+        conn.close()
+
+
+def _set_result(future: asyncio.Future[Any], result: Any) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _set_exception(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)

@@ -1,0 +1,178 @@
+"""/v1/about, /v1/health, the Swagger UI, and what every route does with bad input."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from signal_rest import __version__
+from tests.support.flows import register
+from tests.support.service import RunningService, start_service
+
+ALICE = "+4915100000001"
+BOB = "+4915100000002"
+
+
+def test_about_has_the_fields_clients_validate(service: RunningService) -> None:
+    response = service.client.get("/v1/about")
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "versions": ["v1", "v2"],
+        "build": 2,
+        "mode": "json-rpc",
+        "version": "0.101",
+        "capabilities": {"v2/send": ["quotes", "mentions"]},
+        "signal_rest_version": __version__,
+        "backend": "sandbox",
+    }
+
+
+def test_health_is_204_when_the_daemon_answers(service: RunningService) -> None:
+    response = service.client.get("/v1/health")
+    assert (response.status_code, response.content) == (204, b"")
+
+
+def test_health_is_503_when_the_daemon_is_gone(service: RunningService) -> None:
+    # Stop the in-process sandbox on the service's own loop: the daemon is now down.
+    service.run(service.backend.sandbox.close())
+    response = service.client.get("/v1/health")
+    assert response.status_code == 503
+    assert response.json()["error"].startswith("signal-cli daemon at unix://")
+
+
+def test_swagger_ui_is_served_without_a_cdn(service: RunningService) -> None:
+    page = service.client.get("/swagger/index.html")
+    assert page.status_code == 200
+    assert "/swagger/assets/swagger-ui-bundle.js" in page.text
+    assert "cdn" not in page.text.lower()
+    assert service.client.get("/swagger/assets/swagger-ui-bundle.js").status_code == 200
+    assert service.client.get("/swagger/assets/swagger-ui.css").status_code == 200
+    spec = service.client.get("/swagger/doc.json").json()
+    for path in ("/v2/send", "/v1/receive/{number}", "/v1/groups/{number}", "/v1/about"):
+        assert path in spec["paths"]
+
+
+def test_unknown_route_is_a_json_404(service: RunningService) -> None:
+    response = service.client.get("/v1/nope")
+    assert (response.status_code, response.json()) == (404, {"error": "404 page not found"})
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b"{not json", "Couldn't process request - invalid request"),
+        (b"", "Couldn't process request - invalid request"),
+        (b"[1, 2]", "Couldn't process request - invalid request"),
+        (
+            json.dumps({"number": ALICE, "recipients": BOB}).encode(),
+            "Couldn't process request - invalid request",
+        ),
+        (
+            json.dumps({"number": 5, "recipients": [BOB]}).encode(),
+            "Couldn't process request - invalid request",
+        ),
+        (
+            json.dumps({"number": ALICE, "recipients": []}).encode(),
+            "Couldn't process request - please provide at least one recipient",
+        ),
+        (
+            json.dumps({"recipients": [BOB], "message": "x"}).encode(),
+            "Couldn't process request - please provide a valid number",
+        ),
+        (
+            json.dumps({"number": "+4915199999999", "recipients": [BOB], "message": "x"}).encode(),
+            "Specified account does not exist",
+        ),
+        (
+            json.dumps(
+                {"number": ALICE, "recipients": ["group.!!!!!!!!!!!!"], "message": "x"}
+            ).encode(),
+            "Invalid identifier group.!!!!!!!!!!!!",
+        ),
+        (
+            json.dumps(
+                {"number": ALICE, "recipients": [BOB], "base64_attachments": ["a$bc"]}
+            ).encode(),
+            "illegal base64 data at input byte 1",
+        ),
+        (
+            json.dumps({"number": ALICE, "recipients": [BOB], "view_once": True}).encode(),
+            "'view_once' can only be set for image attachments!",
+        ),
+    ],
+    ids=[
+        "malformed-json",
+        "empty",
+        "not-an-object",
+        "string-for-array",
+        "number-for-string",
+        "no-recipients",
+        "no-number",
+        "unknown-account",
+        "invalid-group-id",
+        "invalid-base64",
+        "view-once-without-attachment",
+    ],
+)
+def test_send_rejects_bad_input_with_a_json_400(
+    service: RunningService, body: bytes, error: str
+) -> None:
+    register(service.client, ALICE)
+    response = service.client.post("/v2/send", content=body)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"].startswith(error)
+
+
+@pytest.mark.parametrize(
+    ("group_id", "status", "error"),
+    [
+        ("group.!!", 400, "Invalid group id"),
+        ("bm90LWEtZ3JvdXA=", 404, "No group with that id found"),
+    ],
+    ids=["not-base64", "no-such-group"],
+)
+def test_get_group_rejects_invalid_and_unknown_ids(
+    service: RunningService, group_id: str, status: int, error: str
+) -> None:
+    register(service.client, ALICE)
+    response = service.client.get(f"/v1/groups/%2B4915100000001/{group_id}")
+    assert (response.status_code, response.json()) == (status, {"error": error})
+
+
+def _raw_request(port: int, head: bytes, body: bytes = b"") -> bytes:
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(head + body)
+        chunks = b""
+        while b"\r\n\r\n" not in chunks or not chunks.rstrip().endswith(b"}"):
+            data = conn.recv(65536)
+            if not data:
+                break
+            chunks += data
+        return chunks
+
+
+def test_body_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    service = start_service(tmp_path / "data", max_body_bytes=1000)
+    try:
+        # The client announces a gigabyte and sends nothing: the answer comes at once.
+        head = (
+            b"POST /v2/send HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000000000\r\n\r\n"
+        )
+        answer = _raw_request(service.port, head)
+        assert answer.startswith(b"HTTP/1.1 413"), answer
+        assert answer.endswith(b'{"error":"Request body is larger than the limit of 1000 bytes"}')
+
+        # Without a length, it is cut off while streaming.
+        chunked = b"POST /v2/send HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        chunk = b"a" * 800
+        body = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 2 + b"0\r\n\r\n"
+        answer = _raw_request(service.port, chunked, body)
+        assert answer.startswith(b"HTTP/1.1 413"), answer
+    finally:
+        service.stop()

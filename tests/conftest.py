@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from signal_rest.config import GO_ENV_ALIASES
+from tests.support.service import RunningService, start_service
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings come from the test, never from the developer's environment."""
+    go_names = {name for names in GO_ENV_ALIASES.values() for name in names}
+    for name in list(os.environ):
+        if name.startswith("SIGNAL_REST_") or name in go_names:
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[RunningService]:
+    """signal-rest on the sandbox, on a free port, with a fresh data dir."""
+    running = start_service(tmp_path / "data")
+    try:
+        yield running
+    finally:
+        running.stop()
