@@ -35,7 +35,7 @@ from signal_rest.jsonrpc.supervisor import (
 from signal_rest.jsonrpc.transports import Transport, UnixTransport, transport_from_url
 from signal_rest.sandbox import SandboxDaemon
 
-__all__ = ["Backend", "NoSignalCli", "short_socket_path"]
+__all__ = ["Backend", "ConfigError", "NoSignalCli", "short_socket_path"]
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,11 @@ NO_SIGNAL_CLI = (
 )
 
 
-class NoSignalCli(Exception):
+class ConfigError(Exception):
+    """The settings name no backend that can run; the CLI prints the text and exits 2."""
+
+
+class NoSignalCli(ConfigError):
     """Neither --sandbox nor a signal-cli to start or connect to."""
 
     def __init__(self) -> None:
@@ -100,7 +104,10 @@ class Backend:
             sandbox_socket = short_socket_path(data_dir, "sandbox.sock")
             transport = UnixTransport(sandbox_socket)
         elif settings.signal_cli_url:
-            transport = transport_from_url(settings.signal_cli_url)
+            try:
+                transport = transport_from_url(settings.signal_cli_url)
+            except ValueError as exc:
+                raise ConfigError(f"signal-rest: {exc}") from exc
         else:
             launcher = "signal-cli-native" if "native" in settings.mode else None
             signal_cli = find_signal_cli(settings.signal_cli or launcher)

@@ -21,7 +21,7 @@ import uvicorn
 
 from signal_rest import __version__
 from signal_rest.app import create_app
-from signal_rest.backend import NoSignalCli
+from signal_rest.backend import ConfigError
 from signal_rest.config import Settings
 
 __all__ = ["main", "run"]
@@ -30,12 +30,13 @@ LOG_LEVELS = {"debug": "debug", "info": "info", "warn": "warning", "warning": "w
 
 
 def run(settings: Settings) -> None:
-    """Serve until SIGINT/SIGTERM; exits with status 2 when there is no signal-cli to use."""
+    """Serve until SIGINT/SIGTERM (uvicorn then re-raises the signal, so the exit status says
+    which one); exits with status 2 when the settings name no usable backend."""
     level = LOG_LEVELS.get(settings.log_level, "error")
     logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
     try:
         app = create_app(settings)
-    except NoSignalCli as exc:
+    except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
     config = uvicorn.Config(

@@ -1,0 +1,66 @@
+"""The public surface: routes against the Go project's list, the documented settings."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from signal_rest.app import create_app
+from signal_rest.config import DOC_HEADER, Settings, settings_markdown
+
+ROOT = Path(__file__).resolve().parents[1]
+GO_ENDPOINTS = ROOT.parent / "shared" / "spec" / "rest-endpoints.json"
+OUR_OWN = {"/v1/sandbox/"}  # routes that signal-cli-rest-api does not have, by prefix
+
+
+def _go_routes() -> set[tuple[str, str]]:
+    endpoints = json.loads(GO_ENDPOINTS.read_text())["endpoints"]
+    return {(e["method"], re.sub(r"\{[^}]+\}", "{}", e["path"])) for e in endpoints}
+
+
+def _our_routes(tmp_path: Path) -> set[tuple[str, str]]:
+    spec = create_app(Settings(sandbox=True, data_dir=tmp_path)).openapi()
+    return {
+        (method.upper(), re.sub(r"\{[^}]+\}", "{}", path))
+        for path, operations in spec["paths"].items()
+        for method in operations
+        if not any(path.startswith(prefix) for prefix in OUR_OWN)
+    }
+
+
+def test_every_route_is_one_of_the_go_projects(tmp_path: Path) -> None:
+    ours = _our_routes(tmp_path)
+    assert ours <= _go_routes(), ours - _go_routes()
+    # The seed routes this service must have.
+    assert {
+        ("GET", "/v1/about"),
+        ("GET", "/v1/health"),
+        ("POST", "/v1/register/{}"),
+        ("POST", "/v1/register/{}/verify/{}"),
+        ("POST", "/v2/send"),
+        ("POST", "/v1/send"),
+        ("GET", "/v1/receive/{}"),
+        ("POST", "/v1/groups/{}"),
+        ("GET", "/v1/groups/{}"),
+        ("GET", "/v1/groups/{}/{}"),
+        ("DELETE", "/v1/groups/{}/{}"),
+        ("GET", "/v1/qrcodelink"),
+        ("GET", "/v1/accounts"),
+    } <= ours
+
+
+def test_configuration_doc_is_generated_from_the_settings() -> None:
+    documented = (ROOT / "docs" / "configuration.md").read_text()
+    assert documented == DOC_HEADER + settings_markdown(), (
+        "docs/configuration.md is stale: python -m signal_rest.config > docs/configuration.md"
+    )
+    for name in Settings.model_fields:
+        assert f"| {name} |" in documented
+
+
+def test_readme_gives_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    assert "./scripts/serve" in readme
+    assert "./scripts/test" in readme
+    assert (ROOT / "scripts" / "serve").exists() and (ROOT / "scripts" / "test").exists()
