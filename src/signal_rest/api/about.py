@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 
 from signal_rest import API_COMPAT_VERSION, __version__
 from signal_rest.api.deps import BackendDep
+from signal_rest.errors import DaemonUnavailable, RpcTimeout
 
 router = APIRouter(tags=["General"])
 
@@ -37,5 +38,8 @@ async def about(backend: BackendDep) -> dict[str, Any]:
 )
 async def health(backend: BackendDep) -> Response:
     # Unlike the Go project, 204 means signal-cli (or the sandbox) really answered.
-    await backend.rpc.call("version", timeout=HEALTH_TIMEOUT)
+    try:
+        await backend.rpc.call("version", timeout=HEALTH_TIMEOUT)
+    except RpcTimeout as exc:
+        raise DaemonUnavailable(f"signal-cli daemon does not answer: {exc.message}") from exc
     return Response(status_code=204)

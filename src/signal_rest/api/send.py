@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ from fastapi.responses import JSONResponse
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep
 from signal_rest.backend import Backend
-from signal_rest.domain.attachments import decode_to_file, parse_attachment
+from signal_rest.domain.attachments import TempAttachments
 from signal_rest.domain.groupids import rest_to_internal
 from signal_rest.domain.linkpreview import validate_link_preview
 from signal_rest.domain.recipients import split_for_send
@@ -71,25 +69,23 @@ def _mention_strings(mentions: list[Mention]) -> list[str]:
     return [f"{m.start}:{m.length}:{m.author}" for m in mentions]
 
 
-class prepared_send:
-    """Decodes a request's attachments into a per-request temp dir and removes it afterwards."""
+class prepared_send:  # used as `async with prepared_send(backend) as prepared`
+    """Decodes a request's attachments to temp files and removes them afterwards."""
 
     def __init__(self, backend: Backend) -> None:
-        self.directory = backend.tmp_dir / uuid.uuid4().hex
-        self.max_bytes = backend.settings.max_attachment_bytes
+        self.files = TempAttachments(
+            backend.tmp_dir, max_bytes=backend.settings.max_attachment_bytes
+        )
 
     async def __aenter__(self) -> prepared_send:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await asyncio.to_thread(shutil.rmtree, self.directory, True)
+        await asyncio.to_thread(self.files.cleanup)
 
     async def decode(self, value: str) -> str:
-        spec = parse_attachment(value)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        path: Path = await asyncio.to_thread(
-            decode_to_file, spec, self.directory, max_bytes=self.max_bytes
-        )
+        # Decoding 100 MiB of base64 takes a while: keep the event loop free meanwhile.
+        path = await asyncio.to_thread(self.files.add, value)
         return str(path)
 
     async def v2_params(self, body: SendV2, default_text_mode: str) -> dict[str, Any]:
