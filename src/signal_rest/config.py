@@ -111,8 +111,14 @@ class Settings(BaseSettings):
         "ignore_attachments", False, "Daemon flag --ignore-attachments."
     )
     ignore_stories: bool = _field("ignore_stories", False, "Daemon flag --ignore-stories.")
-    ignore_avatars: bool = _field("ignore_avatars", False, "Daemon flag --ignore-avatars.")
-    ignore_stickers: bool = _field("ignore_stickers", False, "Daemon flag --ignore-stickers.")
+    ignore_avatars: bool = _field(
+        "ignore_avatars", False, "Daemon flag --ignore-avatars (signal-cli 0.14+; 0.13 refuses it)."
+    )
+    ignore_stickers: bool = _field(
+        "ignore_stickers",
+        False,
+        "Daemon flag --ignore-stickers (signal-cli 0.14+; 0.13 refuses it).",
+    )
     rpc_timeout: float = _field(
         "rpc_timeout", 60.0, "Seconds to wait for signal-cli's answer to one call."
     )
