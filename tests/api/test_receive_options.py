@@ -1,0 +1,119 @@
+"""What the Go project's query parameters and lenient bodies do to sending and receiving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.support.flows import receive_until, register
+from tests.support.service import RunningService
+
+ALICE = "+4915100000001"
+BOB = "+4915100000002"
+
+
+def _receipts(client: Any, number: str) -> list[dict[str, Any]]:
+    messages = client.get(f"/v1/receive/{number}", params={"timeout": "2"}).json()
+    return [m["envelope"]["receiptMessage"] for m in messages if "receiptMessage" in m["envelope"]]
+
+
+def test_send_treats_explicit_nulls_as_absent(service: RunningService) -> None:
+    register(service.client, ALICE)
+    register(service.client, BOB)
+    response = service.client.post(
+        "/v2/send",
+        json={
+            "number": ALICE,
+            "recipients": [BOB],
+            "message": "nulls",
+            "quote_timestamp": None,
+            "mentions": None,
+            "link_preview": None,
+            "notify_self": None,
+            "base64_attachments": [],
+            "view_once": False,
+            "Text_Mode": "normal",
+            "unknown_key": {"ignored": True},
+        },
+    )
+    assert response.status_code == 201, response.text
+    [received] = receive_until(service.client, BOB, 1)
+    assert received["envelope"]["dataMessage"]["message"] == "nulls"
+
+
+def test_send_styled_text_becomes_plain_text_with_styles(service: RunningService) -> None:
+    register(service.client, ALICE)
+    register(service.client, BOB)
+    response = service.client.post(
+        "/v2/send",
+        json={
+            "number": ALICE,
+            "recipients": [BOB],
+            "message": "This is **bold** and *italic*",
+            "text_mode": "styled",
+        },
+    )
+    assert response.status_code == 201, response.text
+    [received] = receive_until(service.client, BOB, 1)
+    data = received["envelope"]["dataMessage"]
+    assert data["message"] == "This is bold and italic"
+    assert data["textStyles"] == [
+        {"style": "BOLD", "start": 8, "length": 4},
+        {"style": "ITALIC", "start": 17, "length": 6},
+    ]
+
+
+def test_receive_with_send_read_receipts_tells_the_sender(service: RunningService) -> None:
+    register(service.client, ALICE)
+    register(service.client, BOB)
+    service.client.post(
+        "/v2/send", json={"number": ALICE, "recipients": [BOB], "message": "read me"}
+    )
+    receive_until(service.client, BOB, 1)  # taken without a read receipt
+    assert all(not r["isRead"] for r in _receipts(service.client, ALICE))
+
+    again = service.client.post(
+        "/v2/send", json={"number": ALICE, "recipients": [BOB], "message": "and me"}
+    )
+    ts = int(again.json()[0]["timestamp"])
+    response = service.client.get(
+        f"/v1/receive/{BOB}", params={"timeout": "5", "send_read_receipts": "true"}
+    )
+    assert [m["envelope"]["timestamp"] for m in response.json()] == [ts]
+    read = [r for r in _receipts(service.client, ALICE) if r["isRead"]]
+    assert [(r["timestamps"], r["isDelivery"], r["isViewed"]) for r in read] == [
+        ([ts], False, False)
+    ]
+
+
+def test_receive_with_ignore_stories_skips_story_messages(service: RunningService) -> None:
+    register(service.client, BOB)
+    envelope = {
+        "source": ALICE,
+        "sourceNumber": ALICE,
+        "sourceUuid": "5b9a5ab0-52a4-4f3c-9d4e-2a3f4c1d7e01",
+        "sourceName": None,
+        "sourceDevice": 1,
+        "timestamp": 1752436800000,
+        "serverReceivedTimestamp": 1752436800412,
+        "serverDeliveredTimestamp": 1752436800903,
+    }
+    story = {"envelope": {**envelope, "storyMessage": {"allowsReplies": True}}, "account": BOB}
+    text = {
+        "envelope": {
+            **envelope,
+            "timestamp": 1752436800001,
+            "dataMessage": {
+                "timestamp": 1752436800001,
+                "message": "not a story",
+                "expiresInSeconds": 0,
+                "isExpirationUpdate": False,
+                "viewOnce": False,
+            },
+        },
+        "account": BOB,
+    }
+    # As if the daemon had pushed these two notifications.
+    for message in (story, text):
+        service.run(service.backend.inbox.on_notification("receive", message))
+    response = service.client.get(f"/v1/receive/{BOB}", params={"ignore_stories": "true"})
+    assert response.json() == [text]
