@@ -6,10 +6,11 @@ prefix on GET and refuses it elsewhere).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import Field, model_validator
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
@@ -27,6 +28,24 @@ class Permissions(RequestModel):
     edit_group: str = ""
     send_messages: str = ""
 
+    @model_validator(mode="before")
+    @classmethod
+    def _decode_like_go(cls, data: Any) -> Any:
+        # The body reader folds only the top-level keys; Go's decoder also matches nested keys
+        # case-insensitively and takes a nested null as absent.
+        if not isinstance(data, dict):
+            return data
+        names = {name.lower(): name for name in cls.model_fields}
+        return {
+            names[key.lower()]: value
+            for key, value in data.items()
+            if isinstance(key, str) and key.lower() in names and value is not None
+        }
+
+
+# Go decodes expiration_time into an int (64 bits); a larger number fails to bind.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
 
 class CreateGroup(RequestModel):
     name: str = ""
@@ -34,7 +53,7 @@ class CreateGroup(RequestModel):
     description: str = ""
     permissions: Permissions = Permissions()
     group_link: str = ""
-    expiration_time: int = 0
+    expiration_time: Int64 = 0
 
 
 def member_param(member: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 
 import segno
 from fastapi import APIRouter, Request, Response
@@ -22,6 +23,9 @@ log = logging.getLogger(__name__)
 # finishLink blocks until the phone scans; signal-cli gives up on its own after a while.
 FINISH_LINK_TIMEOUT = 15 * 60.0
 QR_PIXELS = 256
+# What Go's strconv.Atoi takes: ASCII digits with an optional sign; Python's int() would also
+# take surrounding spaces, `1_0` and non-ASCII digits.
+_ATOI = re.compile(r"[+-]?[0-9]+")
 
 
 def _device_name(request: Request) -> str:
@@ -70,10 +74,9 @@ def qr_png(data: str, version: int) -> bytes:
 async def qrcodelink(request: Request, backend: BackendDep) -> Response:
     device_name = _device_name(request)
     version_text = request.query_params.get("qrcode_version", "10")
-    try:
-        version = int(version_text)
-    except ValueError:
-        raise ValidationError("The qrcode_version parameter needs to be an integer!") from None
+    if not _ATOI.fullmatch(version_text):
+        raise ValidationError("The qrcode_version parameter needs to be an integer!")
+    version = int(version_text)
     if not 1 <= version <= 40:
         raise ValidationError(f"Couldn't create QR code: invalid version {version}")
     uri = await _start_link(backend, device_name)
