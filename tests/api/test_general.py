@@ -38,7 +38,9 @@ def test_health_is_204_when_the_daemon_answers(service: RunningService) -> None:
 
 def test_health_is_503_when_the_daemon_is_gone(service: RunningService) -> None:
     # Stop the in-process sandbox on the service's own loop: the daemon is now down.
-    service.run(service.backend.sandbox.close())
+    sandbox = service.backend.sandbox
+    assert sandbox is not None
+    service.run(sandbox.close())
     response = service.client.get("/v1/health")
     assert response.status_code == 503
     assert response.json()["error"].startswith("signal-cli daemon at unix://")

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import uvicorn
+from fastapi import FastAPI
 
 from signal_rest.app import create_app
 from signal_rest.backend import Backend
@@ -21,6 +22,7 @@ from signal_rest.config import Settings
 @dataclass
 class RunningService:
     settings: Settings
+    app: FastAPI
     server: uvicorn.Server
     thread: threading.Thread
     loop: asyncio.AbstractEventLoop
@@ -40,7 +42,7 @@ class RunningService:
 
     @property
     def backend(self) -> Backend:
-        backend: Backend = self.server.config.app.state.backend  # type: ignore[attr-defined]
+        backend: Backend = self.app.state.backend
         return backend
 
     def run(self, work: Coroutine[Any, Any, Any]) -> Any:
@@ -76,4 +78,4 @@ def start_service(data_dir: Path, **overrides: Any) -> RunningService:
             raise AssertionError("the service did not start")
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    return RunningService(settings, server, thread, loop, port)
+    return RunningService(settings, app, server, thread, loop, port)

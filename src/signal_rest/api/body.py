@@ -9,6 +9,7 @@ enforced while reading: a body over it is refused with 413 before it is buffered
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from fastapi import Request
@@ -17,7 +18,14 @@ from pydantic import ValidationError as PydanticValidationError
 
 from signal_rest.errors import PayloadTooLarge, ValidationError
 
-__all__ = ["INVALID_REQUEST", "RequestModel", "body_doc", "parse_json_body", "read_body"]
+__all__ = [
+    "INVALID_REQUEST",
+    "RequestModel",
+    "body_doc",
+    "load_json",
+    "parse_json_body",
+    "read_body",
+]
 
 M = TypeVar("M", bound="RequestModel")
 
@@ -47,6 +55,26 @@ async def read_body(request: Request, limit: int) -> bytes:
     return bytes(chunks)
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _replace_lone_surrogates(value: Any) -> Any:
+    # JSON may escape half a surrogate pair ("\ud800"); Go decodes that as U+FFFD, and so do
+    # we, since such a string cannot be encoded as UTF-8 for the daemon.
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
+    return value
+
+
+def load_json(raw: bytes) -> Any:
+    """Parse a request body as Go's encoding/json would (ValueError when it is not JSON)."""
+    return _replace_lone_surrogates(json.loads(raw))
+
+
 def _fold_keys(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
     names: dict[str, str] = {}
     for name, field in model.model_fields.items():
@@ -70,7 +98,7 @@ def parse_json_body(
             return model()
         raise ValidationError(invalid)
     try:
-        data = json.loads(raw)
+        data = load_json(raw)
     except ValueError as exc:
         raise ValidationError(invalid) from exc
     if not isinstance(data, dict):

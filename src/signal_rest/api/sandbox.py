@@ -7,14 +7,13 @@ code with an account's phone, and decide how the network treats a number.
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
-from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
+from signal_rest.api.body import RequestModel, body_doc, load_json, parse_json_body, read_body
 from signal_rest.api.deps import get_backend
 from signal_rest.api.send import SendV2, prepared_send, v2_targets
 from signal_rest.backend import Backend
@@ -51,7 +50,9 @@ async def verification_code(number: str, backend: SandboxDep) -> dict[str, Any]:
             "sandbox.getVerificationCode", {"number": number_from_path(number)}
         )
     except RpcError as exc:
-        raise NotFound(exc.message) from exc
+        if exc.message.startswith("No verification code pending"):
+            raise NotFound(exc.message) from exc
+        raise
     return result
 
 
@@ -113,7 +114,7 @@ NUMBER_FIELDS: dict[str, tuple[str, type | tuple[type, ...]]] = {
 async def set_number(number: str, request: Request, backend: SandboxDep) -> dict[str, Any]:
     raw = await read_body(request, backend.settings.max_body_bytes)
     try:
-        data = json.loads(raw) if raw.strip() else {}
+        data = load_json(raw) if raw.strip() else {}
     except ValueError as exc:
         raise ValidationError("Couldn't process request - invalid request") from exc
     if not isinstance(data, dict):
