@@ -58,7 +58,9 @@ class RunningService:
 
 
 def start_service(data_dir: Path, **overrides: Any) -> RunningService:
-    settings = Settings(sandbox=True, data_dir=data_dir, host="127.0.0.1", port=0, **overrides)
+    """signal-rest in a thread on a free port: on the sandbox unless `overrides` say otherwise."""
+    options: dict[str, Any] = {"sandbox": True, "host": "127.0.0.1", "port": 0, **overrides}
+    settings = Settings(data_dir=data_dir, **options)
     app = create_app(settings)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio"

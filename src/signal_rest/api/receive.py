@@ -4,7 +4,8 @@ Both read the durable inbox, so messages that arrived while nobody asked are sti
 restarts. The Go project's query parameters are validated with its texts and honoured: `timeout`
 (seconds to wait when nothing is pending), `max_messages`, `ignore_stories` (story messages are
 skipped), `send_read_receipts`; `ignore_attachments`/`ignore_avatars`/`ignore_stickers` concern
-downloads, which the daemon flags of the same names control.
+downloads, which the daemon flags of the same names control. The websocket accepts any query
+string and honours `max_messages` (it sends no more than that many frames).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse
 from signal_rest.api.deps import BackendDep, account
 from signal_rest.backend import Backend
 from signal_rest.errors import SignalApiError, ValidationError
+from signal_rest.inbox.delivery import Stream
 from signal_rest.inbox.store import StoredMessage
 
 __all__ = ["close_websockets", "router"]
@@ -111,29 +113,42 @@ async def _until_closed(websocket: WebSocket) -> None:
                 return
 
 
-async def _stream(websocket: WebSocket, backend: Backend, number: str) -> None:
-    store = backend.inbox.store
-    with backend.inbox.listen(number) as live:
-        closed = asyncio.create_task(_until_closed(websocket))
-        try:
-            last_id = 0
-            for stored in await store.pending(number):
-                await websocket.send_text(json.dumps(stored.message, ensure_ascii=False))
-                await store.mark_delivered([stored.id])
-                last_id = stored.id
-            while True:
-                next_message = asyncio.ensure_future(live.get())
-                await asyncio.wait({next_message, closed}, return_when=asyncio.FIRST_COMPLETED)
-                if closed.done():
-                    next_message.cancel()
-                    return
-                stored = next_message.result()
-                if stored.id <= last_id:
-                    continue
-                await websocket.send_text(json.dumps(stored.message, ensure_ascii=False))
-                await store.mark_delivered([stored.id])
-        finally:
-            closed.cancel()
+async def _send(websocket: WebSocket, stream: Stream, stored: StoredMessage) -> None:
+    await websocket.send_text(json.dumps(stored.message, ensure_ascii=False))
+    await stream.delivered(stored)
+
+
+async def _stream(websocket: WebSocket, stream: Stream, limit: int | None) -> None:
+    closed = asyncio.create_task(_until_closed(websocket))
+    try:
+        sent = 0
+        for stored in await stream.backlog(limit):
+            await _send(websocket, stream, stored)
+            sent += 1
+        while limit is None or sent < limit:
+            next_message = asyncio.ensure_future(stream.get())
+            await asyncio.wait({next_message, closed}, return_when=asyncio.FIRST_COMPLETED)
+            if closed.done():
+                next_message.cancel()
+                return
+            await _send(websocket, stream, next_message.result())
+            sent += 1
+        # After `max_messages` frames nothing more is sent: a client such as pysignalclirestapi
+        # closes once it has that many, and whatever it was sent on top would be lost. Later
+        # messages wait for the next consumer.
+        stream.close()
+        await closed
+    finally:
+        closed.cancel()
+
+
+def _ws_limit(value: str | None) -> int | None:
+    # Query strings on the websocket are accepted and never rejected (the Go project ignores
+    # them); a valid positive max_messages is honoured.
+    try:
+        return _number(value, 0, "max_messages") or None
+    except ValidationError:
+        return None
 
 
 @router.websocket("/v1/receive/{number}")
@@ -144,15 +159,20 @@ async def receive_websocket(websocket: WebSocket, number: str) -> None:
     except ValidationError as exc:
         await websocket.close(code=1008, reason=exc.message)
         return
-    await websocket.accept()
+    limit = _ws_limit(websocket.query_params.get("max_messages"))
     sockets: set[WebSocket] = websocket.app.state.websockets
-    sockets.add(websocket)
-    try:
-        await _stream(websocket, backend, number)
-    except (WebSocketDisconnect, RuntimeError):
-        pass  # the client went away mid-send; the message stays pending for the next consumer
-    finally:
-        sockets.discard(websocket)
+    # Subscribed before the handshake completes, so no message passes a client that has just
+    # connected; the backlog is read after subscribing, so none falls between the two. The inbox
+    # hands each message to the websockets or to the REST poll, never to both.
+    with backend.inbox.stream(number) as stream:
+        await websocket.accept()
+        sockets.add(websocket)
+        try:
+            await _stream(websocket, stream, limit)
+        except (WebSocketDisconnect, RuntimeError):
+            pass  # the client went away mid-send; the message stays pending for the next consumer
+        finally:
+            sockets.discard(websocket)
 
 
 async def close_websockets(app: FastAPI) -> None:

@@ -92,8 +92,11 @@ class InboxStore:
 
     async def add(self, account: str, message: dict[str, Any]) -> int | None:
         """Store one message; None when the very same message is already stored."""
-        payload = json.dumps(message, ensure_ascii=False, sort_keys=True)
-        digest = hashlib.sha256(payload.encode()).hexdigest()
+        # Kept in signal-cli's key order, so a message reads the same from the backlog as live;
+        # the digest that spots duplicates ignores the order.
+        payload = json.dumps(message, ensure_ascii=False)
+        canonical = json.dumps(message, ensure_ascii=False, sort_keys=True)
+        digest = hashlib.sha256(canonical.encode()).hexdigest()
 
         def insert(conn: sqlite3.Connection) -> int | None:
             cursor = conn.execute(

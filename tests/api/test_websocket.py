@@ -1,0 +1,266 @@
+"""`GET /v1/receive/{number}` as a websocket, over real HTTP, on the sandbox.
+
+Messages come from an outside Signal user through the sandbox, so the account under test gets no
+delivery receipts and every frame is a data message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from signal_rest.inbox.store import StoredMessage
+from tests.support.flows import register
+from tests.support.service import RunningService, start_service
+
+ALICE = "+4915100000001"
+BOB = "+4915100000002"
+OUTSIDER = "+4915100000009"  # an outside Signal user, not an account of the service
+
+# What pysignalclirestapi 0.3.25's receive() puts on the websocket URL.
+PYSIGNAL_QUERY = "ignore_attachments=false&ignore_stories=false&send_read_receipts=false&timeout=5"
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def send_from_outside(service: RunningService, to: str, text: str) -> int:
+    response = service.client.post(
+        "/v1/sandbox/send", json={"from": OUTSIDER, "recipients": [to], "message": text}
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["timestamp"])
+
+
+def expected_frame(frame: dict[str, Any], *, account: str, ts: int, text: str) -> dict[str, Any]:
+    """The whole frame as signal-cli writes it; only the network-made values are taken from
+    `frame` after their shape is checked."""
+    envelope = frame["envelope"]
+    assert UUID.match(envelope["sourceUuid"]), envelope
+    assert envelope["serverReceivedTimestamp"] >= ts
+    assert envelope["serverDeliveredTimestamp"] >= envelope["serverReceivedTimestamp"]
+    return {
+        "envelope": {
+            "source": OUTSIDER,
+            "sourceNumber": OUTSIDER,
+            "sourceUuid": envelope["sourceUuid"],
+            "sourceName": None,
+            "sourceDevice": 1,
+            "timestamp": ts,
+            "serverReceivedTimestamp": envelope["serverReceivedTimestamp"],
+            "serverDeliveredTimestamp": envelope["serverDeliveredTimestamp"],
+            "dataMessage": {
+                "timestamp": ts,
+                "message": text,
+                "expiresInSeconds": 0,
+                "isExpirationUpdate": False,
+                "viewOnce": False,
+            },
+        },
+        "account": account,
+    }
+
+
+def next_frame(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:
+    raw = ws.recv(timeout=timeout)
+    assert isinstance(raw, str), "frames must be text frames"
+    frame: dict[str, Any] = json.loads(raw)
+    return frame
+
+
+def assert_silent(ws: ClientConnection, seconds: float = 0.5) -> None:
+    with pytest.raises(TimeoutError):
+        ws.recv(timeout=seconds)
+
+
+def pending(service: RunningService, number: str) -> list[StoredMessage]:
+    result: list[StoredMessage] = service.run(service.backend.inbox.store.pending(number))
+    return result
+
+
+def assert_all_delivered(service: RunningService, number: str) -> None:
+    """The inbox has marked every message of `number` delivered (the server does that right
+    after the frame went out, so allow it a moment)."""
+    deadline = time.monotonic() + 5
+    while pending(service, number) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pending(service, number) == []
+
+
+@pytest.fixture
+def accounts(service: RunningService) -> RunningService:
+    register(service.client, ALICE)
+    register(service.client, BOB)
+    return service
+
+
+@pytest.fixture
+def open_ws(accounts: RunningService) -> Iterator[Any]:
+    """Opens receive websockets on the service; closes them after the test."""
+    with contextlib.ExitStack() as opened:
+
+        def open_(path: str) -> ClientConnection:
+            return opened.enter_context(connect(accounts.ws_url + path, open_timeout=10))
+
+        yield open_
+
+
+def test_websocket_sends_backlog_first_then_live_messages(
+    accounts: RunningService, open_ws: Any
+) -> None:
+    early = send_from_outside(accounts, ALICE, "while nobody asked")
+
+    ws = open_ws(f"/v1/receive/{ALICE}?{PYSIGNAL_QUERY}")
+    backlog = next_frame(ws)
+    assert backlog == expected_frame(backlog, account=ALICE, ts=early, text="while nobody asked")
+    assert list(backlog) == ["envelope", "account"]  # signal-cli's key order, also from disk
+
+    live_ts = send_from_outside(accounts, ALICE, "live")
+    live = next_frame(ws)
+    assert live == expected_frame(live, account=ALICE, ts=live_ts, text="live")
+    assert_silent(ws)
+    assert_all_delivered(accounts, ALICE)
+
+
+def test_websocket_two_sockets_on_one_account_both_get_a_live_message(
+    accounts: RunningService, open_ws: Any
+) -> None:
+    first = open_ws(f"/v1/receive/{ALICE}")
+    second = open_ws(f"/v1/receive/{ALICE}")
+    # No wait: a websocket is subscribed by the time its handshake completes.
+    ts = send_from_outside(accounts, ALICE, "for everyone")
+    frames = [next_frame(first), next_frame(second)]
+    assert frames == [expected_frame(f, account=ALICE, ts=ts, text="for everyone") for f in frames]
+    assert_all_delivered(accounts, ALICE)
+
+
+def test_websocket_delivered_message_is_not_returned_by_the_rest_poll(
+    accounts: RunningService, open_ws: Any
+) -> None:
+    ws = open_ws(f"/v1/receive/{ALICE}")
+    polled: list[Any] = []
+    # A REST poll that is already waiting when the message arrives must not get it as well.
+    waiting_poll = threading.Thread(
+        target=lambda: polled.append(
+            accounts.client.get(f"/v1/receive/{ALICE}", params={"timeout": "3"})
+        )
+    )
+    waiting_poll.start()
+    time.sleep(0.3)  # the poll is waiting
+    ts = send_from_outside(accounts, ALICE, "once")
+
+    frame = next_frame(ws)
+    assert frame == expected_frame(frame, account=ALICE, ts=ts, text="once")
+    waiting_poll.join(timeout=10)
+    [during] = polled
+    assert (during.status_code, during.json()) == (200, [])
+    after = accounts.client.get(f"/v1/receive/{ALICE}", params={"timeout": "0"})
+    assert (after.status_code, after.json()) == (200, [])
+    assert_all_delivered(accounts, ALICE)
+
+
+def test_websocket_closed_before_sending_leaves_the_message_pending(
+    accounts: RunningService,
+) -> None:
+    message = {
+        "envelope": {"source": OUTSIDER, "timestamp": 1, "dataMessage": {"message": "kept"}},
+        "account": ALICE,
+    }
+
+    async def scenario() -> tuple[list[StoredMessage], list[StoredMessage]]:
+        inbox = accounts.backend.inbox
+        with inbox.stream(ALICE):
+            # Handed to the websocket, which goes away before sending it.
+            await inbox.on_notification("receive", message)
+            while_claimed = await inbox.take(ALICE)
+        return while_claimed, await inbox.take(ALICE)
+
+    while_claimed, after_close = accounts.run(scenario())
+    assert while_claimed == []
+    assert [m.message for m in after_close] == [message]
+    assert_all_delivered(accounts, ALICE)
+
+
+def test_websocket_skips_messages_for_other_accounts(
+    accounts: RunningService, open_ws: Any
+) -> None:
+    ws = open_ws(f"/v1/receive/{ALICE}")
+    for_bob = send_from_outside(accounts, BOB, "for bob")
+    for_alice = send_from_outside(accounts, ALICE, "for alice")
+
+    frame = next_frame(ws)
+    assert frame == expected_frame(frame, account=ALICE, ts=for_alice, text="for alice")
+    assert_silent(ws)
+    [bobs] = pending(accounts, BOB)
+    assert bobs.message == expected_frame(bobs.message, account=BOB, ts=for_bob, text="for bob")
+
+
+def test_websocket_accepts_a_percent_encoded_number(accounts: RunningService, open_ws: Any) -> None:
+    ts = send_from_outside(accounts, ALICE, "encoded")
+    ws = open_ws("/v1/receive/%2B4915100000001")
+    frame = next_frame(ws)
+    assert frame == expected_frame(frame, account=ALICE, ts=ts, text="encoded")
+
+
+def test_websocket_is_closed_with_1012_on_shutdown(tmp_path: Path) -> None:
+    running = start_service(tmp_path / "data")
+    stopped = False
+    try:
+        register(running.client, ALICE)
+        with connect(f"{running.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
+            assert_silent(ws, 0.2)
+            running.stop()
+            stopped = True
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=10)
+    finally:
+        if not stopped:
+            running.stop()
+    assert closed.value.rcvd is not None
+    assert closed.value.rcvd.code == 1012
+
+
+def test_websocket_delivers_messages_kept_across_a_restart(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    first = start_service(data_dir)
+    try:
+        register(first.client, ALICE)
+        ts = send_from_outside(first, ALICE, "survives")
+    finally:
+        first.stop()
+    second = start_service(data_dir)
+    try:
+        with connect(f"{second.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
+            frame = next_frame(ws)
+            assert frame == expected_frame(frame, account=ALICE, ts=ts, text="survives")
+            assert_silent(ws)
+        assert_all_delivered(second, ALICE)
+    finally:
+        second.stop()
+
+
+def test_websocket_sends_no_more_than_max_messages(accounts: RunningService, open_ws: Any) -> None:
+    first = send_from_outside(accounts, ALICE, "one")
+    second = send_from_outside(accounts, ALICE, "two")
+
+    ws = open_ws(f"/v1/receive/{ALICE}?max_messages=1&timeout=1")
+    frame = next_frame(ws)
+    assert frame == expected_frame(frame, account=ALICE, ts=first, text="one")
+    third = send_from_outside(accounts, ALICE, "three")
+    assert_silent(ws)
+
+    # What the socket did not send waits for the next consumer.
+    rest = accounts.client.get(f"/v1/receive/{ALICE}", params={"timeout": "0"}).json()
+    assert rest == [
+        expected_frame(rest[0], account=ALICE, ts=second, text="two"),
+        expected_frame(rest[1], account=ALICE, ts=third, text="three"),
+    ]
+    assert_all_delivered(accounts, ALICE)

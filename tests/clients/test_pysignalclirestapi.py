@@ -1,0 +1,289 @@
+"""pysignalclirestapi 0.3.25 (the client inside Home Assistant), unchanged, against the service.
+
+Its `receive()` reads `/v1/about`, sees `mode: "json-rpc"` and opens the websocket
+`/v1/receive/{number}?ignore_attachments=false&…&timeout=N` with the `websockets` package,
+collecting frames until `timeout` seconds pass without one (or `max_messages` arrived).
+
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pysignalclirestapi import SignalCliRestApi
+from pysignalclirestapi.api import SignalCliRestApiError
+
+from signal_rest import __version__
+from tests.support.flows import receive_until, register
+from tests.support.service import RunningService
+
+ALICE = "+4915100000001"
+BOB = "+4915100000002"
+OUTSIDER = "+4915100000009"
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+PDF = b"%PDF-1.4 quarterly report"
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+GROUP_ID = re.compile(r"^group\.[a-zA-Z0-9]{59}=$")
+
+
+def data_message(ts: int, text: str | None, **extra: Any) -> dict[str, Any]:
+    return {
+        "timestamp": ts,
+        "message": text,
+        "expiresInSeconds": 0,
+        "isExpirationUpdate": False,
+        "viewOnce": False,
+        **extra,
+    }
+
+
+def expected(
+    message: dict[str, Any], *, account: str, source: str, ts: int, data: dict[str, Any]
+) -> dict[str, Any]:
+    envelope = message["envelope"]
+    assert UUID.match(envelope["sourceUuid"]), envelope
+    assert envelope["serverDeliveredTimestamp"] >= envelope["serverReceivedTimestamp"] >= ts
+    return {
+        "envelope": {
+            "source": source,
+            "sourceNumber": source,
+            "sourceUuid": envelope["sourceUuid"],
+            "sourceName": None,
+            "sourceDevice": 1,
+            "timestamp": ts,
+            "serverReceivedTimestamp": envelope["serverReceivedTimestamp"],
+            "serverDeliveredTimestamp": envelope["serverDeliveredTimestamp"],
+            "dataMessage": data,
+        },
+        "account": account,
+    }
+
+
+def sent_timestamp(result: Any) -> int:
+    """send_message returns the parsed body: the 0.101 array with one entry."""
+    assert result == [{"timestamp": result[0]["timestamp"]}]
+    return int(result[0]["timestamp"])
+
+
+@pytest.fixture
+def accounts(service: RunningService) -> RunningService:
+    register(service.client, ALICE)
+    register(service.client, BOB)
+    return service
+
+
+@pytest.fixture
+def alice(accounts: RunningService) -> SignalCliRestApi:
+    return SignalCliRestApi(accounts.url, ALICE)
+
+
+def test_client_constructor_reads_about_and_picks_json_rpc_mode(accounts: RunningService) -> None:
+    api = SignalCliRestApi(accounts.url, ALICE)
+    assert api.mode() == "json-rpc"
+    assert api.about() == {
+        "versions": ["v1", "v2"],
+        "build": 2,
+        "mode": "json-rpc",
+        "version": "0.101",
+        "capabilities": {"v2/send": ["quotes", "mentions"]},
+        "signal_rest_version": __version__,
+        "backend": "sandbox",
+    }
+    assert api.api_info() == (["v1", "v2"], 2)
+
+
+def test_client_send_message_reaches_the_number(
+    accounts: RunningService, alice: SignalCliRestApi
+) -> None:
+    ts = sent_timestamp(alice.send_message("Hello from HA", [BOB]))
+    [received] = receive_until(accounts.client, BOB, 1)
+    assert received == expected(
+        received, account=BOB, source=ALICE, ts=ts, data=data_message(ts, "Hello from HA")
+    )
+
+
+@pytest.mark.parametrize(
+    ("how", "content", "mime", "extension"),
+    [
+        ("filenames", PNG, "image/png", ".png"),
+        ("attachments_as_bytes", PDF, "application/pdf", ".pdf"),
+    ],
+    ids=["file-png", "bytes-pdf"],
+)
+def test_client_send_message_with_attachment_sniffs_its_mime_type(
+    accounts: RunningService,
+    alice: SignalCliRestApi,
+    tmp_path: Path,
+    how: str,
+    content: bytes,
+    mime: str,
+    extension: str,
+) -> None:
+    # Both arrive as plain base64 without a MIME type, as Home Assistant sends them.
+    if how == "filenames":
+        path = tmp_path / "snapshot"
+        path.write_bytes(content)
+        result = alice.send_message("see attached", [BOB], filenames=[str(path)])
+    else:
+        result = alice.send_message("see attached", [BOB], attachments_as_bytes=[content])
+    ts = sent_timestamp(result)
+
+    [received] = receive_until(accounts.client, BOB, 1)
+    [attachment] = received["envelope"]["dataMessage"]["attachments"]
+    assert attachment["filename"].endswith(extension)
+    assert received == expected(
+        received,
+        account=BOB,
+        source=ALICE,
+        ts=ts,
+        data=data_message(
+            ts,
+            "see attached",
+            attachments=[
+                {
+                    "contentType": mime,
+                    "filename": attachment["filename"],
+                    "id": attachment["id"],
+                    "size": len(content),
+                    "width": None,
+                    "height": None,
+                    "caption": None,
+                    "uploadTimestamp": attachment["uploadTimestamp"],
+                }
+            ],
+        ),
+    )
+
+
+def test_client_send_message_with_notify_self_reaches_the_others(
+    accounts: RunningService, alice: SignalCliRestApi
+) -> None:
+    # Home Assistant 2026.8+ sends notify_self=True, also for a Note to Self.
+    note_ts = sent_timestamp(alice.send_message("note to self", [ALICE], notify_self=True))
+    ts = sent_timestamp(alice.send_message("for bob", [ALICE, BOB], notify_self=True))
+    assert ts > note_ts
+
+    [received] = receive_until(accounts.client, BOB, 1)
+    assert received == expected(
+        received, account=BOB, source=ALICE, ts=ts, data=data_message(ts, "for bob")
+    )
+
+
+def test_client_group_lifecycle(accounts: RunningService, alice: SignalCliRestApi) -> None:
+    created = alice.create_group("Household", [BOB], description="lights and heating")
+    group_id = created["id"]
+    assert created == {"id": group_id}
+    assert GROUP_ID.match(group_id)
+    internal_id = base64.b64decode(group_id.removeprefix("group.")).decode()
+
+    entry = {
+        "name": "Household",
+        "description": "lights and heating",
+        "id": group_id,
+        "internal_id": internal_id,
+        "members": [ALICE, BOB],
+        "blocked": False,
+        "member": True,
+        "pending_invites": [],
+        "pending_requests": [],
+        "invite_link": "",
+        "admins": [ALICE],
+        "permissions": {
+            "add_members": "every-member",
+            "edit_group": "every-member",
+            "send_messages": "every-member",
+        },
+    }
+    assert alice.list_groups() == [entry]
+    assert alice.get_group(group_id) == entry
+
+    # The last admin cannot leave while others remain: signal-cli's error, as the Go project.
+    with pytest.raises(SignalCliRestApiError) as refused:
+        alice.delete_group(group_id)
+    assert str(refused.value) == (
+        "You need to specify a new admin with --admin: User is last admin in group: "
+        f"Household ({internal_id})"
+    )
+
+    bob = SignalCliRestApi(accounts.url, BOB)
+    assert bob.delete_group(group_id) is None
+    assert bob.list_groups() == []
+    assert alice.get_group(group_id) == {**entry, "members": [ALICE]}
+    assert alice.delete_group(group_id) is None
+    assert alice.list_groups() == []
+    with pytest.raises(SignalCliRestApiError, match=r"^No group with that id found$"):
+        alice.get_group(group_id)
+
+
+def test_client_updates_group_members_and_admins(
+    accounts: RunningService, alice: SignalCliRestApi
+) -> None:
+    group_id = alice.create_group("Household", [BOB])["id"]
+    assert alice.update_group(group_id, name="Home", description="the flat") is None
+    assert alice.add_group_members(group_id, [OUTSIDER]) is None
+    assert alice.add_group_admins(group_id, [BOB]) is None
+    entry = alice.get_group(group_id)
+    assert (entry["name"], entry["description"]) == ("Home", "the flat")
+    assert sorted(entry["members"]) == sorted([ALICE, BOB, OUTSIDER])
+    assert sorted(entry["admins"]) == sorted([ALICE, BOB])
+
+    assert alice.remove_group_members(group_id, [OUTSIDER]) is None
+    assert sorted(alice.get_group(group_id)["members"]) == sorted([ALICE, BOB])
+    # With Bob as a second admin, Alice may leave and delete the group.
+    assert alice.delete_group(group_id) is None
+    assert alice.list_groups() == []
+    assert SignalCliRestApi(accounts.url, BOB).get_group(group_id)["members"] == [BOB]
+
+
+def sandbox_send(service: RunningService, to: str, text: str) -> int:
+    response = service.client.post(
+        "/v1/sandbox/send", json={"from": OUTSIDER, "recipients": [to], "message": text}
+    )
+    assert response.status_code == 201, response.text
+    return int(response.json()["timestamp"])
+
+
+def test_client_receive_uses_the_websocket(
+    accounts: RunningService, alice: SignalCliRestApi
+) -> None:
+    first = sandbox_send(accounts, ALICE, "first")
+    second = sandbox_send(accounts, ALICE, "second")
+
+    received = alice.receive(timeout=1)
+
+    assert received == [
+        expected(
+            received[0], account=ALICE, source=OUTSIDER, ts=first, data=data_message(first, "first")
+        ),
+        expected(
+            received[1],
+            account=ALICE,
+            source=OUTSIDER,
+            ts=second,
+            data=data_message(second, "second"),
+        ),
+    ]
+    assert alice.receive(timeout=1) == []
+    again = accounts.client.get(f"/v1/receive/{ALICE}", params={"timeout": "0"})
+    assert (again.status_code, again.json()) == (200, [])
+
+
+def test_client_receive_with_max_messages_loses_nothing(
+    accounts: RunningService, alice: SignalCliRestApi
+) -> None:
+    timestamps = [sandbox_send(accounts, ALICE, text) for text in ("one", "two", "three")]
+
+    batches = [alice.receive(timeout=1, max_messages=2), alice.receive(timeout=1, max_messages=2)]
+
+    assert [[m["envelope"]["dataMessage"]["message"] for m in b] for b in batches] == [
+        ["one", "two"],
+        ["three"],
+    ]
+    assert [m["envelope"]["timestamp"] for b in batches for m in b] == timestamps
