@@ -22,6 +22,7 @@ from signal_rest.api import (
     about,
     accounts,
     docs,
+    group_members,
     groups,
     qrcodelink,
     receive,
@@ -47,6 +48,7 @@ def _routes(app: FastAPI) -> None:
     app.include_router(send.router)  # /v1/send, /v2/send
     app.include_router(receive.router)  # /v1/receive/{number} (poll and websocket)
     app.include_router(groups.router)  # /v1/groups/{number}[/{groupid}]
+    app.include_router(group_members.router)  # /v1/groups/{number}/{groupid}/members|admins
     app.include_router(sandbox.router)  # /v1/sandbox/* (only when the backend is the sandbox)
     app.include_router(docs.router)  # /swagger/*, /openapi.json
 

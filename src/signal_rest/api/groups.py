@@ -1,11 +1,13 @@
-"""`/v1/groups/{number}` and `/v1/groups/{number}/{groupid}`.
+"""`/v1/groups/{number}`, `/v1/groups/{number}/{groupid}` and its block, join and quit actions.
 
 Group ids are accepted with or without the `group.` prefix everywhere (the Go project needs the
-prefix on GET and refuses it elsewhere).
+prefix on GET and refuses it elsewhere). Members and admins are in `group_members.py`.
 """
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -15,10 +17,13 @@ from pydantic import Field, model_validator
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
 from signal_rest.backend import Backend
+from signal_rest.domain.attachments import AttachmentSpec, TempAttachments
 from signal_rest.domain.groupids import internal_to_rest, rest_to_internal
 from signal_rest.domain.groups import group_entry, permission_params
 from signal_rest.domain.recipients import classify
-from signal_rest.errors import NotFound, ValidationError
+from signal_rest.errors import NotFound, PayloadTooLarge, ValidationError
+
+__all__ = ["fetch_groups", "member_param", "router"]
 
 router = APIRouter(tags=["Groups"])
 
@@ -47,6 +52,16 @@ class Permissions(RequestModel):
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 
 
+class UpdateGroup(RequestModel):
+    # None = absent (or null): the key is not sent to signal-cli.
+    name: str | None = None
+    description: str | None = None
+    base64_avatar: str = ""  # "" like absent: there is no avatar to write
+    expiration_time: Int64 | None = None
+    group_link: str = ""
+    permissions: Permissions = Permissions()
+
+
 class CreateGroup(RequestModel):
     name: str = ""
     members: list[str] = []
@@ -71,7 +86,8 @@ def _expand(value: str | None) -> bool:
     )
 
 
-async def _list(backend: Backend, number: str) -> list[dict[str, Any]]:
+async def fetch_groups(backend: Backend, number: str) -> list[dict[str, Any]]:
+    """signal-cli's listGroups items of the account `number`."""
     groups = await backend.rpc.call("listGroups", {"account": number})
     return [g for g in groups if isinstance(g, dict)] if isinstance(groups, list) else []
 
@@ -107,7 +123,7 @@ async def create_group(number: str, request: Request, backend: BackendDep) -> JS
 @router.get("/v1/groups/{number}", summary="List all Signal Groups")
 async def list_groups(number: str, request: Request, backend: BackendDep) -> list[dict[str, Any]]:
     expand = _expand(request.query_params.get("expand"))
-    return [group_entry(g, expand=expand) for g in await _list(backend, account(number))]
+    return [group_entry(g, expand=expand) for g in await fetch_groups(backend, account(number))]
 
 
 @router.get("/v1/groups/{number}/{groupid}", summary="List a Signal Group")
@@ -116,7 +132,7 @@ async def get_group(
 ) -> dict[str, Any]:
     expand = _expand(request.query_params.get("expand"))
     internal_id = rest_to_internal(groupid)
-    for group in await _list(backend, account(number)):
+    for group in await fetch_groups(backend, account(number)):
         if group.get("id") == internal_id:
             return group_entry(group, expand=expand)
     raise NotFound("No group with that id found")
@@ -133,3 +149,79 @@ async def delete_group(number: str, groupid: str, backend: BackendDep) -> Respon
     params = {"groupId": rest_to_internal(groupid), "delete": True, "account": account(number)}
     await backend.rpc.call("quitGroup", params)
     return Response(status_code=200)
+
+
+def _write_avatar(files: TempAttachments, value: str) -> Path:
+    # Raw base64 only, as in Go: a data URI fails to decode.
+    try:
+        return files.add_spec(AttachmentSpec(value))
+    except PayloadTooLarge:
+        raise
+    except ValidationError as exc:
+        raise ValidationError(f"Couldn't decode base64 encoded avatar: {exc.message}") from exc
+
+
+@router.put(
+    "/v1/groups/{number}/{groupid}",
+    summary="Update the state of a Signal Group",
+    status_code=204,
+    openapi_extra=body_doc(UpdateGroup),
+)
+async def update_group(
+    number: str, groupid: str, request: Request, backend: BackendDep
+) -> Response:
+    number = account(number)
+    internal_id = rest_to_internal(groupid)
+    body = parse_json_body(UpdateGroup, await read_body(request, backend.settings.max_body_bytes))
+    permissions = body.permissions
+    params: dict[str, Any] = {"groupId": internal_id}
+    params.update(
+        permission_params(
+            permissions.add_members,
+            permissions.edit_group,
+            permissions.send_messages,
+            body.group_link,
+        )
+    )
+    if body.name is not None:
+        params["name"] = body.name
+    if body.description is not None:
+        params["description"] = body.description
+    if body.expiration_time is not None:
+        # Fix over Go, which drops 0 (omitempty) so a timer can never be turned off: an explicit
+        # `expiration_time` is always sent, 0 included; an absent or null one is not.
+        params["expiration"] = body.expiration_time
+    params["account"] = number
+    files = TempAttachments(backend.tmp_dir, max_bytes=backend.settings.max_attachment_bytes)
+    try:
+        if body.base64_avatar:
+            # Decoding a large avatar takes a while: keep the event loop free meanwhile.
+            path = await asyncio.to_thread(_write_avatar, files, body.base64_avatar)
+            params["avatar"] = str(path)
+        await backend.rpc.call("updateGroup", params)
+    finally:
+        await asyncio.to_thread(files.cleanup)
+    return Response(status_code=204)
+
+
+async def _group_action(number: str, groupid: str, backend: Backend, method: str) -> Response:
+    params = {"groupId": rest_to_internal(groupid), "account": account(number)}
+    await backend.rpc.call(method, params)
+    return Response(status_code=204)
+
+
+@router.post("/v1/groups/{number}/{groupid}/block", summary="Block a Signal Group", status_code=204)
+async def block_group(number: str, groupid: str, backend: BackendDep) -> Response:
+    return await _group_action(number, groupid, backend, "block")
+
+
+@router.post("/v1/groups/{number}/{groupid}/join", summary="Join a Signal Group", status_code=204)
+async def join_group(number: str, groupid: str, backend: BackendDep) -> Response:
+    # An update without changes: it accepts a pending invitation.
+    return await _group_action(number, groupid, backend, "updateGroup")
+
+
+@router.post("/v1/groups/{number}/{groupid}/quit", summary="Quit a Signal Group", status_code=204)
+async def quit_group(number: str, groupid: str, backend: BackendDep) -> Response:
+    # Unlike DELETE, the group stays listed (with "member": false), as in Go.
+    return await _group_action(number, groupid, backend, "quitGroup")

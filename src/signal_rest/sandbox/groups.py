@@ -40,6 +40,7 @@ def new_group(creator: str, name: str | None, description: str | None) -> dict[s
         "link": "disabled",
         "linkSecret": None,
         "expiration": 0,
+        "avatar": None,  # base64 of the avatar file given to updateGroup
     }
 
 

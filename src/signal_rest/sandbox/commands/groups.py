@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
 from typing import Any
 
 from .. import groups
@@ -22,6 +24,17 @@ def _people(network: Network, values: list[str]) -> list[str]:
         if number not in out:
             out.append(number)
     return out
+
+
+def _read_avatar(path: str) -> str:
+    # signal-cli uploads the file; the sandbox keeps its bytes (base64) in the group record.
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise user_error(
+            f'Failed to add avatar attachment for group": {path} ({exc.strerror})'
+        ) from None
+    return base64.b64encode(data).decode("ascii")
 
 
 def _apply(network: Network, group: dict[str, Any], p: Params, invite: list[str]) -> bool:
@@ -75,6 +88,9 @@ def _apply(network: Network, group: dict[str, Any], p: Params, invite: list[str]
             if value not in groups.PERMISSIONS:
                 raise user_error(f"Invalid group permission: {value}")
             group[key] = groups.PERMISSIONS[value]
+    avatar = p.text("avatar")
+    if avatar is not None:
+        group["avatar"] = _read_avatar(avatar)
     expiration = p.integer("expiration")
     if expiration is not None:
         group["expiration"] = expiration
