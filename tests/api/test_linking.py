@@ -49,6 +49,8 @@ def test_qrcodelink_returns_a_png(service: RunningService) -> None:
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "image/png"
     assert response.content.startswith(PNG_SIGNATURE)
+    width, height = (int.from_bytes(response.content[o : o + 4], "big") for o in (16, 20))
+    assert width == height >= 256  # IHDR: a square image at least as large as the Go project's
 
 
 @pytest.mark.parametrize("version", ["15", "40"], ids=["larger", "largest"])

@@ -61,7 +61,8 @@ def qr_png(data: str, version: int) -> bytes:
         raise ValidationError(f"Couldn't create QR code: {exc}") from exc
     width = qr.symbol_size(scale=1, border=4)[0]
     out = io.BytesIO()
-    qr.save(out, kind="png", scale=max(1, QR_PIXELS // width), border=4)
+    # At least QR_PIXELS wide (the Go project's image is 256 px): phones scan it from a screen.
+    qr.save(out, kind="png", scale=-(-QR_PIXELS // width), border=4)
     return out.getvalue()
 
 
