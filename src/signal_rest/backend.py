@@ -17,6 +17,7 @@ import hashlib
 import logging
 import shutil
 import tempfile
+import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +46,10 @@ NO_SIGNAL_CLI = (
     "connect to a running daemon with --signal-cli-url, or try the simulated network "
     "with --sandbox."
 )
+
+
+# How often delivered messages past their retention are removed from the inbox.
+PURGE_INTERVAL = 3600.0
 
 
 class ConfigError(Exception):
@@ -145,8 +150,17 @@ class Backend:
         if self.supervisor is not None:
             await self.supervisor.start()
         await self.rpc.start()
+        self.spawn(self._purge_delivered())
         if self.sandbox is not None:
             await self.rpc.wait_connected(10)
+
+    async def _purge_delivered(self) -> None:
+        retention = self.settings.delivered_retention_hours * 3600
+        while True:
+            removed = await self.inbox.store.purge_delivered(time.time() - retention)
+            if removed:
+                log.info("forgot %d delivered messages older than %g h", removed, retention / 3600)
+            await asyncio.sleep(PURGE_INTERVAL)
 
     async def stop(self) -> None:
         for task in list(self._tasks):

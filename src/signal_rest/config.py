@@ -128,6 +128,12 @@ class Settings(BaseSettings):
         "Largest request body accepted, checked while reading (default: Signal's 100 MiB "
         "attachment limit in base64, plus 1 MiB).",
     )
+    delivered_retention_hours: float = _field(
+        "delivered_retention_hours",
+        168.0,
+        "How long a message stays in the inbox after a client took it (pending messages are "
+        "kept until taken, however long that is).",
+    )
     max_attachment_bytes: int = _field(
         "max_attachment_bytes", ATTACHMENT_LIMIT, "Largest decoded attachment accepted."
     )

@@ -121,6 +121,18 @@ class InboxStore:
 
         await self.write(update)
 
+    async def purge_delivered(self, older_than: float) -> int:
+        """Forget messages delivered before the epoch time `older_than`; pending ones stay."""
+
+        def delete(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "DELETE FROM messages WHERE delivered_at IS NOT NULL AND delivered_at < ?",
+                (older_than,),
+            )
+            return cursor.rowcount
+
+        return await self.write(delete)
+
     async def pending(self, account: str, limit: int | None = None) -> list[StoredMessage]:
         """Messages for `account` that no consumer has taken yet, oldest first."""
         sql = "SELECT id, account, payload FROM messages WHERE account = ? AND delivered_at IS NULL"

@@ -1,0 +1,82 @@
+"""The durable inbox store: what it keeps, for how long, and across restarts."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from signal_rest.inbox.store import InboxStore
+
+ACCOUNT = "+4915100000001"
+
+
+def message(ts: int, text: str) -> dict[str, Any]:
+    return {
+        "envelope": {"timestamp": ts, "dataMessage": {"timestamp": ts, "message": text}},
+        "account": ACCOUNT,
+    }
+
+
+async def test_add_keeps_messages_pending_in_order_and_stores_duplicates_once(
+    tmp_path: Path,
+) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    try:
+        first = await store.add(ACCOUNT, message(1, "one"))
+        second = await store.add(ACCOUNT, message(2, "two"))
+        # The same notification again (a daemon that also auto-subscribes sends it twice).
+        assert await store.add(ACCOUNT, {"account": ACCOUNT, **message(1, "one")}) is None
+        pending = await store.pending(ACCOUNT)
+        assert [(m.id, m.message) for m in pending] == [
+            (first, message(1, "one")),
+            (second, message(2, "two")),
+        ]
+        assert [m.id for m in await store.pending(ACCOUNT, limit=1)] == [first]
+        assert await store.pending("+4915100000002") == []
+    finally:
+        await store.close()
+
+
+async def test_messages_survive_closing_and_reopening(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    kept = await store.add(ACCOUNT, message(1, "kept"))
+    taken = await store.add(ACCOUNT, message(2, "taken"))
+    assert kept is not None and taken is not None
+    await store.mark_delivered([taken])
+    await store.close()
+
+    reopened = InboxStore(tmp_path / "inbox.sqlite3")
+    await reopened.open()
+    try:
+        assert [m.message for m in await reopened.pending(ACCOUNT)] == [message(1, "kept")]
+        assert await reopened.is_delivered(taken)
+        assert not await reopened.is_delivered(kept)
+    finally:
+        await reopened.close()
+
+
+async def test_purge_forgets_only_old_delivered_messages(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    try:
+        old = await store.add(ACCOUNT, message(1, "old"))
+        recent = await store.add(ACCOUNT, message(2, "recent"))
+        pending = await store.add(ACCOUNT, message(3, "pending"))
+        assert old is not None and recent is not None and pending is not None
+        await store.mark_delivered([old, recent])
+        await store.write(
+            lambda conn: conn.execute(
+                "UPDATE messages SET delivered_at = ? WHERE id = ?", (time.time() - 7200, old)
+            )
+        )
+        assert await store.purge_delivered(time.time() - 3600) == 1
+        assert await store.get(old) is None
+        assert await store.get(recent) is not None
+        assert [m.id for m in await store.pending(ACCOUNT)] == [pending]
+        assert await store.purge_delivered(time.time() + 1) == 1  # recent; never the pending one
+        assert [m.id for m in await store.pending(ACCOUNT)] == [pending]
+    finally:
+        await store.close()
