@@ -75,3 +75,35 @@ def test_serve_refuses_a_malformed_signal_cli_url(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines()[-1] == (
         "signal-rest: 'http://x': expected tcp://HOST:PORT or unix:///PATH"
     )
+
+
+def test_sandbox_command_serves_signal_clis_protocol_over_tcp(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen(
+        [*SIGNAL_REST, "sandbox", "--data-dir", str(tmp_path), "--tcp", f"127.0.0.1:{port}"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, proc.communicate()
+            try:
+                conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the sandbox did not listen"
+                time.sleep(0.1)
+        with conn, conn.makefile("rwb") as stream:
+            stream.write(b'{"jsonrpc":"2.0","id":1,"method":"version"}\n\n')
+            stream.flush()
+            assert stream.readline() == (
+                b'{"jsonrpc":"2.0","result":{"version":"0.13.19"},"id":1}\n'
+            )
+            assert stream.readline() == (
+                b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Empty input line",'
+                b'"data":null},"id":null}\n'
+            )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)

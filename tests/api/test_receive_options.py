@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from tests.support.flows import receive_until, register
-from tests.support.service import RunningService
+from tests.support.service import RunningService, start_service
 
 ALICE = "+4915100000001"
 BOB = "+4915100000002"
@@ -117,3 +118,25 @@ def test_receive_with_ignore_stories_skips_story_messages(service: RunningServic
         service.run(service.backend.inbox.on_notification("receive", message))
     response = service.client.get(f"/v1/receive/{BOB}", params={"ignore_stories": "true"})
     assert response.json() == [text]
+
+
+def test_send_uses_the_configured_default_text_mode(tmp_path: Path) -> None:
+    service = start_service(tmp_path / "data", default_signal_text_mode="styled")
+    try:
+        register(service.client, ALICE)
+        register(service.client, BOB)
+        for body in ({}, {"text_mode": "normal"}):
+            response = service.client.post(
+                "/v2/send",
+                json={"number": ALICE, "recipients": [BOB], "message": "a ~b~", **body},
+            )
+            assert response.status_code == 201, response.text
+        styled, plain = receive_until(service.client, BOB, 2)
+        assert styled["envelope"]["dataMessage"]["message"] == "a b"
+        assert styled["envelope"]["dataMessage"]["textStyles"] == [
+            {"style": "STRIKETHROUGH", "start": 2, "length": 1}
+        ]
+        assert plain["envelope"]["dataMessage"]["message"] == "a ~b~"
+        assert "textStyles" not in plain["envelope"]["dataMessage"]
+    finally:
+        service.stop()
