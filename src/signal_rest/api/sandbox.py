@@ -15,10 +15,9 @@ from pydantic import Field
 
 from signal_rest.api.body import RequestModel, body_doc, load_json, parse_json_body, read_body
 from signal_rest.api.deps import get_backend
-from signal_rest.api.send import SendV2, prepared_send, v2_targets
+from signal_rest.api.send import SendV2, send_v2_body, v2_targets
 from signal_rest.backend import Backend
 from signal_rest.domain.recipients import number_from_path
-from signal_rest.domain.sending import send_all
 from signal_rest.errors import NotFound, RpcError, ValidationError
 
 router = APIRouter(prefix="/v1/sandbox", tags=["Sandbox"])
@@ -69,10 +68,9 @@ async def send_as(request: Request, backend: SandboxDep) -> JSONResponse:
     sender = body.sender or body.number
     if not sender:
         raise ValidationError("Couldn't process request - please provide the sender in 'from'")
-    async with prepared_send(backend) as prepared:
-        params = await prepared.v2_params(body, backend.settings.default_signal_text_mode)
-        params["from"] = sender
-        entries = await send_all(backend.rpc, "sandbox.send", params, targets, account=sender)
+    entries = await send_v2_body(
+        backend, body, targets, sender=("from", sender), method="sandbox.send"
+    )
     first = dict(entries[0])
     if len(entries) > 1:
         first["sends"] = entries

@@ -20,7 +20,7 @@ from signal_rest.domain.sending import SendTarget, send_all, targets_for
 from signal_rest.domain.styles import parse_styled
 from signal_rest.errors import ValidationError
 
-__all__ = ["SendV2", "prepared_send", "router"]
+__all__ = ["PreparedSend", "SendV2", "router", "send_v2_body", "v2_targets"]
 
 router = APIRouter(tags=["Messages"])
 
@@ -69,7 +69,7 @@ def _mention_strings(mentions: list[Mention]) -> list[str]:
     return [f"{m.start}:{m.length}:{m.author}" for m in mentions]
 
 
-class prepared_send:  # used as `async with prepared_send(backend) as prepared`
+class PreparedSend:
     """Decodes a request's attachments to temp files and removes them afterwards."""
 
     def __init__(self, backend: Backend) -> None:
@@ -77,7 +77,7 @@ class prepared_send:  # used as `async with prepared_send(backend) as prepared`
             backend.tmp_dir, max_bytes=backend.settings.max_attachment_bytes
         )
 
-    async def __aenter__(self) -> prepared_send:
+    async def __aenter__(self) -> PreparedSend:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -136,14 +136,26 @@ class prepared_send:  # used as `async with prepared_send(backend) as prepared`
         return params
 
 
+async def send_v2_body(
+    backend: Backend,
+    body: SendV2,
+    targets: list[SendTarget],
+    *,
+    sender: tuple[str, str],
+    method: str = "send",
+) -> list[dict[str, Any]]:
+    """Send a /v2/send-shaped body: `sender` is the param naming who sends, and its value."""
+    key, number = sender
+    async with PreparedSend(backend) as prepared:
+        params = await prepared.v2_params(body, backend.settings.default_signal_text_mode)
+        params[key] = number
+        return await send_all(backend.rpc, method, params, targets, account=number)
+
+
 def v2_targets(body: SendV2) -> list[SendTarget]:
     recipients = [*body.recipients, *([body.recipient] if body.recipient else [])]
     if not recipients:
         raise ValidationError("Couldn't process request - please provide at least one recipient")
-    return [] if not recipients else _split(recipients)
-
-
-def _split(recipients: list[str]) -> list[SendTarget]:
     split = split_for_send(recipients)
     return targets_for(split.numbers, split.usernames, split.groups)
 
@@ -160,10 +172,7 @@ async def send_v2(request: Request, backend: BackendDep) -> JSONResponse:
     targets = v2_targets(body)
     if not body.number:
         raise ValidationError("Couldn't process request - please provide a valid number")
-    async with prepared_send(backend) as prepared:
-        params = await prepared.v2_params(body, backend.settings.default_signal_text_mode)
-        params["account"] = body.number
-        entries = await send_all(backend.rpc, "send", params, targets, account=body.number)
+    entries = await send_v2_body(backend, body, targets, sender=("account", body.number))
     return JSONResponse(entries, status_code=201)
 
 
@@ -184,7 +193,7 @@ async def send_v1(request: Request, backend: BackendDep) -> JSONResponse:
         targets = [SendTarget.group(rest_to_internal(body.recipients[0]))]
     else:
         targets = [SendTarget.numbers(body.recipients)]
-    async with prepared_send(backend) as prepared:
+    async with PreparedSend(backend) as prepared:
         params: dict[str, Any] = {"account": body.number, "message": body.message}
         if body.base64_attachment:
             params["attachment"] = [await prepared.decode(body.base64_attachment)]
