@@ -204,6 +204,27 @@ async def test_notifications_are_delivered_in_order(connect: Connect) -> None:
     assert received == [("receive", n["params"]) for n in notifications]
 
 
+async def test_slow_notification_handler_does_not_hold_up_responses(connect: Connect) -> None:
+    release = asyncio.Event()
+    handled: list[Any] = []
+
+    async def on_notification(method: str, params: Any) -> None:
+        await release.wait()  # as if the disk were slow
+        handled.append(params)
+
+    client, peer = await connect(on_notification=on_notification)
+    notification = {"jsonrpc": "2.0", "method": "receive", "params": {"account": "+4915100000"}}
+    await peer.send(notification)
+    call = asyncio.create_task(client.call("version"))
+    request = await peer.recv()
+    await peer.send(reply(request, {"version": "0.13.19"}))
+    assert await asyncio.wait_for(call, 5) == {"version": "0.13.19"}
+    assert handled == []
+    release.set()
+    await client.close()  # waits for the handler to take what had arrived
+    assert handled == [{"account": "+4915100000"}]
+
+
 async def test_call_raises_daemon_unavailable_when_connection_drops_mid_call(
     connect: Connect,
 ) -> None:

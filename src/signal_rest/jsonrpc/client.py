@@ -7,7 +7,9 @@
 
 Requests are multiplexed: each gets an id, its future is registered *before* the line is written,
 and responses (which signal-cli sends in any order) are matched by id. Every call has a timeout.
-Notifications (`receive`) are handed to the `on_notification` callback in arrival order.
+Notifications (`receive`) are handed to the `on_notification` callback in arrival order, by a
+task of their own: a slow handler (the inbox writes each message to disk) never holds up the
+responses behind it. `close()` lets the handler finish what has arrived before it returns.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ from signal_rest.jsonrpc.transports import Connection, Transport
 __all__ = ["RpcClient", "error_from_response"]
 
 log = logging.getLogger(__name__)
+
+# How long close() waits for the notification handler to finish what has arrived.
+NOTIFICATION_DRAIN_TIMEOUT = 30.0
 
 NotificationHandler = Callable[[str, Any], Awaitable[None]]
 ConnectHook = Callable[[], Awaitable[None]]
@@ -80,6 +85,8 @@ class RpcClient:
         self._connected = asyncio.Event()
         self._closed = False
         self._task: asyncio.Task[None] | None = None
+        self._notifications: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._notifier: asyncio.Task[None] | None = None
         self._hook_tasks: set[asyncio.Task[None]] = set()
         self.last_error = "not connected yet"
 
@@ -92,6 +99,7 @@ class RpcClient:
         self._on_connect.append(hook)
 
     async def start(self) -> None:
+        self._notifier = asyncio.create_task(self._notify(), name="jsonrpc-notifications")
         self._task = asyncio.create_task(self._run(), name="jsonrpc-connection")
 
     async def wait_connected(self, timeout: float) -> bool:
@@ -110,6 +118,15 @@ class RpcClient:
         for task in list(self._hook_tasks):
             task.cancel()
         await self._drop_connection("client closed")
+        if self._notifier is not None:
+            # signal-cli considers what it wrote to us as delivered: hand all of it over.
+            try:
+                await asyncio.wait_for(self._notifications.join(), NOTIFICATION_DRAIN_TIMEOUT)
+            except TimeoutError:
+                log.error("%d notifications were not handled", self._notifications.qsize())
+            self._notifier.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._notifier
 
     async def call(
         self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
@@ -184,9 +201,9 @@ class RpcClient:
                 return f"unreadable line from daemon: {exc}"
             if not line:
                 return "the daemon closed the connection"
-            await self._dispatch(line)
+            self._dispatch(line)
 
-    async def _dispatch(self, line: bytes) -> None:
+    def _dispatch(self, line: bytes) -> None:
         try:
             message = json.loads(line)
         except ValueError:
@@ -198,10 +215,7 @@ class RpcClient:
                 continue
             if "method" in item and "id" not in item:
                 if self.on_notification is not None:
-                    try:
-                        await self.on_notification(str(item["method"]), item.get("params"))
-                    except Exception:
-                        log.exception("notification handler failed")
+                    self._notifications.put_nowait((str(item["method"]), item.get("params")))
                 continue
             future = self._pending.get(str(item.get("id")))
             if future is None or future.done():
@@ -210,6 +224,17 @@ class RpcClient:
                 future.set_exception(error_from_response(item["error"]))
             else:
                 future.set_result(item.get("result"))
+
+    async def _notify(self) -> None:
+        while True:
+            method, params = await self._notifications.get()
+            try:
+                if self.on_notification is not None:
+                    await self.on_notification(method, params)
+            except Exception:
+                log.exception("notification handler failed")
+            finally:
+                self._notifications.task_done()
 
     async def _drop_connection(self, reason: str) -> None:
         conn, self._conn = self._conn, None
