@@ -20,6 +20,7 @@ JUNK_BODIES = [
     b"12",
     b"{",
     b"\xff\xfe",
+    b'{"name": "\\ud800", "message": "\\udfff", "number": "+4915100000001"}',
     json.dumps({"number": [], "recipients": {}, "message": 5, "members": "x"}).encode(),
     json.dumps({"name": {"a": 1}, "permissions": [], "expiration_time": "1"}).encode(),
     json.dumps({"base64_attachments": [None, 5], "mentions": [{"start": "x"}]}).encode(),
