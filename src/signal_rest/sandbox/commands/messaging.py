@@ -49,6 +49,19 @@ async def send_command(ctx: Context, raw: dict[str, Any]) -> Any:
     return send_as(ctx.network, ctx.me, raw)
 
 
+def _send_data(
+    ctx: Context, targets: Targets, timestamp: int, message: dict[str, Any]
+) -> dict[str, Any]:
+    """Send a data message (reaction, remote delete, ...) with the group info of each target."""
+    return send(
+        ctx.network,
+        ctx.network.sender(ctx.me),
+        targets,
+        timestamp,
+        lambda group: {"dataMessage": _with_group(message, group)},
+    )
+
+
 def _npe(what: str) -> RpcError:
     return RpcError(
         INTERNAL_ERROR, f'Cannot invoke "{what}" because value is null (NullPointerException)'
@@ -78,13 +91,7 @@ async def send_reaction(ctx: Context, raw: dict[str, Any]) -> Any:
         "isRemove": p.flag("remove"),
     }
     message = content.data_message(timestamp, reaction=reaction)
-    return send(
-        network,
-        network.sender(ctx.me),
-        targets,
-        timestamp,
-        lambda group: {"dataMessage": _with_group(message, group)},
-    )
+    return _send_data(ctx, targets, timestamp, message)
 
 
 async def remote_delete(ctx: Context, raw: dict[str, Any]) -> Any:
@@ -95,13 +102,7 @@ async def remote_delete(ctx: Context, raw: dict[str, Any]) -> Any:
         raise _npe("java.lang.Long.longValue()")
     timestamp = network.next_timestamp()
     message = content.data_message(timestamp, remoteDelete={"timestamp": target_ts})
-    return send(
-        network,
-        network.sender(ctx.me),
-        targets,
-        timestamp,
-        lambda group: {"dataMessage": _with_group(message, group)},
-    )
+    return _send_data(ctx, targets, timestamp, message)
 
 
 async def send_typing(ctx: Context, raw: dict[str, Any]) -> Any:
