@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 
@@ -56,6 +57,15 @@ def test_swagger_ui_is_served_without_a_cdn(service: RunningService) -> None:
     spec = service.client.get("/swagger/doc.json").json()
     for path in ("/v2/send", "/v1/receive/{number}", "/v1/groups/{number}", "/v1/about"):
         assert path in spec["paths"]
+    # Every reference in the document resolves (nested body models are inlined).
+    refs = re.findall(r'"\$ref": ?"([^"]+)"', json.dumps(spec))
+    assert refs, "expected component references"
+    for ref in refs:
+        assert ref.startswith("#/components/schemas/"), ref
+        assert ref.rsplit("/", 1)[1] in spec["components"]["schemas"], ref
+    send_body = spec["paths"]["/v2/send"]["post"]["requestBody"]["content"]["application/json"]
+    mention = send_body["schema"]["properties"]["mentions"]["items"]
+    assert set(mention["properties"]) == {"start", "length", "author"}
 
 
 def test_unknown_route_is_a_json_404(service: RunningService) -> None:

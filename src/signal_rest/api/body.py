@@ -109,11 +109,26 @@ def parse_json_body(
         raise ValidationError(invalid) from exc
 
 
+def _inline_refs(schema: Any, defs: dict[str, Any]) -> Any:
+    # Nested models come as "#/$defs/X" refs, which mean nothing inside an OpenAPI document.
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            return _inline_refs(defs[ref.removeprefix("#/$defs/")], defs)
+        return {k: _inline_refs(v, defs) for k, v in schema.items() if k != "$defs"}
+    if isinstance(schema, list):
+        return [_inline_refs(item, defs) for item in schema]
+    return schema
+
+
 def body_doc(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
     """`openapi_extra` documenting a body that the route reads itself."""
+    schema = model.model_json_schema()
     return {
         "requestBody": {
             "required": required,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
+            "content": {
+                "application/json": {"schema": _inline_refs(schema, schema.get("$defs", {}))}
+            },
         }
     }
