@@ -264,3 +264,29 @@ def test_websocket_sends_no_more_than_max_messages(accounts: RunningService, ope
         expected_frame(rest[1], account=ALICE, ts=third, text="three"),
     ]
     assert_all_delivered(accounts, ALICE)
+
+
+def test_websocket_with_ignore_stories_takes_but_does_not_send_stories(
+    accounts: RunningService, open_ws: Any
+) -> None:
+    ws = open_ws(f"/v1/receive/{ALICE}?ignore_stories=true")
+    story = {
+        "envelope": {
+            "source": OUTSIDER,
+            "sourceNumber": OUTSIDER,
+            "sourceUuid": "5b9a5ab0-52a4-4f3c-9d4e-2a3f4c1d7e01",
+            "sourceName": None,
+            "sourceDevice": 1,
+            "timestamp": 1752436800000,
+            "serverReceivedTimestamp": 1752436800412,
+            "serverDeliveredTimestamp": 1752436800903,
+            "storyMessage": {"allowsReplies": True},
+        },
+        "account": ALICE,
+    }
+    # As if the daemon had pushed a story: the sandbox does not simulate stories.
+    accounts.run(accounts.backend.inbox.on_notification("receive", story))
+    ts = send_from_outside(accounts, ALICE, "after the story")
+    frame = next_frame(ws)
+    assert frame == expected_frame(frame, account=ALICE, ts=ts, text="after the story")
+    assert_all_delivered(accounts, ALICE)

@@ -113,26 +113,33 @@ async def _until_closed(websocket: WebSocket) -> None:
                 return
 
 
-async def _send(websocket: WebSocket, stream: Stream, stored: StoredMessage) -> None:
+async def _send(
+    websocket: WebSocket, stream: Stream, stored: StoredMessage, *, skip_stories: bool
+) -> int:
+    """Send one frame and count it; a story the client asked to skip is taken but not sent."""
+    if skip_stories and _is_story(stored.message):
+        await stream.delivered(stored)
+        return 0
     await websocket.send_text(json.dumps(stored.message, ensure_ascii=False))
     await stream.delivered(stored)
+    return 1
 
 
-async def _stream(websocket: WebSocket, stream: Stream, limit: int | None) -> None:
+async def _stream(
+    websocket: WebSocket, stream: Stream, limit: int | None, *, skip_stories: bool
+) -> None:
     closed = asyncio.create_task(_until_closed(websocket))
     try:
         sent = 0
         for stored in await stream.backlog(limit):
-            await _send(websocket, stream, stored)
-            sent += 1
+            sent += await _send(websocket, stream, stored, skip_stories=skip_stories)
         while limit is None or sent < limit:
             next_message = asyncio.ensure_future(stream.get())
             await asyncio.wait({next_message, closed}, return_when=asyncio.FIRST_COMPLETED)
             if closed.done():
                 next_message.cancel()
                 return
-            await _send(websocket, stream, next_message.result())
-            sent += 1
+            sent += await _send(websocket, stream, next_message.result(), skip_stories=skip_stories)
         # After `max_messages` frames nothing more is sent: a client such as pysignalclirestapi
         # closes once it has that many, and whatever it was sent on top would be lost. Later
         # messages wait for the next consumer.
@@ -160,6 +167,7 @@ async def receive_websocket(websocket: WebSocket, number: str) -> None:
         await websocket.close(code=1008, reason=exc.message)
         return
     limit = _ws_limit(websocket.query_params.get("max_messages"))
+    skip_stories = websocket.query_params.get("ignore_stories") == "true"
     sockets: set[WebSocket] = websocket.app.state.websockets
     # Subscribed before the handshake completes, so no message passes a client that has just
     # connected; the backlog is read after subscribing, so none falls between the two. The inbox
@@ -168,7 +176,7 @@ async def receive_websocket(websocket: WebSocket, number: str) -> None:
         await websocket.accept()
         sockets.add(websocket)
         try:
-            await _stream(websocket, stream, limit)
+            await _stream(websocket, stream, limit, skip_stories=skip_stories)
         except (WebSocketDisconnect, RuntimeError):
             pass  # the client went away mid-send; the message stays pending for the next consumer
         finally:
