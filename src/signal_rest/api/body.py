@@ -13,7 +13,7 @@ import re
 from typing import Any, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from signal_rest.errors import PayloadTooLarge, ValidationError
@@ -33,9 +33,15 @@ INVALID_REQUEST = "Couldn't process request - invalid request"
 
 
 class RequestModel(BaseModel):
-    """Base of request bodies: strict types (no "5" for 5), unknown keys ignored."""
+    """Base of request bodies, nested ones included: strict types (no "5" for 5), keys matched
+    case-insensitively, unknown keys ignored, null taken as absent."""
 
     model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _decode_like_go(cls, data: Any) -> Any:
+        return _fold_keys(cls, data) if isinstance(data, dict) else data
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -83,7 +89,7 @@ def _fold_keys(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
             names[field.alias.lower()] = name
     folded: dict[str, Any] = {}
     for key, value in data.items():
-        target = names.get(key.lower())
+        target = names.get(key.lower()) if isinstance(key, str) else None
         if target is not None and value is not None:
             folded[target] = value
     return folded
@@ -104,7 +110,7 @@ def parse_json_body(
     if not isinstance(data, dict):
         raise ValidationError(invalid)
     try:
-        return model.model_validate(_fold_keys(model, data))
+        return model.model_validate(data)
     except PydanticValidationError as exc:
         raise ValidationError(invalid) from exc
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import Field, model_validator
+from pydantic import Field
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
@@ -32,20 +32,6 @@ class Permissions(RequestModel):
     add_members: str = ""
     edit_group: str = ""
     send_messages: str = ""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _decode_like_go(cls, data: Any) -> Any:
-        # The body reader folds only the top-level keys; Go's decoder also matches nested keys
-        # case-insensitively and takes a nested null as absent.
-        if not isinstance(data, dict):
-            return data
-        names = {name.lower(): name for name in cls.model_fields}
-        return {
-            names[key.lower()]: value
-            for key, value in data.items()
-            if isinstance(key, str) and key.lower() in names and value is not None
-        }
 
 
 # Go decodes expiration_time into an int (64 bits); a larger number fails to bind.
