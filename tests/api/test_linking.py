@@ -7,7 +7,10 @@ import time
 from typing import Any
 
 import pytest
+import segno
 
+from signal_rest.api.qrcodelink import qr_png
+from signal_rest.errors import ValidationError
 from tests.support.flows import receive_until, register
 from tests.support.service import RunningService
 
@@ -205,3 +208,17 @@ def test_scanning_a_uri_twice_is_refused(service: RunningService) -> None:
 def test_sandbox_link_rejects_bad_bodies(service: RunningService, body: bytes, error: str) -> None:
     response = service.client.post("/v1/sandbox/link", content=body)
     assert (response.status_code, response.json()) == (400, {"error": error})
+
+
+def test_qr_code_of_a_long_link_grows_beyond_version_10_unless_one_is_asked_for() -> None:
+    # About one link URI in twenty needs more than version 10 at the highest error correction
+    # (each "+", "/" and "=" of its base64 becomes three characters).
+    long_uri = "sgnl://linkdevice?uuid=" + "%2B" * 12 + "&pub_key=" + "%2F" * 20
+    assert int(segno.make_qr(long_uri, error="h").version) > 10
+    png = qr_png(long_uri)
+    assert png.startswith(PNG_SIGNATURE)
+    short_png = qr_png("sgnl://linkdevice?uuid=a&pub_key=b")
+    width = int.from_bytes(short_png[16:20], "big")
+    assert width == int.from_bytes(qr_png("x" * 100)[16:20], "big")  # both version 10
+    with pytest.raises(ValidationError, match=r"^Couldn't create QR code: "):
+        qr_png(long_uri, 10)

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 # finishLink blocks until the phone scans; signal-cli gives up on its own after a while.
 FINISH_LINK_TIMEOUT = 15 * 60.0
 QR_PIXELS = 256
+DEFAULT_QR_VERSION = 10
 # What Go's strconv.Atoi takes: ASCII digits with an optional sign; Python's int() would also
 # take surrounding spaces, `1_0` and non-ASCII digits.
 _ATOI = re.compile(r"[+-]?[0-9]+")
@@ -54,9 +55,17 @@ async def _start_link(backend: Backend, device_name: str) -> str:
     return uri
 
 
-def qr_png(data: str, version: int) -> bytes:
+def qr_png(data: str, version: int | None = None) -> bytes:
+    """A PNG of `data` at the highest error correction, in QR `version` when one is asked for.
+
+    Without one it is version 10 (the Go project's default) or, when the link does not fit
+    there, the smallest that fits: URL-encoding makes link URIs vary in length, and about one
+    in twenty is too long for version 10.
+    """
     try:
         qr = segno.make_qr(data, error="h", version=version, boost_error=False)
+        if version is None and int(qr.version) < DEFAULT_QR_VERSION:
+            qr = segno.make_qr(data, error="h", version=DEFAULT_QR_VERSION, boost_error=False)
     except (ValueError, segno.DataOverflowError) as exc:
         raise ValidationError(f"Couldn't create QR code: {exc}") from exc
     width = qr.symbol_size(scale=1, border=4)[0]
@@ -74,12 +83,14 @@ def qr_png(data: str, version: int) -> bytes:
 )
 async def qrcodelink(request: Request, backend: BackendDep) -> Response:
     device_name = _device_name(request)
-    version_text = request.query_params.get("qrcode_version", "10")
-    if not _ATOI.fullmatch(version_text):
-        raise ValidationError("The qrcode_version parameter needs to be an integer!")
-    version = int(version_text)
-    if not 1 <= version <= 40:
-        raise ValidationError(f"Couldn't create QR code: invalid version {version}")
+    version_text = request.query_params.get("qrcode_version")
+    version = None
+    if version_text is not None:
+        if not _ATOI.fullmatch(version_text):
+            raise ValidationError("The qrcode_version parameter needs to be an integer!")
+        version = int(version_text)
+        if not 1 <= version <= 40:
+            raise ValidationError(f"Couldn't create QR code: invalid version {version}")
     uri = await _start_link(backend, device_name)
     return Response(qr_png(uri, version), media_type="image/png")
 
