@@ -211,7 +211,7 @@ def test_sandbox_link_rejects_bad_bodies(service: RunningService, body: bytes, e
 
 
 def test_qr_code_of_a_long_link_grows_beyond_version_10_unless_one_is_asked_for() -> None:
-    # About one link URI in twenty needs more than version 10 at the highest error correction
+    # Now and then a link URI needs more than version 10 at the highest error correction
     # (each "+", "/" and "=" of its base64 becomes three characters).
     long_uri = "sgnl://linkdevice?uuid=" + "%2B" * 12 + "&pub_key=" + "%2F" * 20
     assert int(segno.make_qr(long_uri, error="h").version) > 10

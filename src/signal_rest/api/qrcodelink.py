@@ -59,8 +59,8 @@ def qr_png(data: str, version: int | None = None) -> bytes:
     """A PNG of `data` at the highest error correction, in QR `version` when one is asked for.
 
     Without one it is version 10 (the Go project's default) or, when the link does not fit
-    there, the smallest that fits: URL-encoding makes link URIs vary in length, and about one
-    in twenty is too long for version 10.
+    there, the smallest that fits: URL-encoding makes link URIs vary in length, and now and then
+    one is too long for version 10 (about one in several hundred).
     """
     try:
         qr = segno.make_qr(data, error="h", version=version, boost_error=False)
