@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.flows import is_content, receive_until, register
 from tests.support.service import RunningService
+from tests.support.shapes import INVALID_PERMISSIONS
 
 ALICE = "+4915100000001"
 BOB = "+4915100000002"
@@ -235,32 +236,7 @@ def test_update_group_rejects_an_undecodable_avatar(
     assert list(accounts.backend.tmp_dir.iterdir()) == []
 
 
-@pytest.mark.parametrize(
-    ("body", "error"),
-    [
-        (
-            {"permissions": {"add_members": "everyone"}},
-            "Invalid add members permission provided - only 'every-member' and 'only-admins' "
-            "allowed!",
-        ),
-        (
-            {"permissions": {"edit_group": "admins"}},
-            "Invalid edit group permissions provided - only 'every-member' and 'only-admins' "
-            "allowed!",
-        ),
-        (
-            {"permissions": {"send_messages": "ONLY_ADMINS"}},
-            "Invalid send messages permissions provided - only 'every-member' and 'only-admins' "
-            "allowed!",
-        ),
-        (
-            {"group_link": "on"},
-            "Invalid group link provided - only 'enabled', 'enabled-with-approval' and "
-            "'disabled' allowed!",
-        ),
-    ],
-    ids=["add-members", "edit-group", "send-messages", "group-link"],
-)
+@INVALID_PERMISSIONS
 def test_update_group_rejects_invalid_permissions_and_link(
     accounts: RunningService, body: dict[str, Any], error: str
 ) -> None:

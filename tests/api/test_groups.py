@@ -11,6 +11,7 @@ import pytest
 
 from tests.support.flows import register
 from tests.support.service import RunningService
+from tests.support.shapes import INVALID_PERMISSIONS, UUID
 
 ALICE = "+4915100000001"
 BOB = "+4915100000002"
@@ -21,7 +22,6 @@ UNKNOWN = "+4915199999999"
 # 59 of them alphanumeric (the text being base64 itself, no sextet reaches `+` or `/`) and one `=`.
 REST_ID = re.compile(r"^group\.[a-zA-Z0-9]{59}=$")
 INTERNAL_ID = re.compile(r"^[A-Za-z0-9+/]{43}=$")
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 EVERY = "every-member"
 ADMINS = "only-admins"
 ALL_KEYS = {
@@ -263,32 +263,7 @@ def test_invited_account_sees_a_pending_invite(accounts: RunningService) -> None
     assert listed(accounts, BOB) == [{**entry, "member": True, "pending_invites": []}]
 
 
-@pytest.mark.parametrize(
-    ("body", "error"),
-    [
-        (
-            {"permissions": {"add_members": "everyone"}},
-            "Invalid add members permission provided - only 'every-member' and 'only-admins' "
-            "allowed!",
-        ),
-        (
-            {"permissions": {"edit_group": "admins"}},
-            "Invalid edit group permissions provided - only 'every-member' and 'only-admins' "
-            "allowed!",
-        ),
-        (
-            {"permissions": {"send_messages": "ONLY_ADMINS"}},
-            "Invalid send messages permissions provided - only 'every-member' and 'only-admins' "
-            "allowed!",
-        ),
-        (
-            {"group_link": "on"},
-            "Invalid group link provided - only 'enabled', 'enabled-with-approval' and "
-            "'disabled' allowed!",
-        ),
-    ],
-    ids=["add-members", "edit-group", "send-messages", "group-link"],
-)
+@INVALID_PERMISSIONS
 def test_create_group_rejects_invalid_permissions_and_link(
     accounts: RunningService, body: dict[str, Any], error: str
 ) -> None:

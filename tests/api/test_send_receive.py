@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ import pytest
 
 from tests.support.flows import receive_until, register
 from tests.support.service import RunningService, start_service
+from tests.support.shapes import UUID, data_message
 
 ALICE = "+4915100000001"
 BOB = "+4915100000002"
@@ -22,18 +22,6 @@ DAVE = "+4915100000004"  # another outside user
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def data_message(ts: int, text: str | None, **extra: Any) -> dict[str, Any]:
-    return {
-        "timestamp": ts,
-        "message": text,
-        "expiresInSeconds": 0,
-        "isExpirationUpdate": False,
-        "viewOnce": False,
-        **extra,
-    }
 
 
 def assert_envelope(

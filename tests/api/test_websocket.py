@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import threading
 import time
 from collections.abc import Iterator
@@ -22,6 +21,7 @@ from websockets.sync.client import ClientConnection, connect
 from signal_rest.inbox.store import StoredMessage
 from tests.support.flows import register
 from tests.support.service import RunningService, start_service
+from tests.support.shapes import UUID
 
 ALICE = "+4915100000001"
 BOB = "+4915100000002"
@@ -29,7 +29,6 @@ OUTSIDER = "+4915100000009"  # an outside Signal user, not an account of the ser
 
 # What pysignalclirestapi 0.3.25's receive() puts on the websocket URL.
 PYSIGNAL_QUERY = "ignore_attachments=false&ignore_stories=false&send_read_receipts=false&timeout=5"
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def send_from_outside(service: RunningService, to: str, text: str) -> int:

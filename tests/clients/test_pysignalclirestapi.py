@@ -20,6 +20,7 @@ from pysignalclirestapi.api import SignalCliRestApiError
 from signal_rest import __version__
 from tests.support.flows import receive_until, register
 from tests.support.service import RunningService
+from tests.support.shapes import UUID, data_message
 
 ALICE = "+4915100000001"
 BOB = "+4915100000002"
@@ -29,19 +30,7 @@ PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
 PDF = b"%PDF-1.4 quarterly report"
-UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 GROUP_ID = re.compile(r"^group\.[a-zA-Z0-9]{59}=$")
-
-
-def data_message(ts: int, text: str | None, **extra: Any) -> dict[str, Any]:
-    return {
-        "timestamp": ts,
-        "message": text,
-        "expiresInSeconds": 0,
-        "isExpirationUpdate": False,
-        "viewOnce": False,
-        **extra,
-    }
 
 
 def expected(

@@ -1,0 +1,51 @@
+"""What received messages and error texts look like, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+def data_message(ts: int, text: str | None, **extra: Any) -> dict[str, Any]:
+    """A received dataMessage with signal-cli's always-present keys."""
+    return {
+        "timestamp": ts,
+        "message": text,
+        "expiresInSeconds": 0,
+        "isExpirationUpdate": False,
+        "viewOnce": False,
+        **extra,
+    }
+
+
+# Group bodies with an invalid permission or link, and the Go project's text for each.
+INVALID_PERMISSIONS = pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            {"permissions": {"add_members": "everyone"}},
+            "Invalid add members permission provided - only 'every-member' and 'only-admins' "
+            "allowed!",
+        ),
+        (
+            {"permissions": {"edit_group": "admins"}},
+            "Invalid edit group permissions provided - only 'every-member' and 'only-admins' "
+            "allowed!",
+        ),
+        (
+            {"permissions": {"send_messages": "ONLY_ADMINS"}},
+            "Invalid send messages permissions provided - only 'every-member' and 'only-admins' "
+            "allowed!",
+        ),
+        (
+            {"group_link": "on"},
+            "Invalid group link provided - only 'enabled', 'enabled-with-approval' and "
+            "'disabled' allowed!",
+        ),
+    ],
+    ids=["add-members", "edit-group", "send-messages", "group-link"],
+)
