@@ -7,6 +7,7 @@ Every error a request can meet is one of these; one handler in `signal_rest.app`
     ├── ValidationError            400  bad input from the HTTP client
     │   └── PayloadTooLarge        413  a body over the configured limit
     ├── NotFound                   404  no such group, account, code, ...
+    ├── InternalError              500  where the Go project answers 500 (the accounts list)
     └── DaemonError                400  signal-cli (or the sandbox) answered with an error
         ├── RpcError               400  a JSON-RPC error object (code, message, data)
         │   └── RateLimited        429  code -5: carries the challenge tokens
@@ -24,6 +25,7 @@ from typing import Any
 __all__ = [
     "DaemonError",
     "DaemonUnavailable",
+    "InternalError",
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
@@ -65,6 +67,12 @@ class NotFound(SignalApiError):
     """The thing the request names does not exist (a group, a pending verification code, ...)."""
 
     status = 404
+
+
+class InternalError(SignalApiError):
+    """A failure the Go project reports as 500 rather than 400; kept for its clients."""
+
+    status = 500
 
 
 class DaemonError(SignalApiError):

@@ -5,13 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from signal_rest.api.deps import BackendDep
-from signal_rest.errors import RpcError, SignalApiError
+from signal_rest.errors import InternalError, RpcError
 
 router = APIRouter(tags=["Accounts"])
-
-
-class AccountsUnavailable(SignalApiError):
-    status = 500
 
 
 @router.get("/v1/accounts", summary="List all accounts")
@@ -19,5 +15,5 @@ async def list_accounts(backend: BackendDep) -> list[str]:
     try:
         accounts = await backend.rpc.call("listAccounts")
     except RpcError as exc:
-        raise AccountsUnavailable(f"Couldn't get list of accounts: {exc.message}") from exc
+        raise InternalError(f"Couldn't get list of accounts: {exc.message}") from exc
     return [str(a["number"]) for a in accounts if isinstance(a, dict) and a.get("number")]

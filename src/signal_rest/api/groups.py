@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
-from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.deps import BackendDep, account, query_flag
 from signal_rest.backend import Backend
 from signal_rest.domain.attachments import AttachmentSpec, TempAttachments
 from signal_rest.domain.groupids import internal_to_rest, rest_to_internal
@@ -62,16 +62,6 @@ def member_param(member: str) -> str:
     return f"u:{member}" if classify(member).kind == "username" else member
 
 
-def _expand(value: str | None) -> bool:
-    if value is None or value == "false":
-        return False
-    if value == "true":
-        return True
-    raise ValidationError(
-        "Couldn't process request - expand parameter needs to be either 'true' or 'false'"
-    )
-
-
 async def fetch_groups(backend: Backend, number: str) -> list[dict[str, Any]]:
     """signal-cli's listGroups items of the account `number`."""
     groups = await backend.rpc.call("listGroups", {"account": number})
@@ -108,7 +98,7 @@ async def create_group(number: str, request: Request, backend: BackendDep) -> JS
 
 @router.get("/v1/groups/{number}", summary="List all Signal Groups")
 async def list_groups(number: str, request: Request, backend: BackendDep) -> list[dict[str, Any]]:
-    expand = _expand(request.query_params.get("expand"))
+    expand = query_flag(request, "expand")
     return [group_entry(g, expand=expand) for g in await fetch_groups(backend, account(number))]
 
 
@@ -116,7 +106,7 @@ async def list_groups(number: str, request: Request, backend: BackendDep) -> lis
 async def get_group(
     number: str, groupid: str, request: Request, backend: BackendDep
 ) -> dict[str, Any]:
-    expand = _expand(request.query_params.get("expand"))
+    expand = query_flag(request, "expand")
     internal_id = rest_to_internal(groupid)
     for group in await fetch_groups(backend, account(number)):
         if group.get("id") == internal_id:

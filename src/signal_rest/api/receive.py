@@ -19,7 +19,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 
-from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.deps import BackendDep, account, query_flag
 from signal_rest.backend import Backend
 from signal_rest.errors import SignalApiError, ValidationError
 from signal_rest.inbox.delivery import Stream
@@ -49,16 +49,6 @@ def _number(value: str | None, default: int, name: str) -> int:
     if number < 0 or number > 2**31 - 1:
         raise ValidationError(f"Couldn't process request - {name} needs to be numeric!")
     return number
-
-
-def _flag(value: str | None, name: str) -> bool:
-    if value is None or value == "false":
-        return False
-    if value == "true":
-        return True
-    raise ValidationError(
-        f"Couldn't process request - {name} parameter needs to be either 'true' or 'false'"
-    )
 
 
 def _is_story(message: dict[str, Any]) -> bool:
@@ -95,7 +85,7 @@ async def receive(number: str, request: Request, backend: BackendDep) -> JSONRes
     query = request.query_params
     timeout = _number(query.get("timeout"), 1, "timeout")
     max_messages = _number(query.get("max_messages"), 0, "max_messages")
-    flags = {name: _flag(query.get(name), name) for name in FLAGS}
+    flags = {name: query_flag(request, name) for name in FLAGS}
     taken = await backend.inbox.poll(account(number), limit=max_messages or None, timeout=timeout)
     if flags["ignore_stories"]:
         taken = [m for m in taken if not _is_story(m.message)]
