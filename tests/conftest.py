@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from signal_rest.config import GO_ENV_ALIASES
+from tests.support.flows import ALICE, BOB, register
 from tests.support.service import RunningService, start_service
 
 
@@ -27,3 +28,11 @@ def service(tmp_path: Path) -> Iterator[RunningService]:
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def accounts(service: RunningService) -> RunningService:
+    """The service with ALICE and BOB registered."""
+    register(service.client, ALICE)
+    register(service.client, BOB)
+    return service

@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.flows import is_content, receive_until, register
+from tests.support.flows import ALICE, BOB, is_content, receive_until
 from tests.support.service import RunningService
 from tests.support.shapes import INVALID_PERMISSIONS
 
-ALICE = "+4915100000001"
-BOB = "+4915100000002"
 CAROL = "+4915100000003"  # an outside Signal user
 DAVE = "+4915100000004"  # another outside user
 UNKNOWN = "+4915199999999"
@@ -26,13 +24,6 @@ PNG = base64.b64decode(
 )
 # A well-formed REST id of a group nobody has.
 NO_SUCH_GROUP = "group." + base64.b64encode(base64.b64encode(bytes(32))).decode()
-
-
-@pytest.fixture
-def accounts(service: RunningService) -> RunningService:
-    register(service.client, ALICE)
-    register(service.client, BOB)
-    return service
 
 
 def create(service: RunningService, body: dict[str, Any], number: str = ALICE) -> str:

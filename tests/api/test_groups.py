@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.flows import register
+from tests.support.flows import ALICE, BOB
 from tests.support.service import RunningService
 from tests.support.shapes import INVALID_PERMISSIONS, UUID
 
-ALICE = "+4915100000001"
-BOB = "+4915100000002"
 CAROL = "+4915100000003"  # an outside Signal user
 UNKNOWN = "+4915199999999"
 
@@ -38,13 +36,6 @@ ALL_KEYS = {
     "admins",
     "permissions",
 }
-
-
-@pytest.fixture
-def accounts(service: RunningService) -> RunningService:
-    register(service.client, ALICE)
-    register(service.client, BOB)
-    return service
 
 
 def create(service: RunningService, body: dict[str, Any], number: str = ALICE) -> str:

@@ -5,11 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tests.support.flows import receive_until, register
+from tests.support.flows import ALICE, BOB, receive_until, register
 from tests.support.service import RunningService, start_service
-
-ALICE = "+4915100000001"
-BOB = "+4915100000002"
 
 
 def _receipts(client: Any, number: str) -> list[dict[str, Any]]:
@@ -17,10 +14,8 @@ def _receipts(client: Any, number: str) -> list[dict[str, Any]]:
     return [m["envelope"]["receiptMessage"] for m in messages if "receiptMessage" in m["envelope"]]
 
 
-def test_send_treats_explicit_nulls_as_absent(service: RunningService) -> None:
-    register(service.client, ALICE)
-    register(service.client, BOB)
-    response = service.client.post(
+def test_send_treats_explicit_nulls_as_absent(accounts: RunningService) -> None:
+    response = accounts.client.post(
         "/v2/send",
         json={
             "number": ALICE,
@@ -37,14 +32,12 @@ def test_send_treats_explicit_nulls_as_absent(service: RunningService) -> None:
         },
     )
     assert response.status_code == 201, response.text
-    [received] = receive_until(service.client, BOB, 1)
+    [received] = receive_until(accounts.client, BOB, 1)
     assert received["envelope"]["dataMessage"]["message"] == "nulls"
 
 
-def test_send_styled_text_becomes_plain_text_with_styles(service: RunningService) -> None:
-    register(service.client, ALICE)
-    register(service.client, BOB)
-    response = service.client.post(
+def test_send_styled_text_becomes_plain_text_with_styles(accounts: RunningService) -> None:
+    response = accounts.client.post(
         "/v2/send",
         json={
             "number": ALICE,
@@ -54,7 +47,7 @@ def test_send_styled_text_becomes_plain_text_with_styles(service: RunningService
         },
     )
     assert response.status_code == 201, response.text
-    [received] = receive_until(service.client, BOB, 1)
+    [received] = receive_until(accounts.client, BOB, 1)
     data = received["envelope"]["dataMessage"]
     assert data["message"] == "This is bold and italic"
     assert data["textStyles"] == [
@@ -63,24 +56,22 @@ def test_send_styled_text_becomes_plain_text_with_styles(service: RunningService
     ]
 
 
-def test_receive_with_send_read_receipts_tells_the_sender(service: RunningService) -> None:
-    register(service.client, ALICE)
-    register(service.client, BOB)
-    service.client.post(
+def test_receive_with_send_read_receipts_tells_the_sender(accounts: RunningService) -> None:
+    accounts.client.post(
         "/v2/send", json={"number": ALICE, "recipients": [BOB], "message": "read me"}
     )
-    receive_until(service.client, BOB, 1)  # taken without a read receipt
-    assert all(not r["isRead"] for r in _receipts(service.client, ALICE))
+    receive_until(accounts.client, BOB, 1)  # taken without a read receipt
+    assert all(not r["isRead"] for r in _receipts(accounts.client, ALICE))
 
-    again = service.client.post(
+    again = accounts.client.post(
         "/v2/send", json={"number": ALICE, "recipients": [BOB], "message": "and me"}
     )
     ts = int(again.json()[0]["timestamp"])
-    response = service.client.get(
+    response = accounts.client.get(
         f"/v1/receive/{BOB}", params={"timeout": "5", "send_read_receipts": "true"}
     )
     assert [m["envelope"]["timestamp"] for m in response.json()] == [ts]
-    read = [r for r in _receipts(service.client, ALICE) if r["isRead"]]
+    read = [r for r in _receipts(accounts.client, ALICE) if r["isRead"]]
     assert [(r["timestamps"], r["isDelivery"], r["isViewed"]) for r in read] == [
         ([ts], False, False)
     ]

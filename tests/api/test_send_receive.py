@@ -10,12 +10,10 @@ from typing import Any
 
 import pytest
 
-from tests.support.flows import receive_until, register
+from tests.support.flows import ALICE, BOB, receive_until, register
 from tests.support.service import RunningService, start_service
 from tests.support.shapes import UUID, data_message
 
-ALICE = "+4915100000001"
-BOB = "+4915100000002"
 CAROL = "+4915100000003"  # an outside Signal user
 DAVE = "+4915100000004"  # another outside user
 
@@ -54,13 +52,6 @@ def single_timestamp(response: Any) -> int:
     assert body == [{"timestamp": body[0]["timestamp"]}]
     assert body[0]["timestamp"].isdigit()
     return int(body[0]["timestamp"])
-
-
-@pytest.fixture
-def accounts(service: RunningService) -> RunningService:
-    register(service.client, ALICE)
-    register(service.client, BOB)
-    return service
 
 
 def test_send_to_several_recipients_reaches_each(accounts: RunningService) -> None:

@@ -19,12 +19,10 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from signal_rest.inbox.store import StoredMessage
-from tests.support.flows import register
+from tests.support.flows import ALICE, BOB, register
 from tests.support.service import RunningService, start_service
 from tests.support.shapes import UUID
 
-ALICE = "+4915100000001"
-BOB = "+4915100000002"
 OUTSIDER = "+4915100000009"  # an outside Signal user, not an account of the service
 
 # What pysignalclirestapi 0.3.25's receive() puts on the websocket URL.
@@ -92,13 +90,6 @@ def assert_all_delivered(service: RunningService, number: str) -> None:
     while pending(service, number) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert pending(service, number) == []
-
-
-@pytest.fixture
-def accounts(service: RunningService) -> RunningService:
-    register(service.client, ALICE)
-    register(service.client, BOB)
-    return service
 
 
 @pytest.fixture

@@ -18,12 +18,10 @@ from pysignalclirestapi import SignalCliRestApi
 from pysignalclirestapi.api import SignalCliRestApiError
 
 from signal_rest import __version__
-from tests.support.flows import receive_until, register
+from tests.support.flows import ALICE, BOB, receive_until
 from tests.support.service import RunningService
 from tests.support.shapes import UUID, data_message
 
-ALICE = "+4915100000001"
-BOB = "+4915100000002"
 OUTSIDER = "+4915100000009"
 
 PNG = base64.b64decode(
@@ -59,13 +57,6 @@ def sent_timestamp(result: Any) -> int:
     """send_message returns the parsed body: the 0.101 array with one entry."""
     assert result == [{"timestamp": result[0]["timestamp"]}]
     return int(result[0]["timestamp"])
-
-
-@pytest.fixture
-def accounts(service: RunningService) -> RunningService:
-    register(service.client, ALICE)
-    register(service.client, BOB)
-    return service
 
 
 @pytest.fixture

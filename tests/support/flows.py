@@ -7,6 +7,10 @@ from typing import Any
 
 import httpx
 
+# The two accounts most end-to-end tests register (the `accounts` fixture).
+ALICE = "+4915100000001"
+BOB = "+4915100000002"
+
 
 def register(client: httpx.Client, number: str) -> None:
     """Register and verify `number` as an account of the service, via the sandbox's SMS code."""
