@@ -23,10 +23,9 @@ from signal_rest import __version__
 from signal_rest.app import create_app
 from signal_rest.backend import ConfigError
 from signal_rest.config import Settings
+from signal_rest.server import LOG_LEVELS, server_config
 
 __all__ = ["main", "run"]
-
-LOG_LEVELS = {"debug": "debug", "info": "info", "warn": "warning", "warning": "warning"}
 
 
 def run(settings: Settings) -> None:
@@ -39,16 +38,7 @@ def run(settings: Settings) -> None:
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        log_level=level,
-        ws="websockets-sansio",
-        ws_max_size=1024 * 1024,
-        timeout_graceful_shutdown=10,
-    )
-    uvicorn.Server(config).run()
+    uvicorn.Server(server_config(app, settings)).run()
 
 
 @click.group()

@@ -6,7 +6,10 @@ Every error a request can meet is one of these; one handler in `signal_rest.app`
     SignalApiError                 400
     ├── ValidationError            400  bad input from the HTTP client
     │   └── PayloadTooLarge        413  a body over the configured limit
+    ├── Unauthorized               401  API tokens are on and the request carries none that is valid
+    ├── Forbidden                  403  not allowed: a token's scope or account, an Origin or Host
     ├── NotFound                   404  no such group, account, code, ...
+    ├── RequestTimeout             408  the request's body did not arrive in time
     ├── InternalError              500  where the Go project answers 500 (the accounts list)
     └── DaemonError                400  signal-cli (or the sandbox) answered with an error
         ├── RpcError               400  a JSON-RPC error object (code, message, data)
@@ -25,13 +28,16 @@ from typing import Any
 __all__ = [
     "DaemonError",
     "DaemonUnavailable",
+    "Forbidden",
     "InternalError",
     "NotFound",
     "PayloadTooLarge",
     "RateLimited",
+    "RequestTimeout",
     "RpcError",
     "RpcTimeout",
     "SignalApiError",
+    "Unauthorized",
     "ValidationError",
 ]
 
@@ -61,6 +67,25 @@ class PayloadTooLarge(ValidationError):
     buffered whole."""
 
     status = 413
+
+
+class Unauthorized(SignalApiError):
+    """API tokens are on and the request carries no token, or one that is unknown or revoked."""
+
+    status = 401
+
+
+class Forbidden(SignalApiError):
+    """The request is understood but not allowed: its token lacks the route's scope or the
+    account, or it comes from a browser origin or names a Host that is not allowed."""
+
+    status = 403
+
+
+class RequestTimeout(SignalApiError):
+    """The client did not send the whole request within the configured time."""
+
+    status = 408
 
 
 class NotFound(SignalApiError):

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from signal_rest.app import create_app
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
+from signal_rest.server import server_config
 
 
 @dataclass
@@ -62,9 +63,7 @@ def start_service(data_dir: Path, **overrides: Any) -> RunningService:
     options: dict[str, Any] = {"sandbox": True, "host": "127.0.0.1", "port": 0, **overrides}
     settings = Settings(data_dir=data_dir, **options)
     app = create_app(settings)
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=0, log_level="warning", ws="websockets-sansio"
-    )
+    config = server_config(app, settings.model_copy(update={"log_level": "warning"}))
     server = uvicorn.Server(config)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(

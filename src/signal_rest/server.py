@@ -1,0 +1,32 @@
+"""How the HTTP server runs the app: one uvicorn configuration for the CLI and the tests.
+
+    server = uvicorn.Server(server_config(create_app(settings), settings))
+    server.run()
+
+Whatever protects the service below the ASGI app (connection limits, header timeouts) is set
+here, so the tests exercise exactly what `signal-rest serve` runs.
+"""
+
+from __future__ import annotations
+
+import uvicorn
+from fastapi import FastAPI
+
+from signal_rest.config import Settings
+
+__all__ = ["LOG_LEVELS", "server_config"]
+
+LOG_LEVELS = {"debug": "debug", "info": "info", "warn": "warning", "warning": "warning"}
+
+
+def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+    """The uvicorn configuration that serves `app` as `settings` say."""
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_level=LOG_LEVELS.get(settings.log_level, "error"),
+        ws="websockets-sansio",
+        ws_max_size=1024 * 1024,
+        timeout_graceful_shutdown=10,
+    )
