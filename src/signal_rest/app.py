@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -56,7 +57,7 @@ def _routes(app: FastAPI) -> None:
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SignalApiError)
     async def signal_api_error(request: Request, exc: SignalApiError) -> JSONResponse:
-        return JSONResponse(exc.body(), status_code=exc.status)
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -76,6 +77,14 @@ def _error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse({"error": f"Internal error: {exc}"}, status_code=500)
+
+
+def _middleware(app: FastAPI, settings: Settings) -> None:
+    # Outermost first: what every request passes before it reaches a route. Each is a plain
+    # ASGI middleware from signal_rest.edge (websockets pass through them too).
+    layers: list[tuple[type[Any], dict[str, Any]]] = []
+    for layer, options in reversed(layers):
+        app.add_middleware(layer, **options)
 
 
 def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI:
@@ -105,4 +114,5 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     app.state.websockets = set()
     _routes(app)
     _error_handlers(app)
+    _middleware(app, settings)
     return app

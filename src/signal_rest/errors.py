@@ -57,6 +57,10 @@ class SignalApiError(Exception):
     def body(self) -> dict[str, Any]:
         return {"error": self.message}
 
+    def headers(self) -> dict[str, str]:
+        """Extra response headers (`WWW-Authenticate`, `Retry-After`, ...)."""
+        return {}
+
 
 class ValidationError(SignalApiError):
     """The request itself is wrong: malformed JSON, a wrong type, a missing or invalid field."""
