@@ -21,6 +21,7 @@ import uvicorn
 
 from signal_rest import __version__
 from signal_rest.app import create_app
+from signal_rest.auth.commands import token
 from signal_rest.backend import ConfigError
 from signal_rest.config import Settings
 from signal_rest.server import LOG_LEVELS, server_config
@@ -78,6 +79,9 @@ def serve(**flags: Any) -> None:
         given = {"sandbox": False, "signal_cli": None, "signal_cli_url": None, **given}
     settings = Settings()
     run(settings.model_copy(update=given))
+
+
+main.add_command(token)  # signal-rest token create|list|revoke|off
 
 
 @main.command()
