@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from signal_rest.auth.guard import NO_TOKEN
@@ -262,3 +262,21 @@ def test_websocket_handshake_is_refused_with_the_error_body(
     response = refused.value.response
     assert response.status_code == status
     assert json.loads(response.body or b"") == {"error": error}
+
+
+def test_open_websocket_closes_when_its_token_is_revoked(accounts: RunningService) -> None:
+    admin = create_token(data_dir(accounts), "admin", "--scope", "all")
+    reader = create_token(data_dir(accounts), "reader", "--scope", "receive")
+    with connect(f"{accounts.ws_url}/v1/receive/{ALICE}?token={reader}") as ws:
+        _send_from_outside(accounts, admin, "before")
+        assert json.loads(ws.recv(timeout=10))["envelope"]["dataMessage"]["message"] == "before"
+        assert token_cli(data_dir(accounts), "revoke", "reader").exit_code == 0
+        _send_from_outside(accounts, admin, "after")
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=10)
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+    # The message the revoked token did not get waits for the next consumer.
+    answer = accounts.client.get(
+        f"/v1/receive/{ALICE}", params={"timeout": "5"}, headers=bearer(admin)
+    )
+    assert [m["envelope"]["dataMessage"]["message"] for m in answer.json()] == ["after"]

@@ -18,7 +18,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
 
 from signal_rest.auth.limits import Buckets, RateLimit
 from signal_rest.auth.scopes import OPEN, RouteTable
@@ -128,23 +129,42 @@ class TokenGuard:
             return
         if token is not None:
             scope[TOKEN_KEY] = token
+            if scope["type"] == "websocket":
+                send = self._while_valid(token, send)
         await self.app(scope, receive, send)
 
-    def _tokens(self) -> TokenSet | None:
+    def _still_valid(self, token: Token) -> bool:
         try:
-            return self.store.current()
-        except TokenFileError as exc:
-            log.error("API tokens are on but the token file is unusable: %s", exc)
-            raise ServiceUnavailable(f"The API token file is unusable: {exc}") from exc
+            tokens = self.store.current()
+        except TokenFileError:
+            return False
+        return tokens is None or tokens.by_id.get(token.id) == token
+
+    def _while_valid(self, token: Token, send: Send) -> Send:
+        """`send` for a websocket that closes it (1008) instead of sending a frame once its token
+        is revoked: the route sees a disconnect, so the message stays pending."""
+
+        async def guarded(message: Message) -> None:
+            if message["type"] == "websocket.send" and not self._still_valid(token):
+                await send({"type": "websocket.close", "code": 1008, "reason": "token revoked"})
+                raise WebSocketDisconnect(code=1008, reason="API token revoked")
+            await send(message)
+
+        return guarded
 
     def _admit(self, scope: Scope) -> Token | None:
         """The token `scope` may pass with (None: tokens are off, or the route is open)."""
-        tokens = self._tokens()
+        try:
+            tokens, broken = self.store.current(), None
+        except TokenFileError as exc:
+            tokens, broken = TokenSet(), exc
         if tokens is None:
             return None
         route, needed, params = self.table.match(scope)
         if needed == OPEN:
             return None
+        if broken is not None:
+            raise ServiceUnavailable(f"The API token file is unusable: {broken}")
         secret = credentials(scope)
         if secret is None:
             raise Unauthorized(NO_TOKEN)

@@ -236,6 +236,7 @@ class TokenStore:
                 self._tokens, self._error = TokenFile(self.path).read() or TokenSet(), None
                 log.info("API tokens are on: %d in %s", len(self._tokens.tokens), self.path)
             except TokenFileError as exc:
+                log.error("API tokens are on, but every guarded request is refused: %s", exc)
                 self._tokens, self._error = None, exc
         if self._error is not None:
             raise self._error
