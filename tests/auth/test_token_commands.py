@@ -90,6 +90,11 @@ def test_create_refuses_bad_options(tmp_path: Path) -> None:
     bad_limit = token_cli(tmp_path, "create", "--name", "x", "--scope", "send", "--rate-limit", "5")
     assert bad_limit.exit_code == 2
     assert "invalid rate limit '5'" in bad_limit.stderr
+    bad_account = token_cli(
+        tmp_path, "create", "--name", "x", "--scope", "send", "--account", "0151"
+    )
+    assert bad_account.exit_code == 2
+    assert "'0151' is not an account number like +4915100000001" in bad_account.stderr
     assert [r["name"] for r in stored(tmp_path)] == ["taken"]
 
 

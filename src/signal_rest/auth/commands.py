@@ -11,6 +11,7 @@ for the service goes to stderr. A running service applies every change at its ne
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from signal_rest.config import Settings
 __all__ = ["token"]
 
 ALL = "all"
+E164 = re.compile(r"\+[1-9][0-9]{4,14}")
 ON_NOTICE = (
     "API tokens are ON for {path}: a service using this data dir now answers /v1/health, "
     "/v1/about and the Swagger page without a token and every other route only with one."
@@ -89,6 +91,11 @@ def create(
             RateLimit.parse(rate_limit)
         except ValueError as exc:
             raise click.BadParameter(str(exc), param_hint="--rate-limit") from exc
+    for number in accounts:
+        if not E164.fullmatch(number):
+            raise click.BadParameter(
+                f"{number!r} is not an account number like +4915100000001", param_hint="--account"
+            )
     granted = SCOPES if ALL in scopes else tuple(s for s in SCOPES if s in scopes)
     secret, record = new_token(
         name, scopes=granted, accounts=tuple(accounts) or None, rate_limit=rate_limit

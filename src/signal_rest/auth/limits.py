@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 __all__ = ["UNLIMITED", "Buckets", "RateLimit"]
@@ -44,12 +45,13 @@ class RateLimit:
 class Buckets:
     """One bucket per token id, in memory (a restart refills them all)."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
         self._buckets: dict[str, tuple[float, float, RateLimit]] = {}
 
     def take(self, key: str, limit: RateLimit) -> int | None:
         """Take one request from `key`'s bucket: None if it had one, else whole seconds to wait."""
-        now = time.monotonic()
+        now = self._clock()
         level, then, known = self._buckets.get(key, (float(limit.count), now, limit))
         if known != limit:
             level = min(level, float(limit.count))

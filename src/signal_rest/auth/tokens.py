@@ -96,7 +96,7 @@ class Token:
                 sha256=str(record["sha256"]),
                 scopes=tuple(str(s) for s in record["scopes"]),
                 accounts=None if accounts is None else tuple(str(a) for a in accounts),
-                rate_limit=record.get("rate_limit"),
+                rate_limit=None if record.get("rate_limit") is None else str(record["rate_limit"]),
                 created=str(record.get("created", "")),
             )
             token.limit(None)
