@@ -31,6 +31,8 @@ from signal_rest.api import (
     sandbox,
     send,
 )
+from signal_rest.auth.guard import TokenGuard, token_guard_options
+from signal_rest.auth.scopes import OPEN, RouteTable
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
 from signal_rest.errors import SignalApiError
@@ -41,17 +43,20 @@ log = logging.getLogger(__name__)
 
 
 def _routes(app: FastAPI) -> None:
-    # Top to bottom, this is every URL the service answers.
-    app.include_router(about.router)  # /v1/about, /v1/health
-    app.include_router(register.router)  # /v1/register/{number}[/verify/{token}]
-    app.include_router(qrcodelink.router)  # /v1/qrcodelink[/raw]
-    app.include_router(accounts.router)  # /v1/accounts
-    app.include_router(send.router)  # /v1/send, /v2/send
-    app.include_router(receive.router)  # /v1/receive/{number} (poll and websocket)
-    app.include_router(groups.router)  # /v1/groups/{number}[/{groupid}]
-    app.include_router(group_members.router)  # /v1/groups/{number}/{groupid}/members|admins
-    app.include_router(sandbox.router)  # /v1/sandbox/* (only when the backend is the sandbox)
-    app.include_router(docs.router)  # /swagger/*, /openapi.json
+    # Top to bottom, this is every URL the service answers, with the scope an API token needs
+    # for it (open: answered without one). A route added any other way is refused to every token.
+    table = RouteTable(app)
+    table.mount_existing(OPEN)  # /swagger/doc.json, made by FastAPI itself
+    table.mount(about.router, OPEN)  # /v1/about, /v1/health
+    table.mount(register.router, "admin")  # /v1/register/{number}[/verify/{token}]
+    table.mount(qrcodelink.router, "admin")  # /v1/qrcodelink[/raw]
+    table.mount(accounts.router, "admin")  # /v1/accounts
+    table.mount(send.router, "send")  # /v1/send, /v2/send
+    table.mount(receive.router, "receive")  # /v1/receive/{number} (poll and websocket)
+    table.mount(groups.router, "groups")  # /v1/groups/{number}[/{groupid}]
+    table.mount(group_members.router, "groups")  # /v1/groups/{number}/{groupid}/members|admins
+    table.mount(sandbox.router, "admin")  # /v1/sandbox/* (only when the backend is the sandbox)
+    table.mount(docs.router, OPEN)  # /swagger/*
 
 
 def _error_handlers(app: FastAPI) -> None:
@@ -83,6 +88,8 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
     # Outermost first: what every request passes before it reaches a route. Each is a plain
     # ASGI middleware from signal_rest.edge (websockets pass through them too).
     layers: list[tuple[type[Any], dict[str, Any]]] = []
+    # Last, so it sees the request as the routes will: API tokens, scopes, rate limits.
+    layers.append((TokenGuard, token_guard_options(app, settings)))
     for layer, options in reversed(layers):
         app.add_middleware(layer, **options)
 

@@ -4,6 +4,7 @@
     signal-rest serve --signal-cli /opt/signal-cli/bin/signal-cli
     signal-rest serve --signal-cli-url tcp://127.0.0.1:7583
     signal-rest sandbox --socket /tmp/sandbox.sock   # the simulated network alone, for any client
+    signal-rest token create --name ha --scope send  # an API token (signal_rest.auth.commands)
 
 Every `serve` flag also reads an environment variable (see docs/configuration.md); a flag given
 on the command line wins.
@@ -21,6 +22,7 @@ import uvicorn
 
 from signal_rest import __version__
 from signal_rest.app import create_app
+from signal_rest.auth.commands import token
 from signal_rest.backend import ConfigError
 from signal_rest.config import Settings
 from signal_rest.server import LOG_LEVELS, server_config
@@ -78,6 +80,9 @@ def serve(**flags: Any) -> None:
         given = {"sandbox": False, "signal_cli": None, "signal_cli_url": None, **given}
     settings = Settings()
     run(settings.model_copy(update=given))
+
+
+main.add_command(token)  # signal-rest token create|list|revoke|off
 
 
 @main.command()

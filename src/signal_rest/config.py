@@ -15,6 +15,8 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from signal_rest.auth.limits import RateLimit
+
 __all__ = ["GO_ENV_ALIASES", "Settings", "default_data_dir"]
 
 MIB = 1024 * 1024
@@ -137,6 +139,12 @@ class Settings(BaseSettings):
     max_attachment_bytes: int = _field(
         "max_attachment_bytes", ATTACHMENT_LIMIT, "Largest decoded attachment accepted."
     )
+    token_rate_limit: str = _field(
+        "token_rate_limit",
+        "unlimited",
+        "Rate limit of each API token created without its own `--rate-limit`: `N/second`, "
+        "`N/minute`, `N/hour`, `N/day` or `unlimited` (over it: 429 with Retry-After).",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -147,6 +155,12 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("token_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        RateLimit.parse(value)  # its ValueError names the forms a limit takes
+        return value
 
     @property
     def signal_cli_dir(self) -> Path:

@@ -10,6 +10,8 @@ Every error a request can meet is one of these; one handler in `signal_rest.app`
     ├── Forbidden                  403  not allowed: a token's scope or account, an Origin or Host
     ├── NotFound                   404  no such group, account, code, ...
     ├── RequestTimeout             408  the request's body did not arrive in time
+    ├── TooManyRequests            429  an API token went over its rate limit (Retry-After)
+    ├── ServiceUnavailable         503  the service can't decide safely (an unusable token file)
     ├── InternalError              500  where the Go project answers 500 (the accounts list)
     └── DaemonError                400  signal-cli (or the sandbox) answered with an error
         ├── RpcError               400  a JSON-RPC error object (code, message, data)
@@ -36,7 +38,9 @@ __all__ = [
     "RequestTimeout",
     "RpcError",
     "RpcTimeout",
+    "ServiceUnavailable",
     "SignalApiError",
+    "TooManyRequests",
     "Unauthorized",
     "ValidationError",
 ]
@@ -78,6 +82,9 @@ class Unauthorized(SignalApiError):
 
     status = 401
 
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": 'Bearer realm="signal-rest", Basic realm="signal-rest"'}
+
 
 class Forbidden(SignalApiError):
     """The request is understood but not allowed: its token lacks the route's scope or the
@@ -90,6 +97,27 @@ class RequestTimeout(SignalApiError):
     """The client did not send the whole request within the configured time."""
 
     status = 408
+
+
+class TooManyRequests(SignalApiError):
+    """An API token made more requests than its rate limit allows; `retry_after` is the number of
+    seconds until the next one is allowed."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ServiceUnavailable(SignalApiError):
+    """signal-rest itself can't serve the request safely, e.g. the API token file exists but is
+    unreadable: refusing is safer than letting the request through."""
+
+    status = 503
 
 
 class NotFound(SignalApiError):

@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pysignalclirestapi import SignalCliRestApi
+from pysignalclirestapi import SignalCliRestApi, SignalCliRestApiHTTPBasicAuth
 from pysignalclirestapi.api import SignalCliRestApiError
 
 from signal_rest import __version__
-from tests.support.flows import ALICE, BOB, receive_until
+from tests.support.flows import ALICE, BOB, is_content, receive_until
 from tests.support.service import RunningService
 from tests.support.shapes import UUID, data_message
+from tests.support.tokens import bearer, create_token
 
 OUTSIDER = "+4915100000009"
 
@@ -267,3 +268,41 @@ def test_client_receive_with_max_messages_loses_nothing(
         ["three"],
     ]
     assert [m["envelope"]["timestamp"] for b in batches for m in b] == timestamps
+
+
+def test_client_with_basic_auth_sends_and_receives_when_tokens_are_on(
+    accounts: RunningService,
+) -> None:
+    data_dir = accounts.settings.data_dir
+    admin = create_token(data_dir, "admin", "--scope", "all")
+    secret = create_token(
+        data_dir, "home-assistant", "--scope", "send", "--scope", "receive", "--account", ALICE
+    )
+    api = SignalCliRestApi(accounts.url, ALICE, auth=SignalCliRestApiHTTPBasicAuth("api", secret))
+    ts = sent_timestamp(api.send_message("Hello with a token", [BOB]))
+    incoming = accounts.client.post(
+        "/v1/sandbox/send",
+        json={"from": OUTSIDER, "recipients": [ALICE], "message": "to alice"},
+        headers=bearer(admin),
+    )
+    assert incoming.status_code == 201, incoming.text
+
+    received = api.receive(timeout=1)
+
+    texts = [m["envelope"]["dataMessage"]["message"] for m in received if is_content(m)]
+    assert texts == ["to alice"]
+    bob = accounts.client.get(f"/v1/receive/{BOB}", params={"timeout": "1"}, headers=bearer(admin))
+    assert [m["envelope"]["dataMessage"]["timestamp"] for m in bob.json() if is_content(m)] == [ts]
+
+
+def test_client_without_auth_is_refused_when_tokens_are_on(accounts: RunningService) -> None:
+    create_token(accounts.settings.data_dir, "admin", "--scope", "all")
+    api = SignalCliRestApi(accounts.url, ALICE)  # /v1/about stays open: the constructor works
+    with pytest.raises(SignalCliRestApiError, match="An API token is required"):
+        api.send_message("no token", [BOB])
+    for_bob = SignalCliRestApiHTTPBasicAuth(
+        "api", create_token(accounts.settings.data_dir, "bob", "--scope", "send", "--account", BOB)
+    )
+    api = SignalCliRestApi(accounts.url, ALICE, auth=for_bob)
+    with pytest.raises(SignalCliRestApiError, match=f"may not act for account \\{ALICE}"):
+        api.send_message("as alice", [BOB])

@@ -16,6 +16,7 @@ from pydantic import Field
 from signal_rest.api.body import RequestModel, body_doc, load_json, parse_json_body, read_body
 from signal_rest.api.deps import get_backend
 from signal_rest.api.send import SendV2, send_v2_body, v2_targets
+from signal_rest.auth.guard import require_account
 from signal_rest.backend import Backend
 from signal_rest.domain.recipients import number_from_path
 from signal_rest.errors import NotFound, RpcError, ValidationError
@@ -64,8 +65,9 @@ async def verification_code(number: str, backend: SandboxDep) -> dict[str, Any]:
 async def send_as(request: Request, backend: SandboxDep) -> JSONResponse:
     raw = await read_body(request, backend.settings.max_body_bytes)
     body = parse_json_body(SandboxSend, raw)
-    targets = v2_targets(body)
     sender = body.sender or body.number
+    require_account(request, sender)
+    targets = v2_targets(body)
     if not sender:
         raise ValidationError("Couldn't process request - please provide the sender in 'from'")
     entries = await send_v2_body(
@@ -93,6 +95,7 @@ async def received(number: str, backend: SandboxDep) -> list[dict[str, Any]]:
 )
 async def link(request: Request, backend: SandboxDep) -> Response:
     body = parse_json_body(Link, await read_body(request, backend.settings.max_body_bytes))
+    require_account(request, body.number)
     if not body.device_link_uri or not body.number:
         raise ValidationError("Couldn't process request - device_link_uri and number are needed")
     await backend.rpc.call(

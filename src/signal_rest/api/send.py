@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep
+from signal_rest.auth.guard import require_account
 from signal_rest.backend import Backend
 from signal_rest.domain.attachments import TempAttachments
 from signal_rest.domain.groupids import rest_to_internal
@@ -169,6 +170,7 @@ def v2_targets(body: SendV2) -> list[SendTarget]:
 )
 async def send_v2(request: Request, backend: BackendDep) -> JSONResponse:
     body = parse_json_body(SendV2, await read_body(request, backend.settings.max_body_bytes))
+    require_account(request, body.number)
     targets = v2_targets(body)
     if not body.number:
         raise ValidationError("Couldn't process request - please provide a valid number")
@@ -185,6 +187,7 @@ async def send_v2(request: Request, backend: BackendDep) -> JSONResponse:
 )
 async def send_v1(request: Request, backend: BackendDep) -> JSONResponse:
     body = parse_json_body(SendV1, await read_body(request, backend.settings.max_body_bytes))
+    require_account(request, body.number)
     if not body.recipients:
         raise ValidationError("Please specify at least one recipient")
     if body.is_group:

@@ -1,0 +1,210 @@
+"""The token check every request passes (HTTP and websocket), and the account check routes call.
+
+    app.add_middleware(TokenGuard, table=table, store=TokenStore(path), default_limit=None)
+    require_account(request, body.number)    # where the account is in the body, not the path
+
+While tokens are off (no token file) requests pass untouched. Once on, a request to a route that
+is not `open` needs a valid token (401), within its rate limit (429), whose scopes include the
+route's (403) and, where the path names an account (`{number}`), that covers it (403). The token
+is left in the ASGI scope for `require_account` and `token_of`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.websockets import WebSocketDisconnect
+
+from signal_rest.auth.limits import Buckets, RateLimit
+from signal_rest.auth.scopes import OPEN, RouteTable
+from signal_rest.auth.tokens import TOKEN_FILE, Token, TokenFileError, TokenSet, TokenStore
+from signal_rest.config import Settings
+from signal_rest.domain.recipients import number_from_path
+from signal_rest.edge.responses import refuse
+from signal_rest.errors import (
+    Forbidden,
+    ServiceUnavailable,
+    SignalApiError,
+    TooManyRequests,
+    Unauthorized,
+    ValidationError,
+)
+
+__all__ = [
+    "TOKEN_KEY",
+    "TokenGuard",
+    "credentials",
+    "require_account",
+    "token_guard_options",
+    "token_of",
+]
+
+log = logging.getLogger(__name__)
+
+TOKEN_KEY = "signal_rest.token"
+QUERY_TOKEN = "token"
+NO_TOKEN = (
+    "An API token is required: send it as 'Authorization: Bearer <token>', as the password of "
+    "HTTP Basic auth or, on a websocket, as the query parameter 'token'"
+)
+
+
+def credentials(scope: Scope) -> str | None:
+    """The token a request presents: Bearer, the Basic password or, on a websocket, `?token=`.
+    Raises Unauthorized for an Authorization header it can't read."""
+    connection = HTTPConnection(scope)
+    header = connection.headers.get("authorization")
+    if header is not None:
+        kind, _, value = header.strip().partition(" ")
+        value = value.strip()
+        if kind.lower() == "bearer" and value:
+            return value
+        if kind.lower() == "basic" and value:
+            try:
+                decoded = base64.b64decode(value, validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                raise Unauthorized("Malformed HTTP Basic credentials") from None
+            _user, colon, password = decoded.partition(":")
+            if colon and password:
+                return password
+            raise Unauthorized("HTTP Basic auth needs the API token as its password")
+        raise Unauthorized("Unsupported Authorization header: use Bearer or Basic")
+    if scope["type"] == "websocket":
+        return connection.query_params.get(QUERY_TOKEN) or None
+    return None
+
+
+def token_of(connection: HTTPConnection) -> Token | None:
+    """The token a request was let in with; None while tokens are off or on an open route."""
+    token = connection.scope.get(TOKEN_KEY)
+    return token if isinstance(token, Token) else None
+
+
+def require_account(connection: HTTPConnection, number: str) -> None:
+    """Refuse (403) unless the request's token may act for account `number`. For routes that
+    learn the account from the body; `{number}` in the path is checked before the route runs."""
+    token = token_of(connection)
+    if token is not None and number and not token.may_act_for(number):
+        raise Forbidden(f"This API token may not act for account {number}")
+
+
+def _path_account(raw: str) -> str:
+    try:
+        return number_from_path(raw)
+    except ValidationError:
+        return raw
+
+
+class TokenGuard:
+    """The ASGI middleware; the last layer before the routes."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        table: RouteTable,
+        store: TokenStore,
+        default_limit: RateLimit | None = None,
+    ) -> None:
+        self.app = app
+        self.table = table
+        self.store = store
+        self.default_limit = default_limit
+        self.buckets = Buckets()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        try:
+            token = self._admit(scope)
+        except SignalApiError as exc:
+            await refuse(scope, receive, send, exc)
+            return
+        if token is not None:
+            scope[TOKEN_KEY] = token
+            if scope["type"] == "websocket":
+                send = self._while_valid(token, send)
+        await self.app(scope, receive, send)
+
+    def _still_valid(self, token: Token) -> bool:
+        try:
+            tokens = self.store.current()
+        except TokenFileError:
+            return False
+        return tokens is None or tokens.by_id.get(token.id) == token
+
+    def _while_valid(self, token: Token, send: Send) -> Send:
+        """`send` for a websocket that closes it (1008) instead of sending a frame once its token
+        is revoked: the route sees a disconnect, so the message stays pending."""
+
+        async def guarded(message: Message) -> None:
+            if message["type"] == "websocket.send" and not self._still_valid(token):
+                await send({"type": "websocket.close", "code": 1008, "reason": "token revoked"})
+                raise WebSocketDisconnect(code=1008, reason="API token revoked")
+            await send(message)
+
+        return guarded
+
+    def _admit(self, scope: Scope) -> Token | None:
+        """The token `scope` may pass with (None: tokens are off, or the route is open)."""
+        try:
+            tokens, broken = self.store.current(), None
+        except TokenFileError as exc:
+            tokens, broken = TokenSet(), exc
+        if tokens is None:
+            return None
+        route, needed, params = self.table.match(scope)
+        if needed == OPEN:
+            return None
+        if broken is not None:
+            raise ServiceUnavailable(f"The API token file is unusable: {broken}")
+        secret = credentials(scope)
+        if secret is None:
+            raise Unauthorized(NO_TOKEN)
+        token = tokens.verify(secret)
+        if token is None:
+            raise Unauthorized("Invalid or revoked API token")
+        limit = token.limit(self.default_limit)
+        if limit is not None:
+            wait = self.buckets.take(token.id, limit)
+            if wait is not None:
+                raise TooManyRequests(
+                    f"Rate limit of this API token exceeded ({limit.text}); retry in {wait} s",
+                    retry_after=wait,
+                )
+        if route is None:
+            return token  # no such route: the app answers 404
+        if needed is None:
+            raise Forbidden("This route has no scope in the route table; no token may use it")
+        if needed not in token.scopes:
+            raise Forbidden(
+                f"This API token may not use this route: it needs the '{needed}' scope "
+                f"(the token has {', '.join(token.scopes) or 'none'})"
+            )
+        if "number" in params:
+            number = _path_account(str(params["number"]))
+            if not token.may_act_for(number):
+                raise Forbidden(f"This API token may not act for account {number}")
+        return token
+
+
+def token_guard_options(app: FastAPI, settings: Settings) -> dict[str, Any]:
+    """The TokenGuard of `app` as `settings` say: the route table, DATA_DIR/tokens.json."""
+    store = TokenStore(settings.data_dir / TOKEN_FILE)
+    try:
+        state = "on" if store.current() is not None else f"off (no {store.path})"
+    except TokenFileError as exc:
+        state = f"on, but the token file is unusable: {exc}"
+    log.info("API tokens are %s", state)
+    return {
+        "table": app.state.route_table,
+        "store": store,
+        "default_limit": RateLimit.parse(settings.token_rate_limit),
+    }
