@@ -40,19 +40,16 @@ _LOGGED = "_signal_rest_logged"
 
 # uvicorn lines that the access log replaces, or that would print what must not be printed:
 # its websocket lines show query strings (tokens), and the websockets library it hands its
-# logger to dumps frames (message texts) at debug level.
+# logger to prints the handshake (headers, tokens) and every frame (message texts) at debug
+# level, each line starting with "< ", "> " or "= ".
 _UVICORN_NOISE = frozenset(
     {
         '%s - "WebSocket %s" [accepted]',
         '%s - "WebSocket %s" 403',
         '%s - "WebSocket %s" %d',
-        "> %s",
-        "< %s",
-        "> EOF",
-        "< EOF",
-        "= connection is %s",
     }
 )
+_WEBSOCKETS_TRACE = ("< ", "> ", "= ")
 
 
 class RequestIdFilter(logging.Filter):
@@ -70,6 +67,8 @@ class UvicornFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg in _UVICORN_NOISE:
+            return False
+        if record.levelno == logging.DEBUG and str(record.msg).startswith(_WEBSOCKETS_TRACE):
             return False
         exc = record.exc_info[1] if record.exc_info else None
         return not getattr(exc, _LOGGED, False)
