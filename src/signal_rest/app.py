@@ -33,7 +33,7 @@ from signal_rest.api import (
 )
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
-from signal_rest.edge.logs import log_unexpected
+from signal_rest.edge.logs import log_unexpected, printable
 from signal_rest.edge.origins import Origins, is_loopback
 from signal_rest.edge.redirects import slash_redirect
 from signal_rest.edge.requests import REQUEST_ID_KEY, RequestLog, new_request_id
@@ -83,7 +83,8 @@ def _error_handlers(app: FastAPI) -> None:
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The body never carries exception texts or paths; the log has them, under the id.
         request_id = request.scope.get(REQUEST_ID_KEY) or new_request_id()
-        log_unexpected(log, exc, request_id, "unexpected error on %s", request.url.path)
+        path = printable(request.url.path)
+        log_unexpected(log, exc, request_id, "unexpected error on %s %s", request.method, path)
         return JSONResponse(
             {"error": f"Internal error (request id {request_id}); see the service log"},
             status_code=500,

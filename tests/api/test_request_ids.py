@@ -103,10 +103,29 @@ def test_unexpected_error_answers_its_request_id_and_logs_the_traceback(
     logged = _records(caplog, request_id)
     assert [(r.name, r.levelname, r.getMessage()) for r in logged] == [
         ("signal_rest.access", "INFO", logged[0].getMessage()),
-        ("signal_rest.app", "ERROR", "unexpected error on /v1/accounts"),
+        ("signal_rest.app", "ERROR", "unexpected error on GET /v1/accounts"),
     ]
     access, error = logged
     assert (access.method, access.path, access.status) == ("GET", "/v1/accounts", 500)  # type: ignore[attr-defined]
     assert error.exc_info is not None and str(error.exc_info[1]) == SECRET
     # uvicorn does not print the same traceback a second time.
     assert [r for r in caplog.records if r.exc_info and r is not error] == []
+
+
+def test_access_line_escapes_control_characters_and_omits_the_query(
+    service: RunningService, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+
+    response = service.client.get(
+        "/v1/nothing%0A2026-11-29T07:00:00.000Z INFO forged",
+        params={"token": "secret-token-42"},
+        headers={"X-Request-Id": "forge-1"},
+    )
+    service.stop()  # every line of the request is logged by now (the fixture's stop is a no-op)
+
+    assert response.status_code == 404
+    (access,) = _records(caplog, "forge-1")
+    assert access.getMessage() == (
+        f"GET /v1/nothing\\n2026-11-29T07:00:00.000Z INFO forged 404 {access.duration_ms:.1f} ms"  # type: ignore[attr-defined]
+    )

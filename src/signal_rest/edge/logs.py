@@ -28,6 +28,7 @@ __all__ = [
     "UvicornFilter",
     "configure",
     "log_unexpected",
+    "printable",
     "quiet_uvicorn",
 ]
 
@@ -110,6 +111,11 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False, default=str)
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped: a %0A in a URL must not start a fake log line."""
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
 
 
 def quiet_uvicorn() -> None:

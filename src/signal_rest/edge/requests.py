@@ -18,7 +18,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from signal_rest.edge.logs import ACCESS, REQUEST_ID, log_unexpected, quiet_uvicorn
+from signal_rest.edge.logs import ACCESS, REQUEST_ID, log_unexpected, printable, quiet_uvicorn
 
 __all__ = ["REQUEST_ID_KEY", "RequestLog", "new_request_id"]
 
@@ -115,7 +115,7 @@ class RequestLog:
         try:
             await self.app(scope, receive_code, send_with_id)
         except Exception as exc:
-            log_unexpected(ACCESS, exc, request_id, "websocket %s failed", scope["path"])
+            log_unexpected(ACCESS, exc, request_id, "websocket failed")
             close_code = close_code or 1011
             raise
         finally:
@@ -133,21 +133,22 @@ def _access(
     if not ACCESS.isEnabledFor(logging.INFO):
         return
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    path = printable(scope["path"])
     fields = {
         "request_id": request_id,
         "method": method,
-        "path": scope["path"],
+        "path": path,
         "status": status,
         "duration_ms": duration_ms,
     }
     shown = "-" if status is None else status
     if close_code is None:
-        ACCESS.info("%s %s %s %.1f ms", method, scope["path"], shown, duration_ms, extra=fields)
+        ACCESS.info("%s %s %s %.1f ms", method, path, shown, duration_ms, extra=fields)
     else:
         ACCESS.info(
             "%s %s %s closed %d after %.1f ms",
             method,
-            scope["path"],
+            path,
             shown,
             close_code,
             duration_ms,
