@@ -41,6 +41,13 @@ def cors_headers(response_headers: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in response_headers.items() if k.startswith("access-control-")}
 
 
+def send_from_outside(service: RunningService, to: str, text: str) -> None:
+    response = service.client.post(
+        "/v1/sandbox/send", json={"from": CAROL, "recipients": [to], "message": text}
+    )
+    assert response.status_code == 201, response.text
+
+
 @pytest.fixture
 def dashboard(tmp_path: Path) -> Iterator[RunningService]:
     """The service with one web origin allowed."""
@@ -88,11 +95,35 @@ def test_send_without_or_from_own_origin_is_sent(
     assert [m["envelope"]["dataMessage"]["message"] for m in received] == ["cross-site"]
 
 
-def send_from_outside(service: RunningService, to: str, text: str) -> None:
-    response = service.client.post(
-        "/v1/sandbox/send", json={"from": CAROL, "recipients": [to], "message": text}
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_tag_or_link_from_another_site_is_refused_and_consumes_nothing(
+    accounts: RunningService, site: str
+) -> None:
+    # <img src="http://127.0.0.1:8080/v1/receive/..."> on any page: no Origin, but this.
+    send_from_outside(accounts, ALICE, "for the owner")
+    headers = {"Sec-Fetch-Site": site, "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"}
+
+    response = accounts.client.get(f"/v1/receive/{ALICE}", headers=headers)
+
+    assert (response.status_code, response.json()) == (
+        403,
+        {
+            "error": "A request from another site without an Origin header (an <img> or "
+            "<script> tag, a link) is not allowed: web pages may use this API only with fetch() "
+            "from the origins in SIGNAL_REST_ALLOWED_ORIGINS"
+        },
     )
-    assert response.status_code == 201, response.text
+    messages = receive_until(accounts.client, ALICE, 1)
+    assert [m["envelope"]["dataMessage"]["message"] for m in messages] == ["for the owner"]
+
+
+@pytest.mark.parametrize("site", ["none", "same-origin"], ids=["address-bar", "own-page"])
+def test_browser_loads_from_the_address_bar_or_own_pages_work(
+    service: RunningService, site: str
+) -> None:
+    response = service.client.get("/v1/about", headers={"Sec-Fetch-Site": site})
+
+    assert response.status_code == 200, response.text
 
 
 def test_websocket_from_foreign_origin_is_refused_and_consumes_nothing(

@@ -6,7 +6,8 @@
 * `Origin` (browsers send it on cross-origin requests and every websocket): a request whose
   Origin is neither the service's own (the one naming the request's Host) nor an allowed origin
   is refused with 403, websockets included; `Origin: null` is refused. Clients that send no
-  Origin (curl, bots, client libraries) pass.
+  Origin (curl, bots, client libraries) pass, unless they are a browser loading a tag or
+  following a link from another site (`Sec-Fetch-Site: cross-site` or `same-site`).
 * `Host`, against DNS rebinding: loopback names (localhost, 127.x.x.x, [::1], any port) are
   always answered, and the names in `allowed_hosts`; any other name only when the service
   listens on a non-loopback address and `allowed_hosts` is empty.
@@ -92,15 +93,28 @@ class Origins:
             await self.app(scope, receive, send)
             return
         host = origin = None
+        site = b""
         for name, value in scope["headers"]:
             if name == b"host":
                 host = value.decode("latin-1")
             elif name == b"origin":
                 origin = value.decode("latin-1")
+            elif name == b"sec-fetch-site":
+                site = value
         if host is not None and not self.any_host and not self._host_allowed(host):
             refusal = Forbidden(
                 f"Host {_shown(host)!r} is not allowed: this service answers only to localhost, "
                 "127.x.x.x, [::1] and the names in SIGNAL_REST_ALLOWED_HOSTS"
+            )
+            await refuse(scope, receive, send, refusal)
+            return
+        if origin is None and site in (b"cross-site", b"same-site"):
+            # A browser's GET from a tag or a link carries no Origin, only this; it would
+            # still take messages from /v1/receive.
+            refusal = Forbidden(
+                "A request from another site without an Origin header (an <img> or <script> "
+                "tag, a link) is not allowed: web pages may use this API only with fetch() from "
+                "the origins in SIGNAL_REST_ALLOWED_ORIGINS"
             )
             await refuse(scope, receive, send, refusal)
             return
