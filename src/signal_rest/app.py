@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -35,6 +35,10 @@ from signal_rest.auth.guard import TokenGuard, token_guard_options
 from signal_rest.auth.scopes import OPEN, RouteTable
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
+from signal_rest.edge.logs import log_unexpected, printable
+from signal_rest.edge.origins import Origins, is_loopback
+from signal_rest.edge.redirects import slash_redirect
+from signal_rest.edge.requests import REQUEST_ID_KEY, RequestLog, new_request_id
 from signal_rest.errors import SignalApiError
 
 __all__ = ["create_app"]
@@ -72,7 +76,9 @@ def _error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": text}, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404 and (redirect := slash_redirect(request)):
+            return redirect
         if exc.status_code in (404, 405):
             # The Go project answers unknown routes and wrong methods alike with 404.
             return JSONResponse({"error": "404 page not found"}, status_code=404)
@@ -80,14 +86,31 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return JSONResponse({"error": f"Internal error: {exc}"}, status_code=500)
+        # The body never carries exception texts or paths; the log has them, under the id.
+        request_id = request.scope.get(REQUEST_ID_KEY) or new_request_id()
+        path = printable(request.url.path)
+        log_unexpected(log, exc, request_id, "unexpected error on %s %s", request.method, path)
+        return JSONResponse(
+            {"error": f"Internal error (request id {request_id}); see the service log"},
+            status_code=500,
+            headers={"X-Request-Id": request_id},
+        )
 
 
 def _middleware(app: FastAPI, settings: Settings) -> None:
     # Outermost first: what every request passes before it reaches a route. Each is a plain
     # ASGI middleware from signal_rest.edge (websockets pass through them too).
-    layers: list[tuple[type[Any], dict[str, Any]]] = []
+    layers: list[tuple[type[Any], dict[str, Any]]] = [
+        (RequestLog, {}),
+        (
+            Origins,
+            {
+                "allowed_origins": settings.allowed_origins,
+                "allowed_hosts": settings.allowed_hosts,
+                "loopback": is_loopback(settings.host),
+            },
+        ),
+    ]
     # Last, so it sees the request as the routes will: API tokens, scopes, rate limits.
     layers.append((TokenGuard, token_guard_options(app, settings)))
     for layer, options in reversed(layers):
@@ -115,6 +138,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
         docs_url=None,
         redoc_url=None,
         openapi_url="/swagger/doc.json",
+        redirect_slashes=False,  # edge.redirects answers them, with a relative Location
     )
     app.state.backend = owned
     app.state.settings = settings

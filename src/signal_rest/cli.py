@@ -12,7 +12,6 @@ on the command line wins.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from signal_rest.app import create_app
 from signal_rest.auth.commands import token
 from signal_rest.backend import ConfigError
 from signal_rest.config import Settings
+from signal_rest.edge import logs
 from signal_rest.server import LOG_LEVELS, server_config
 
 __all__ = ["main", "run"]
@@ -33,8 +33,7 @@ __all__ = ["main", "run"]
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn then re-raises the signal, so the exit status says
     which one); exits with status 2 when the settings name no usable backend."""
-    level = LOG_LEVELS.get(settings.log_level, "error")
-    logging.basicConfig(level=level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    logs.configure(LOG_LEVELS.get(settings.log_level, "error"), settings.log_format)
     try:
         app = create_app(settings)
     except ConfigError as exc:
@@ -68,6 +67,11 @@ def main() -> None:
     "--log-level",
     type=click.Choice(["debug", "info", "warn", "error"]),
     help="[env LOG_LEVEL, SIGNAL_REST_LOG_LEVEL]",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    help="Log lines as text or JSON objects [env SIGNAL_REST_LOG_FORMAT].",
 )
 def serve(**flags: Any) -> None:
     """Serve the REST API."""
@@ -114,7 +118,7 @@ def sandbox(
         if not host or not port.isdigit():
             raise click.UsageError("--tcp takes HOST:PORT")
         address = (host, int(port))
-    logging.basicConfig(level="INFO", format="%(levelname)s %(name)s: %(message)s")
+    logs.configure("info", "text")
     run_sandbox(
         data_dir or Settings().data_dir / "sandbox",
         socket=socket_path,

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from signal_rest.auth.limits import RateLimit
 
@@ -99,6 +99,27 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warn", "warning", "error"] = _field(
         "log_level", "info", "Log level."
     )
+    log_format: Literal["text", "json"] = _field(
+        "log_format",
+        "text",
+        "Log lines as text, or as one JSON object a line (keys time, level, logger, message, "
+        "request_id; access lines add method, path, status, duration_ms).",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = _field(
+        "allowed_origins",
+        [],
+        "Web origins (scheme://host[:port], comma-separated) whose pages may use the API from "
+        "a browser; they get CORS answers. A request with any other Origin header is refused "
+        "(403); clients that send none (curl, bots, client libraries) and the service's own "
+        "origin are not affected.",
+    )
+    allowed_hosts: Annotated[list[str], NoDecode] = _field(
+        "allowed_hosts",
+        [],
+        "Host header names the service answers to besides localhost, 127.x.x.x and [::1], "
+        "comma-separated (`*.example.com` for subdomains, `*` for any), against DNS rebinding. "
+        "Empty: no other name while HOST is a loopback address, any name otherwise.",
+    )
     default_signal_text_mode: Literal["normal", "styled"] = _field(
         "default_signal_text_mode",
         "normal",
@@ -151,6 +172,24 @@ class Settings(BaseSettings):
     def _lower(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("allowed_origins", "allowed_hosts", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.split(",")
+        if isinstance(value, list | tuple):
+            return [str(item).strip().lower().rstrip("/") for item in value if str(item).strip()]
+        return value
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            scheme, sep, authority = origin.partition("://")
+            if not sep or scheme not in ("http", "https") or not authority or "/" in authority:
+                raise ValueError(f"{origin!r} is not an origin like https://example.com:8443")
+        return value
+
     @field_validator("trust_new_identities", "signal_cli", "signal_cli_url", mode="before")
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
@@ -190,7 +229,7 @@ DOC_HEADER = """# Configuration
 Every setting is read from its environment variables (the `SIGNAL_REST_` name, and the
 signal-cli-rest-api name where one has the same meaning); the flags of `signal-rest serve`
 (`--host`, `--port`, `--data-dir`, `--sandbox`, `--signal-cli`, `--signal-cli-url`,
-`--log-level`) override them. This table is generated from `signal_rest/config.py`
+`--log-level`, `--log-format`) override them. This table is generated from `signal_rest/config.py`
 (`python -m signal_rest.config > docs/configuration.md`); a test fails when it is out of date.
 
 """

@@ -26,6 +26,8 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         host=settings.host,
         port=settings.port,
         log_level=LOG_LEVELS.get(settings.log_level, "error"),
+        log_config=None,  # logging is signal_rest.edge.logs's (set up by cli.run)
+        access_log=False,  # edge.requests.RequestLog logs each request, with its id
         ws="websockets-sansio",
         ws_max_size=1024 * 1024,
         timeout_graceful_shutdown=10,

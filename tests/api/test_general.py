@@ -173,7 +173,7 @@ def test_body_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> Non
     try:
         # The client announces a gigabyte and sends nothing: the answer comes at once.
         head = (
-            b"POST /v2/send HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"POST /v2/send HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
             b"Content-Length: 1000000000\r\n\r\n"
         )
         answer = _raw_request(service.port, head)
@@ -181,7 +181,7 @@ def test_body_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> Non
         assert answer.endswith(b'{"error":"Request body is larger than the limit of 1000 bytes"}')
 
         # Without a length, it is cut off while streaming.
-        chunked = b"POST /v2/send HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+        chunked = b"POST /v2/send HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
         chunk = b"a" * 800
         body = (b"%x\r\n" % len(chunk) + chunk + b"\r\n") * 2 + b"0\r\n\r\n"
         answer = _raw_request(service.port, chunked, body)

@@ -58,12 +58,14 @@ class RunningService:
         self.loop.close()
 
 
-def start_service(data_dir: Path, **overrides: Any) -> RunningService:
-    """signal-rest in a thread on a free port: on the sandbox unless `overrides` say otherwise."""
+def start_service(data_dir: Path, *, bind: str | None = None, **overrides: Any) -> RunningService:
+    """signal-rest in a thread on a free port: on the sandbox unless `overrides` say otherwise.
+    `bind` listens on another address than settings.host says (the app still sees that)."""
     options: dict[str, Any] = {"sandbox": True, "host": "127.0.0.1", "port": 0, **overrides}
     settings = Settings(data_dir=data_dir, **options)
     app = create_app(settings)
-    config = server_config(app, settings.model_copy(update={"log_level": "warning"}))
+    served = {"log_level": "warning", "host": bind or settings.host}
+    config = server_config(app, settings.model_copy(update=served))
     server = uvicorn.Server(config)
     loop = asyncio.new_event_loop()
     thread = threading.Thread(

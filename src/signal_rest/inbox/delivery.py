@@ -116,7 +116,7 @@ class Inbox:
             return
         message = message_of(params)
         if message is None:
-            log.warning("ignoring a receive notification without an account: %.200r", params)
+            log.warning("ignoring a receive notification without an account")
             return
         account = message["account"]
         message_id = await self.store.add(account, message)

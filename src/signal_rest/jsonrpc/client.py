@@ -207,7 +207,7 @@ class RpcClient:
         try:
             message = json.loads(line)
         except ValueError:
-            log.warning("ignoring a line that is not JSON: %.200r", line)
+            log.warning("ignoring a line that is not JSON (%d bytes)", len(line))
             return
         messages = message if isinstance(message, list) else [message]
         for item in messages:
