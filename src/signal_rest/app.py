@@ -8,6 +8,7 @@ rendered by one handler as `{"error": "<text>"}` with the status its class carri
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -33,7 +34,9 @@ from signal_rest.api import (
 )
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
+from signal_rest.edge.limits import BodyDeadline
 from signal_rest.errors import SignalApiError
+from signal_rest.protocols.accept import quiet_accept_errors
 
 __all__ = ["create_app"]
 
@@ -82,7 +85,10 @@ def _error_handlers(app: FastAPI) -> None:
 def _middleware(app: FastAPI, settings: Settings) -> None:
     # Outermost first: what every request passes before it reaches a route. Each is a plain
     # ASGI middleware from signal_rest.edge (websockets pass through them too).
-    layers: list[tuple[type[Any], dict[str, Any]]] = []
+    layers: list[tuple[type[Any], dict[str, Any]]] = [
+        # The whole body within body_timeout of the headers, or 408 (header time: server.py).
+        (BodyDeadline, {"timeout": settings.body_timeout}),
+    ]
     for layer, options in reversed(layers):
         app.add_middleware(layer, **options)
 
@@ -93,6 +99,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        quiet_accept_errors(asyncio.get_running_loop())  # once per burst, not per try
         await owned.start()
         try:
             yield

@@ -91,6 +91,10 @@ class RequestTimeout(SignalApiError):
 
     status = 408
 
+    def headers(self) -> dict[str, str]:
+        # The rest of the request may still be on its way: the connection cannot be reused.
+        return {"Connection": "close"}
+
 
 class NotFound(SignalApiError):
     """The thing the request names does not exist (a group, a pending verification code, ...)."""
