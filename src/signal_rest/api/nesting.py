@@ -13,8 +13,9 @@ import re
 
 __all__ = ["MAX_VALUES", "shape_error"]
 
-# More strings, arrays and objects than any real request (a send to every member of a thousand
-# groups has fewer); it bounds the work of the scan and of the parser.
+# More strings, arrays and objects than any real request has; a body with more brackets than
+# the depth limit (the only kind that is scanned) and more values than this is refused, which
+# bounds the work of the scan.
 MAX_VALUES = 1_000_000
 
 _STRUCTURE = b'"[]{}'
