@@ -292,7 +292,8 @@ def test_slow_but_timely_requests_are_served(quick: RunningService) -> None:
 
 
 def test_connections_over_the_cap_are_refused_at_once(tmp_path: Path) -> None:
-    service = start_service(tmp_path / "data", max_connections=2)
+    # (A long header deadline: the two idle connections must stay for the whole test.)
+    service = start_service(tmp_path / "data", max_connections=2, header_timeout=120)
     try:
         first, second = connect(service), connect(service)
         wait_for(lambda: open_connections(service) == 2, "two open connections")
@@ -314,7 +315,7 @@ def test_connections_over_the_cap_are_refused_at_once(tmp_path: Path) -> None:
 def test_websockets_count_towards_the_cap(tmp_path: Path) -> None:
     from websockets.sync.client import connect as ws_connect
 
-    service = start_service(tmp_path / "data", max_connections=1)
+    service = start_service(tmp_path / "data", max_connections=1, header_timeout=120)
     try:
         with ws_connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=20):
             wait_for(lambda: open_connections(service) == 1, "the websocket")
