@@ -8,6 +8,7 @@ rendered by one handler as `{"error": "<text>"}` with the status its class carri
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -35,11 +36,13 @@ from signal_rest.auth.guard import TokenGuard, token_guard_options
 from signal_rest.auth.scopes import OPEN, RouteTable
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
+from signal_rest.edge.limits import BodyDeadline
 from signal_rest.edge.logs import log_unexpected, printable
 from signal_rest.edge.origins import Origins, is_loopback
 from signal_rest.edge.redirects import slash_redirect
 from signal_rest.edge.requests import REQUEST_ID_KEY, RequestLog, new_request_id
 from signal_rest.errors import SignalApiError
+from signal_rest.protocols.accept import quiet_accept_errors
 
 __all__ = ["create_app"]
 
@@ -110,6 +113,8 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
                 "loopback": is_loopback(settings.host),
             },
         ),
+        # The whole body within body_timeout of the headers, or 408 (header time: server.py).
+        (BodyDeadline, {"timeout": settings.body_timeout}),
     ]
     # Last, so it sees the request as the routes will: API tokens, scopes, rate limits.
     layers.append((TokenGuard, token_guard_options(app, settings)))
@@ -123,6 +128,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        quiet_accept_errors(asyncio.get_running_loop())  # once per burst, not per try
         await owned.start()
         try:
             yield

@@ -151,6 +151,41 @@ class Settings(BaseSettings):
         "Largest request body accepted, checked while reading (default: Signal's 100 MiB "
         "attachment limit in base64, plus 1 MiB).",
     )
+    # Hostile input is cheap: limits met before a request costs memory, parsing or a
+    # connection slot for long (signal_rest.api.nesting, edge.limits, protocols.http).
+    max_small_body_bytes: int = _field(
+        "max_small_body_bytes",
+        MIB,
+        "Largest body of the routes that carry no base64 attachment or avatar (all but "
+        "/v1/send, /v2/send, group updates and sandbox sends, which take max_body_bytes); a "
+        "larger Content-Length is refused before reading.",
+    )
+    max_json_depth: int = _field(
+        "max_json_depth",
+        64,
+        "How deep arrays and objects may nest in a request body; checked before parsing.",
+    )
+    header_timeout: float = _field(
+        "header_timeout",
+        15.0,
+        "Seconds a connection has to send a request's headers, counted from when it opens or "
+        "its previous response ends, however slowly they trickle in; then it gets 408 (or is "
+        "just closed if it sent nothing).",
+    )
+    body_timeout: float = _field(
+        "body_timeout",
+        600.0,
+        "Seconds from a request's headers until its whole body has arrived, however slowly it "
+        "trickles in; then it gets 408. The default lets a body of max_body_bytes arrive at "
+        "2 Mbit/s.",
+    )
+    max_connections: int | None = _field(
+        "max_connections",
+        None,
+        "Most open client connections (websockets included); more are answered 503 and "
+        "closed at once. Default: the open-file limit (ulimit -n) less a quarter of it (at "
+        "least 64, at most half) kept for the daemon socket, SQLite and attachment files.",
+    )
     delivered_retention_hours: float = _field(
         "delivered_retention_hours",
         168.0,

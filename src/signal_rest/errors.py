@@ -98,6 +98,10 @@ class RequestTimeout(SignalApiError):
 
     status = 408
 
+    def headers(self) -> dict[str, str]:
+        # The rest of the request may still be on its way: the connection cannot be reused.
+        return {"Connection": "close"}
+
 
 class TooManyRequests(SignalApiError):
     """An API token made more requests than its rate limit allows; `retry_after` is the number of

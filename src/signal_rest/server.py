@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from signal_rest.config import Settings
+from signal_rest.protocols.http import http_protocol, listen_backlog
 
 __all__ = ["LOG_LEVELS", "server_config"]
 
@@ -28,6 +29,8 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         log_level=LOG_LEVELS.get(settings.log_level, "error"),
         log_config=None,  # logging is signal_rest.edge.logs's (set up by cli.run)
         access_log=False,  # edge.requests.RequestLog logs each request, with its id
+        http=http_protocol(settings),  # header_timeout, max_connections
+        backlog=listen_backlog(settings),
         ws="websockets-sansio",
         ws_max_size=1024 * 1024,
         timeout_graceful_shutdown=10,

@@ -217,3 +217,22 @@ async def test_sandbox_answers_like_signal_cli(
     expected = await _exchange(real_socket, lines)
     actual = await _exchange(sandbox_socket, lines)
     assert _keyed(actual) == _keyed(expected)
+
+
+async def test_line_nested_too_deep_closes_the_connection_like_signal_cli(
+    real_socket: Path, sandbox_socket: Path
+) -> None:
+    nested = "[" * 5000 + "]" * 5000
+    line = '{"jsonrpc":"2.0","id":1,"method":"version","params":{"x":' + nested + "}}\n"
+    for socket in (real_socket, sandbox_socket):
+        reader, writer = await asyncio.open_unix_connection(str(socket), limit=2**20)
+        try:
+            writer.write(line.encode())
+            await writer.drain()
+            assert await asyncio.wait_for(reader.read(), 20) == b"", socket
+        finally:
+            writer.close()
+        # The daemon itself goes on serving.
+        assert await _exchange(socket, ['{"jsonrpc":"2.0","id":2,"method":"version"}']) == [
+            {"jsonrpc": "2.0", "result": {"version": "0.13.19"}, "id": 2}
+        ]

@@ -3,7 +3,10 @@
 Bodies are JSON whatever the Content-Type says (signalbot and fetch() send `text/plain`), keys
 match case-insensitively, unknown keys are ignored, an explicit `null` counts as absent, and a
 wrong type is a 400 — like Go's encoding/json, which the Go project uses. The size limit is
-enforced while reading: a body over it is refused with 413 before it is buffered whole.
+enforced while reading: a body over it is refused with 413 before it is buffered whole. Only
+routes whose bodies carry base64 attachments or avatars (`files=True`) get the large limit
+(`max_body_bytes`); every other one gets `max_small_body_bytes`. Before parsing, the body's
+shape is checked (`signal_rest.api.nesting`): too deep or too many values is a 400.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from signal_rest.api.nesting import shape_error
+from signal_rest.config import Settings
 from signal_rest.errors import PayloadTooLarge, ValidationError
 
 __all__ = [
@@ -48,8 +53,12 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes")
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+async def read_body(request: Request, *, files: bool = False) -> bytes:
+    """The raw JSON body, refused with 413 as soon as it is known to exceed the limit (the large
+    one only when the route's body carries base64 `files`), and with 400 when it nests too deep
+    or holds too many values to be parsed cheaply."""
+    settings: Settings = request.app.state.settings
+    limit = settings.max_body_bytes if files else settings.max_small_body_bytes
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
@@ -58,7 +67,11 @@ async def read_body(request: Request, limit: int) -> bytes:
         chunks += chunk
         if len(chunks) > limit:
             raise _too_large(limit)
-    return bytes(chunks)
+    raw = bytes(chunks)
+    refused = shape_error(raw, settings.max_json_depth)
+    if refused is not None:
+        raise ValidationError(f"Couldn't process request - JSON {refused}")
+    return raw
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -77,8 +90,14 @@ def _replace_lone_surrogates(value: Any) -> Any:
 
 
 def load_json(raw: bytes) -> Any:
-    """Parse a request body as Go's encoding/json would (ValueError when it is not JSON)."""
-    return _replace_lone_surrogates(json.loads(raw))
+    """Parse a request body as Go's encoding/json would (ValueError when it is not JSON).
+
+    `read_body` has refused bodies that nest deeper than the limit; one that gets here some
+    other way and is too deep for the parser is "not JSON" too, never a RecursionError."""
+    try:
+        return _replace_lone_surrogates(json.loads(raw))
+    except RecursionError as exc:
+        raise ValueError("JSON nested too deeply") from exc
 
 
 def _fold_keys(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:

@@ -48,12 +48,12 @@ async def _update(
 
 
 async def _members(request: Request, backend: Backend) -> list[str]:
-    raw = await read_body(request, backend.settings.max_body_bytes)
+    raw = await read_body(request)
     return [member_param(m) for m in parse_json_body(ChangeMembers, raw).members]
 
 
 async def _admins(request: Request, backend: Backend) -> list[str]:
-    raw = await read_body(request, backend.settings.max_body_bytes)
+    raw = await read_body(request)
     return parse_json_body(ChangeAdmins, raw).admins
 
 

@@ -75,7 +75,7 @@ async def fetch_groups(backend: Backend, number: str) -> list[dict[str, Any]]:
     openapi_extra=body_doc(CreateGroup),
 )
 async def create_group(number: str, request: Request, backend: BackendDep) -> JSONResponse:
-    body = parse_json_body(CreateGroup, await read_body(request, backend.settings.max_body_bytes))
+    body = parse_json_body(CreateGroup, await read_body(request))
     permissions = body.permissions
     params: dict[str, Any] = permission_params(
         permissions.add_members, permissions.edit_group, permissions.send_messages, body.group_link
@@ -148,7 +148,7 @@ async def update_group(
 ) -> Response:
     number = account(number)
     internal_id = rest_to_internal(groupid)
-    body = parse_json_body(UpdateGroup, await read_body(request, backend.settings.max_body_bytes))
+    body = parse_json_body(UpdateGroup, await read_body(request, files=True))
     permissions = body.permissions
     params: dict[str, Any] = {"groupId": internal_id}
     params.update(

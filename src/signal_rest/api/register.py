@@ -36,7 +36,7 @@ class Verify(RequestModel):
     openapi_extra=body_doc(Register, required=False),
 )
 async def register(number: str, request: Request, backend: BackendDep) -> Response:
-    raw = await read_body(request, backend.settings.max_body_bytes)
+    raw = await read_body(request)
     body = parse_json_body(Register, raw, optional=True, invalid=INVALID)
     params: dict[str, Any] = {"account": account(number)}
     if body.use_voice:
@@ -59,7 +59,7 @@ async def register(number: str, request: Request, backend: BackendDep) -> Respon
     openapi_extra=body_doc(Verify, required=False),
 )
 async def verify(number: str, token: str, request: Request, backend: BackendDep) -> Response:
-    raw = await read_body(request, backend.settings.max_body_bytes)
+    raw = await read_body(request)
     body = parse_json_body(Verify, raw, optional=True, invalid=INVALID)
     params = {"account": account(number), "verificationCode": token}
     if body.pin:

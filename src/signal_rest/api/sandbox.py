@@ -63,7 +63,7 @@ async def verification_code(number: str, backend: SandboxDep) -> dict[str, Any]:
     openapi_extra=body_doc(SandboxSend),
 )
 async def send_as(request: Request, backend: SandboxDep) -> JSONResponse:
-    raw = await read_body(request, backend.settings.max_body_bytes)
+    raw = await read_body(request, files=True)
     body = parse_json_body(SandboxSend, raw)
     sender = body.sender or body.number
     require_account(request, sender)
@@ -94,7 +94,7 @@ async def received(number: str, backend: SandboxDep) -> list[dict[str, Any]]:
     openapi_extra=body_doc(Link),
 )
 async def link(request: Request, backend: SandboxDep) -> Response:
-    body = parse_json_body(Link, await read_body(request, backend.settings.max_body_bytes))
+    body = parse_json_body(Link, await read_body(request))
     require_account(request, body.number)
     if not body.device_link_uri or not body.number:
         raise ValidationError("Couldn't process request - device_link_uri and number are needed")
@@ -113,7 +113,7 @@ NUMBER_FIELDS: dict[str, tuple[str, type | tuple[type, ...]]] = {
 
 @router.put("/numbers/{number}", summary="How the simulated network treats a number")
 async def set_number(number: str, request: Request, backend: SandboxDep) -> dict[str, Any]:
-    raw = await read_body(request, backend.settings.max_body_bytes)
+    raw = await read_body(request)
     try:
         data = load_json(raw) if raw.strip() else {}
     except ValueError as exc:

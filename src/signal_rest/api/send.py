@@ -169,7 +169,7 @@ def v2_targets(body: SendV2) -> list[SendTarget]:
     responses={201: {"description": "one entry per signal-cli send: {timestamp, errors?}"}},
 )
 async def send_v2(request: Request, backend: BackendDep) -> JSONResponse:
-    body = parse_json_body(SendV2, await read_body(request, backend.settings.max_body_bytes))
+    body = parse_json_body(SendV2, await read_body(request, files=True))
     require_account(request, body.number)
     targets = v2_targets(body)
     if not body.number:
@@ -186,7 +186,7 @@ async def send_v2(request: Request, backend: BackendDep) -> JSONResponse:
     openapi_extra=body_doc(SendV1),
 )
 async def send_v1(request: Request, backend: BackendDep) -> JSONResponse:
-    body = parse_json_body(SendV1, await read_body(request, backend.settings.max_body_bytes))
+    body = parse_json_body(SendV1, await read_body(request, files=True))
     require_account(request, body.number)
     if not body.recipients:
         raise ValidationError("Please specify at least one recipient")

@@ -206,7 +206,7 @@ class RpcClient:
     def _dispatch(self, line: bytes) -> None:
         try:
             message = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
             log.warning("ignoring a line that is not JSON (%d bytes)", len(line))
             return
         messages = message if isinstance(message, list) else [message]

@@ -181,6 +181,11 @@ class SandboxDaemon:
         except JacksonParseError as exc:
             connection.send(_response(None, error=RpcError(PARSE_ERROR, str(exc))))
             return
+        except RecursionError:
+            # Jackson refuses nesting over 1000 levels, and signal-cli then drops the
+            # connection without an answer (Python's parser gives up at about that depth).
+            connection.writer.close()
+            return
         if isinstance(value, list):
             if not value:
                 connection.send(_response(None, error=RpcError(INVALID_REQUEST, "invalid request")))
