@@ -154,7 +154,8 @@ def test_small_route_refuses_a_declared_length_over_its_limit_before_reading(
     with connect(service) as conn:
         # Two megabytes announced, none sent: the answer cannot wait for them.
         conn.sendall(
-            f"POST /v1/groups/{ALICE} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            f"POST /v1/groups/{ALICE} HTTP/1.1\r\nHost: localhost\r\n"
+            "Content-Type: application/json\r\n"
             "Content-Length: 2000000\r\n\r\n".encode()
         )
         status, _, body = read_answer(conn)
@@ -247,7 +248,8 @@ def test_trickled_headers_of_a_second_request_close_the_connection(
 def test_a_stalled_body_gets_408_and_a_closed_connection(quick: RunningService) -> None:
     with connect(quick) as conn:
         conn.sendall(
-            f"POST /v1/groups/{ALICE} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            f"POST /v1/groups/{ALICE} HTTP/1.1\r\nHost: localhost\r\n"
+            "Content-Type: application/json\r\n"
             'Content-Length: 100\r\n\r\n{"name": '.encode()
         )
         answer = read_until_closed(conn)
@@ -260,7 +262,8 @@ def test_a_stalled_body_gets_408_and_a_closed_connection(quick: RunningService) 
 def test_a_trickled_body_cannot_extend_its_deadline(quick: RunningService) -> None:
     with connect(quick) as conn:
         conn.sendall(
-            f"POST /v1/groups/{ALICE} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            f"POST /v1/groups/{ALICE} HTTP/1.1\r\nHost: localhost\r\n"
+            "Content-Type: application/json\r\n"
             "Content-Length: 100000\r\n\r\n".encode()
         )
         answer = b""
