@@ -90,6 +90,10 @@ VECTORS = [
         id="double-tilde-gives-empty-runs-as-go",
     ),
     pytest.param("𝒳 *y*", "𝒳 y", ["3:1:ITALIC"], id="astral-letter-counts-two"),
+    pytest.param("C:\\", "C:\\", [], id="trailing-backslash-kept"),
+    pytest.param("\\", "\\", [], id="lone-backslash-kept"),
+    pytest.param("\\*a *b*", "*a b", ["3:1:ITALIC"], id="escaped-marker-counts-before-style"),
+    pytest.param("\\**a *b*", "**a b", ["4:1:ITALIC"], id="escaped-double-marker-counts-two"),
 ]
 
 
