@@ -156,9 +156,14 @@ def test_number_from_path_decodes_again(raw, expected):
         pytest.param("+49%", id="trailing-percent"),
         pytest.param("%2G49", id="bad-hex"),
         pytest.param("%4", id="short-escape"),
+        pytest.param("+49%FF", id="invalid-utf8-byte"),
+        pytest.param("+49%C3", id="truncated-utf8-sequence"),
+        pytest.param("%ED%A0%80", id="encoded-surrogate"),
+        pytest.param("+49\ufffd", id="replacement-from-first-decoding"),
+        pytest.param("%EF%BF%BD", id="encoded-replacement-character"),
     ],
 )
-def test_number_from_path_rejects_stray_percent(raw):
+def test_number_from_path_rejects_stray_percent_and_invalid_utf8(raw):
     with pytest.raises(ValidationError) as caught:
         number_from_path(raw)
     assert caught.value.message == "Couldn't process request - malformed number"
