@@ -145,14 +145,11 @@ def number_from_path(raw: str) -> str:
     """Decode a `{number}` path segment once more, as Go's `url.PathUnescape` does after routing:
     `%2B49…` (sent by clients that encode twice) becomes `+49…`, a `+` stays a `+`.
 
-    A segment that is not UTF-8 is malformed, whichever decoding reveals it: the server's first
-    one turns `%FF` into U+FFFD, this second one meets the raw byte of `%25FF`."""
+    A segment that is not UTF-8 is malformed, whichever decoding reveals it (`%FF` the server's,
+    `%25FF` this one): both put U+FFFD where the bytes were invalid, and no number holds one."""
     if _BAD_PERCENT.search(raw):
         raise ValidationError(MALFORMED_NUMBER)
-    try:
-        number = unquote(raw, errors="strict")
-    except UnicodeDecodeError:
-        raise ValidationError(MALFORMED_NUMBER) from None
+    number = unquote(raw, errors="replace")
     if _REPLACEMENT in number:
         raise ValidationError(MALFORMED_NUMBER)
     return number
