@@ -6,7 +6,9 @@ fuzzing phases). Every answer must be below 500, and every error an `{"error": "
 served as `application/json`.
 
 So that cases reach past the account and group checks, ALICE and BOB are registered and share a
-group first, and half of the generated `{number}` and `{groupid}` path values are theirs.
+group first, half of the generated `{number}` and `{groupid}` path values are theirs, and part of
+the send bodies go between them (or are generated text, styled). Query parameters that routes
+read but the schema does not declare are fuzzed by a second, fuzzing-only test.
 
 The run is derandomized (a fixed seed, no example database), so CI sees the same cases each time.
 """
@@ -113,16 +115,61 @@ def _schemathesis_nodeid(request: pytest.FixtureRequest) -> None:
     request.node._nodeid = request.node.nodeid
 
 
-@schema.parametrize()
-def test_fuzz_answers_every_request_below_500_with_json_errors(case: Case[Any]) -> None:
-    # `timeout` is read from the query string but is not in the schema; without it every poll of
-    # an empty inbox would wait its default second.
-    params = {"timeout": "0"} if case.operation.path == "/v1/receive/{number}" else None
+def call_and_check(case: Case[Any], params: dict[str, str] | None) -> None:
+    """Send `case` (with extra query `params`); the answer must be below 500 and an error must
+    be an `{"error": "<text>"}` object served as JSON."""
     response = case.call(params=params, timeout=30)
-    request = case.as_curl_command()
+    request = f"{case.as_curl_command()} (plus query {params})"
     assert response.status_code < 500, (request, response.text)
     if response.status_code >= 400:
         assert response.headers.get("content-type") == ["application/json"], request
         body = response.json()
         assert isinstance(body, dict) and list(body) == ["error"], (request, body)
         assert isinstance(body["error"], str) and body["error"], (request, body)
+
+
+@schema.parametrize()
+def test_fuzz_answers_every_request_below_500_with_json_errors(case: Case[Any]) -> None:
+    # `timeout` is read from the query string but is not in the schema; without it every poll of
+    # an empty inbox would wait its default second.
+    params = {"timeout": "0"} if case.operation.path == "/v1/receive/{number}" else None
+    call_and_check(case, params)
+
+
+# Query parameters that routes read but the schema does not declare, with values around their
+# rules. `timeout` is never a positive number: a poll of an empty inbox would wait that long.
+HIDDEN_QUERY = st.dictionaries(
+    st.sampled_from(
+        [
+            "max_messages",
+            "ignore_attachments",
+            "ignore_stories",
+            "send_read_receipts",
+            "expand",
+            "device_name",
+            "qrcode_version",
+        ]
+    ),
+    st.one_of(
+        st.sampled_from(["true", "false", "0", "1", "-1", "40", "41", "+7", " 1", "1_0", ""]),
+        st.text(),
+    ),
+).flatmap(
+    lambda query: st.sampled_from(["0", "-1", "1.5", "x", "", "2147483648"]).map(
+        lambda timeout: {**query, "timeout": timeout}
+    )
+)
+
+# The operations that read those parameters. schemathesis runs no coverage phase for a test with
+# extra `given` data, so they get this second, fuzzing-only test of their own.
+WITH_HIDDEN_QUERY = schema.include(
+    method="GET", path_regex=r"^/v1/(receive/|groups/\{number\}(/\{groupid\})?$|qrcodelink)"
+)
+
+
+@WITH_HIDDEN_QUERY.parametrize()
+@WITH_HIDDEN_QUERY.given(query=HIDDEN_QUERY)
+def test_fuzz_answers_hidden_query_parameters_below_500_with_json_errors(
+    case: Case[Any], query: dict[str, str]
+) -> None:
+    call_and_check(case, query)
