@@ -37,6 +37,7 @@ UUID = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
         pytest.param("+", Recipient(NUMBER, "+"), id="plus-only"),
         pytest.param("4915112345678", Recipient(USERNAME, "4915112345678"), id="no-plus"),
         pytest.param("+49²", Recipient(USERNAME, "+49²"), id="superscript-not-digit"),
+        pytest.param("+x49", Recipient(USERNAME, "+x49"), id="first-char-after-plus-checked"),
         pytest.param(UUID, Recipient(NUMBER, UUID), id="uuid-canonical"),
         pytest.param(UUID.upper(), Recipient(NUMBER, UUID), id="uuid-uppercase"),
         pytest.param(UUID.replace("-", ""), Recipient(NUMBER, UUID), id="uuid-hash-like"),
@@ -53,7 +54,8 @@ UUID = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
         pytest.param("{" + UUID, Recipient(USERNAME, "{" + UUID), id="uuid-unbalanced-brace"),
         pytest.param("alice.01", Recipient(USERNAME, "alice.01"), id="username"),
         pytest.param("group.42", Recipient(USERNAME, "group.42"), id="group-like-username"),
-        pytest.param("group.abcd!efgh", Recipient(USERNAME, "group.abcd!efgh"), id="ten-chars"),
+        pytest.param("group.abcd!efgh", Recipient(USERNAME, "group.abcd!efgh"), id="nine-chars"),
+        pytest.param("group.abcd!efghi", Recipient(USERNAME, "group.abcd!efghi"), id="ten-chars"),
         pytest.param(REST_A, Recipient(GROUP, INTERNAL_A), id="group"),
         pytest.param(INTERNAL_A, Recipient(GROUP, INTERNAL_A), id="bare-internal-extension"),
         pytest.param(
@@ -156,9 +158,14 @@ def test_number_from_path_decodes_again(raw, expected):
         pytest.param("+49%", id="trailing-percent"),
         pytest.param("%2G49", id="bad-hex"),
         pytest.param("%4", id="short-escape"),
+        pytest.param("+49%FF", id="invalid-utf8-byte"),
+        pytest.param("+49%C3", id="truncated-utf8-sequence"),
+        pytest.param("%ED%A0%80", id="encoded-surrogate"),
+        pytest.param("+49\ufffd", id="replacement-from-first-decoding"),
+        pytest.param("%EF%BF%BD", id="encoded-replacement-character"),
     ],
 )
-def test_number_from_path_rejects_stray_percent(raw):
+def test_number_from_path_rejects_stray_percent_and_invalid_utf8(raw):
     with pytest.raises(ValidationError) as caught:
         number_from_path(raw)
     assert caught.value.message == "Couldn't process request - malformed number"

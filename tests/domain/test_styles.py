@@ -90,6 +90,14 @@ VECTORS = [
         id="double-tilde-gives-empty-runs-as-go",
     ),
     pytest.param("𝒳 *y*", "𝒳 y", ["3:1:ITALIC"], id="astral-letter-counts-two"),
+    pytest.param("C:\\", "C:\\", [], id="trailing-backslash-kept"),
+    pytest.param("\\", "\\", [], id="lone-backslash-kept"),
+    pytest.param("\\*a *b*", "*a b", ["3:1:ITALIC"], id="escaped-marker-counts-before-style"),
+    pytest.param("\\**a *b*", "**a b", ["4:1:ITALIC"], id="escaped-double-marker-counts-two"),
+    pytest.param("a \\*b *c*", "a *b c", ["5:1:ITALIC"], id="escaped-marker-after-text-adds"),
+    pytest.param("\\~~x~", "~x", ["1:1:STRIKETHROUGH"], id="escape-covers-one-marker-only"),
+    pytest.param("\uffff *b*", "\uffff b", ["2:1:ITALIC"], id="last-bmp-char-counts-one"),
+    pytest.param("\U00010000 *b*", "\U00010000 b", ["3:1:ITALIC"], id="first-astral-counts-two"),
 ]
 
 

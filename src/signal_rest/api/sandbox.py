@@ -111,7 +111,35 @@ NUMBER_FIELDS: dict[str, tuple[str, type | tuple[type, ...]]] = {
 }
 
 
-@router.put("/numbers/{number}", summary="How the simulated network treats a number")
+# The body of `PUT /numbers/{number}` as the API document shows it; the route reads it by hand.
+NUMBER_SETTINGS_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "Absent fields stay as they are.",
+                    "properties": {
+                        "registered": {"type": "boolean"},
+                        "requires_captcha": {"type": "boolean"},
+                        "registration_lock_pin": {
+                            "type": ["string", "null"],
+                            "description": "null: no registration lock",
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.put(
+    "/numbers/{number}",
+    summary="How the simulated network treats a number",
+    openapi_extra=NUMBER_SETTINGS_DOC,
+)
 async def set_number(number: str, request: Request, backend: SandboxDep) -> dict[str, Any]:
     raw = await read_body(request)
     try:

@@ -60,6 +60,7 @@ _HEX = "[0-9a-fA-F]"
 _PLAIN_UUID = f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}|{_HEX}{{32}}"
 _UUID = re.compile(rf"(?:{_PLAIN_UUID})|\{{(?:{_PLAIN_UUID})\}}|urn:uuid:(?:{_PLAIN_UUID})")
 _BAD_PERCENT = re.compile(r"%(?![0-9a-fA-F]{2})")
+_REPLACEMENT = "\ufffd"  # what a lenient UTF-8 decoding puts where the bytes were invalid
 _SIGNAL_GROUP_ID_BYTES = 32
 _MAX_GROUP_LIKE_USERNAME = 10
 
@@ -142,10 +143,16 @@ def reject_mixed(targets: SendTargets) -> None:
 
 def number_from_path(raw: str) -> str:
     """Decode a `{number}` path segment once more, as Go's `url.PathUnescape` does after routing:
-    `%2B49…` (sent by clients that encode twice) becomes `+49…`, a `+` stays a `+`."""
+    `%2B49…` (sent by clients that encode twice) becomes `+49…`, a `+` stays a `+`.
+
+    A segment that is not UTF-8 is malformed, whichever decoding reveals it (`%FF` the server's,
+    `%25FF` this one): both put U+FFFD where the bytes were invalid, and no number holds one."""
     if _BAD_PERCENT.search(raw):
         raise ValidationError(MALFORMED_NUMBER)
-    return unquote(raw, errors="replace")
+    number = unquote(raw, errors="replace")
+    if _REPLACEMENT in number:
+        raise ValidationError(MALFORMED_NUMBER)
+    return number
 
 
 def _classify_group(recipient: str) -> Recipient:
