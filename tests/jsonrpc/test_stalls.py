@@ -28,10 +28,9 @@ def big_message(fill: str = "x") -> dict[str, Any]:
 
 
 async def writing_stalled(client: RpcClient) -> None:
-    """Wait until the writer has taken every queued line (and is stuck on the last one)."""
-    while client.queued:
+    """Wait until the writer has taken every queued line and is stuck writing the last one."""
+    while client.queued or not client.writing:
         await asyncio.sleep(0.01)
-    await asyncio.sleep(0.05)  # let it reach the blocked drain
 
 
 async def test_stalled_write_times_out_as_rpc_timeout(connect: Connect) -> None:
@@ -90,8 +89,8 @@ async def test_health_sized_call_is_written_before_waiting_large_lines(connect: 
     await writing_stalled(client)
     second = asyncio.create_task(client.call("send", big_message("b")))
     small = asyncio.create_task(client.call("version"))
-    await asyncio.sleep(0.05)
-    assert client.queued == 2
+    while client.queued < 2:
+        await asyncio.sleep(0.01)
 
     peer.resume()
     requests = [await peer.recv() for _ in range(3)]

@@ -131,6 +131,7 @@ class _Link:
 
     conn: Connection
     outbox: _Outbox = field(default_factory=_Outbox)
+    writing: int = 0  # the size of the line being written, 0 when none is
 
 
 class RpcClient:
@@ -170,6 +171,11 @@ class RpcClient:
     def queued(self) -> int:
         """How many request lines wait to be written (not counting one being written)."""
         return len(self._link.outbox) if self._link is not None else 0
+
+    @property
+    def writing(self) -> int:
+        """The size of the request line being written now; 0 when the writer is idle."""
+        return self._link.writing if self._link is not None else 0
 
     def add_connect_hook(self, hook: ConnectHook) -> None:
         """Run `hook` after every (re)connection, e.g. to subscribe to incoming messages."""
@@ -292,10 +298,12 @@ class RpcClient:
         while True:
             line = await link.outbox.get()
             # Not cancelled when the caller gives up: half a line would corrupt the stream.
+            link.writing = len(line)
             try:
                 await link.conn.send_line(line)
             except _CONNECTION_ERRORS as exc:
                 return _reason(exc)
+            link.writing = 0
 
     async def _read_until_closed(self, conn: Connection) -> str:
         while True:
