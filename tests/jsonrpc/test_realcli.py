@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from signal_rest.errors import DaemonUnavailable, RpcError
+from signal_rest.errors import DaemonUnavailable, RpcError, RpcTimeout
 from signal_rest.jsonrpc.client import RpcClient
 from signal_rest.jsonrpc.supervisor import DaemonOptions, DaemonSupervisor, java_env_for
 from signal_rest.jsonrpc.transports import UnixTransport
@@ -150,6 +150,29 @@ async def test_subscribe_receive_returns_a_subscription_id(daemon: Daemon) -> No
         assert await daemon.client.call("unsubscribeReceive", {"subscription": subscription}) == {}
     with pytest.raises(RpcError, match="Unknown subscription id"):
         await daemon.client.call("unsubscribeReceive", {"subscription": first})
+
+
+async def test_stopped_daemon_times_out_each_call_and_recovers(daemon: Daemon) -> None:
+    pid = daemon.supervisor.pid
+    assert pid is not None
+    client = daemon.client
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # 4 MB does not fit in the socket buffers: its write is stuck while the JVM is stopped.
+        big = asyncio.create_task(client.call("version", {"padding": "x" * 4_000_000}, timeout=1))
+        while client.queued or not client.writing:
+            await asyncio.sleep(0.01)
+        with pytest.raises(RpcTimeout, match=r"^signal-cli did not answer version within 0\.5 s$"):
+            await asyncio.wait_for(client.call("version", timeout=0.5), 10)
+        with pytest.raises(RpcTimeout, match=r"^signal-cli did not answer version within 1 s$"):
+            await asyncio.wait_for(big, 10)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # signal-cli reads the rest of the big line (its answer is dropped) and answers again; the
+    # stopped process was neither restarted nor given up on.
+    assert await client.call("version") == {"version": "0.13.19"}
+    assert await client.call("listAccounts") == []
+    assert (daemon.supervisor.pid, daemon.supervisor.restarts) == (pid, 0)
 
 
 async def test_killed_daemon_is_restarted_and_client_reconnects(
