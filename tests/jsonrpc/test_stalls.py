@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from signal_rest.errors import DaemonError, DaemonUnavailable, RpcTimeout
-from signal_rest.jsonrpc.client import RpcClient
+from signal_rest.errors import DaemonError, DaemonUnavailable, RpcTimeout, ValidationError
+from signal_rest.jsonrpc.client import MAX_STRING, RpcClient
 from tests.jsonrpc.conftest import Connect, LineServer, reply
 
 # Far more than the socket buffers between client and peer hold (a few hundred KiB).
@@ -224,3 +224,41 @@ async def test_blank_lines_are_not_taken_for_the_end_of_the_stream(connect: Conn
     await peer.send(reply(request, {"version": "0.13.19"}))
     assert await asyncio.wait_for(call, 5) == {"version": "0.13.19"}
     assert client.connected
+
+
+@pytest.mark.parametrize(
+    ("text", "length"),
+    [
+        pytest.param("x" * (MAX_STRING + 1), MAX_STRING + 1, id="ascii"),
+        # Java counts UTF-16 units: an emoji is two.
+        pytest.param("\U0001f600" * (MAX_STRING // 2 + 1), MAX_STRING + 2, id="emoji"),
+    ],
+)
+async def test_string_signal_cli_cannot_read_is_refused_before_it_is_written(
+    connect: Connect, text: str, length: int
+) -> None:
+    client, peer = await connect()
+    with pytest.raises(ValidationError) as caught:
+        await client.call("send", {"account": "+4915100000", "message": text})
+    assert (caught.value.status, caught.value.message) == (
+        400,
+        f"message is too long: {length} characters, and signal-cli accepts at most "
+        f"{MAX_STRING} in one value",
+    )
+    # Nothing was written: the next line the daemon sees is the next call, at the limit.
+    at_limit = {"account": "+4915100000", "message": ["y" * MAX_STRING]}
+    call = asyncio.create_task(client.call("send", at_limit))
+    request = await peer.recv()
+    assert request["params"] == at_limit
+    await peer.send(reply(request, {"timestamp": 3}))
+    assert await call == {"timestamp": 3}
+
+
+async def test_sandbox_methods_take_strings_of_any_length(connect: Connect) -> None:
+    client, peer = await connect()
+    params = {"from": "+4915100000009", "message": "z" * (MAX_STRING + 1)}
+    call = asyncio.create_task(client.call("sandbox.send", params))
+    request = await peer.recv()
+    assert request["params"] == params
+    await peer.send(reply(request, {"timestamp": 4}))
+    assert await call == {"timestamp": 4}

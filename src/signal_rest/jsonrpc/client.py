@@ -37,7 +37,14 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from signal_rest.errors import DaemonError, DaemonUnavailable, RateLimited, RpcError, RpcTimeout
+from signal_rest.errors import (
+    DaemonError,
+    DaemonUnavailable,
+    RateLimited,
+    RpcError,
+    RpcTimeout,
+    ValidationError,
+)
 from signal_rest.jsonrpc.transports import Connection, LineTooLong, Transport
 
 __all__ = ["RpcClient", "error_from_response"]
@@ -51,6 +58,10 @@ CONNECT_TIMEOUT = 10.0
 # Lines up to this size are written before larger ones that are waiting.
 SMALL_LINE = 64 * 1024
 MIB = 1024 * 1024
+# signal-cli's JSON parser (Jackson's StreamReadConstraints) refuses a string value longer than
+# this, and signal-cli then closes the connection, failing every other call in flight. Such a
+# request is refused before it is written. The sandbox's own `sandbox.*` methods have no limit.
+MAX_STRING = 20_000_000
 
 NotificationHandler = Callable[[str, Any], Awaitable[None]]
 ConnectHook = Callable[[], Awaitable[None]]
@@ -71,6 +82,31 @@ def error_from_response(error: dict[str, Any]) -> RpcError:
         # The Go project replaces signal-cli's text; clients match on it.
         return RpcError(code, "Unable to complete request due to untrusted recipient keys", data)
     return RpcError(code, message, data)
+
+
+def _java_length(text: str) -> int:
+    """The length Java sees: UTF-16 code units, two for a character beyond the BMP (emoji)."""
+    if len(text) * 2 <= MAX_STRING:
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _overlong_string(value: Any, name: str) -> tuple[str, int] | None:
+    """The first string in `value` longer than MAX_STRING: (the param it is in, its length)."""
+    if isinstance(value, str):
+        length = _java_length(value)
+        return (name, length) if length > MAX_STRING else None
+    if isinstance(value, dict):
+        children = [(str(key), item) for key, item in value.items()]
+    elif isinstance(value, list):
+        children = [(name, item) for item in value]
+    else:
+        return None
+    for child_name, child in children:
+        found = _overlong_string(child, child_name)
+        if found is not None:
+            return found
+    return None
 
 
 def _reason(exc: BaseException) -> str:
@@ -222,6 +258,13 @@ class RpcClient:
         was written is never sent; one that was written may still be carried out.
         """
         limit = self.timeout if timeout is None else timeout
+        if params is not None and not method.startswith("sandbox."):
+            found = _overlong_string(params, "params")
+            if found is not None:
+                raise ValidationError(
+                    f"{found[0]} is too long: {found[1]} characters, and signal-cli accepts at "
+                    f"most {MAX_STRING} in one value"
+                )
         link = self._link
         if link is None:
             raise DaemonUnavailable(f"signal-cli is not reachable ({self.last_error}); retrying")
