@@ -45,6 +45,7 @@ from signal_rest.errors import (
     RpcTimeout,
     ValidationError,
 )
+from signal_rest.jsonrpc.outbox import Outbox
 from signal_rest.jsonrpc.transports import Connection, LineTooLong, Transport
 
 __all__ = ["RpcClient", "error_from_response"]
@@ -55,8 +56,6 @@ log = logging.getLogger(__name__)
 NOTIFICATION_DRAIN_TIMEOUT = 30.0
 # A connection attempt that takes longer (a TCP peer that drops packets) counts as failed.
 CONNECT_TIMEOUT = 10.0
-# Lines up to this size are written before larger ones that are waiting.
-SMALL_LINE = 64 * 1024
 MIB = 1024 * 1024
 # signal-cli's JSON parser (Jackson's StreamReadConstraints) refuses a string value longer than
 # this, and signal-cli then closes the connection, failing every other call in flight. Such a
@@ -133,40 +132,12 @@ def _reason(exc: BaseException) -> str:
 _CONNECTION_ERRORS = (OSError, EOFError, asyncio.IncompleteReadError)
 
 
-class _Outbox:
-    """The lines waiting for a connection's writer, by request id: small ones first, each size
-    in the order queued. A caller that gives up discards its line."""
-
-    def __init__(self) -> None:
-        self._small: dict[str, bytes] = {}
-        self._large: dict[str, bytes] = {}
-        self._queued = asyncio.Event()
-
-    def put(self, request_id: str, line: bytes) -> None:
-        (self._small if len(line) <= SMALL_LINE else self._large)[request_id] = line
-        self._queued.set()
-
-    def discard(self, request_id: str) -> None:
-        self._small.pop(request_id, None)
-        self._large.pop(request_id, None)
-
-    def __len__(self) -> int:
-        return len(self._small) + len(self._large)
-
-    async def get(self) -> bytes:
-        while not (self._small or self._large):
-            self._queued.clear()
-            await self._queued.wait()
-        queue = self._small or self._large
-        return queue.pop(next(iter(queue)))
-
-
 @dataclass
 class _Link:
     """One open connection and the lines waiting to be written to it."""
 
     conn: Connection
-    outbox: _Outbox = field(default_factory=_Outbox)
+    outbox: Outbox = field(default_factory=Outbox)
     writing: int = 0  # the size of the line being written, 0 when none is
 
 
