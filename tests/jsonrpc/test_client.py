@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from signal_rest.errors import DaemonUnavailable, RateLimited, RpcError, RpcTimeout
-from signal_rest.jsonrpc.client import RpcClient
+from signal_rest.jsonrpc.client import RpcClient, _reason
 from signal_rest.jsonrpc.transports import UnixTransport
 from tests.jsonrpc.conftest import Connect, LineServer, reply
 
@@ -280,3 +280,25 @@ async def test_failing_connect_hook_is_logged_and_client_keeps_working(
             "connect hook broken_hook failed: lost the connection to signal-cli: test",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), "connection refused"),
+        (FileNotFoundError(2, "No such file or directory"), "no socket at the configured path"),
+        (PermissionError(13, "Permission denied"), "permission denied on its socket"),
+        (BrokenPipeError(32, "Broken pipe"), "it closed the connection"),
+        (asyncio.IncompleteReadError(b"", 10), "it closed the connection"),
+        (ConnectionResetError(104, "Connection reset by peer"), "connection reset"),
+        (TimeoutError(), "connecting timed out"),
+        (OSError(113, "No route to host"), "no route to host"),
+        (OSError("socket closed"), "socket closed"),
+        (OSError(), "OSError"),
+    ],
+)
+def test_connection_errors_are_told_in_user_terms_without_paths(
+    exc: BaseException, reason: str
+) -> None:
+    exc.filename = "/run/secret/daemon.sock"  # type: ignore[attr-defined]
+    assert _reason(exc) == reason

@@ -124,8 +124,11 @@ def _reason(exc: BaseException) -> str:
         return "connection reset"
     if isinstance(exc, TimeoutError):
         return "connecting timed out"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror[:1].lower() + exc.strerror[1:]
+    if isinstance(exc, OSError):
+        # Not str(exc): that names the socket's path when the error carries it.
+        first = exc.args[0] if exc.args else None
+        text = exc.strerror or (first if isinstance(first, str) else "")
+        return text[:1].lower() + text[1:] if text else type(exc).__name__
     return str(exc) or type(exc).__name__
 
 
