@@ -67,7 +67,9 @@ async def test_stalled_write_does_not_extend_another_calls_timeout(connect: Conn
     with pytest.raises(RpcTimeout, match=r"did not answer version within 0\.2 s"):
         await asyncio.wait_for(client.call("version", timeout=0.2), 10)
     assert not big.done()  # still being written
-    assert client.queued == 0  # the line of the call that gave up is not kept
+    # Nothing of the call that gave up is kept: not its line, not its wait for an answer.
+    assert (client.queued, client.in_flight) == (0, 1)
+    assert client.writing > BIG
 
     peer.resume()
     first = await peer.recv()
@@ -80,6 +82,7 @@ async def test_stalled_write_does_not_extend_another_calls_timeout(connect: Conn
     await peer.send(reply(second, []))
     await peer.send(reply(first, {"timestamp": 2}))
     assert list(await asyncio.wait_for(asyncio.gather(big, after), 5)) == [{"timestamp": 2}, []]
+    assert (client.queued, client.in_flight, client.writing) == (0, 0, 0)
 
 
 async def test_health_sized_call_is_written_before_waiting_large_lines(connect: Connect) -> None:

@@ -183,6 +183,11 @@ class RpcClient:
         return len(self._link.outbox) if self._link is not None else 0
 
     @property
+    def in_flight(self) -> int:
+        """How many calls wait for their answer (their lines queued, being written or sent)."""
+        return len(self._pending)
+
+    @property
     def writing(self) -> int:
         """The size of the request line being written now; 0 when the writer is idle."""
         return self._link.writing if self._link is not None else 0
