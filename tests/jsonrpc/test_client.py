@@ -4,46 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from signal_rest.errors import DaemonUnavailable, RateLimited, RpcError, RpcTimeout
-from signal_rest.jsonrpc.client import RpcClient
+from signal_rest.jsonrpc.client import RpcClient, _reason
 from signal_rest.jsonrpc.transports import UnixTransport
-from tests.jsonrpc.conftest import LineServer, Peer
-
-Connect = Callable[..., Awaitable[tuple[RpcClient, Peer]]]
-
-
-@pytest.fixture
-async def connect(line_server: LineServer) -> AsyncIterator[Connect]:
-    """Start an RpcClient against the line server; returns it with the server side of its
-    connection. Hooks are added before start() so they also run for the first connection."""
-    clients: list[RpcClient] = []
-
-    async def factory(
-        *, hooks: tuple[Callable[[], Awaitable[None]], ...] = (), **kwargs: Any
-    ) -> tuple[RpcClient, Peer]:
-        # A bounded default, so that a call whose answer goes astray fails fast.
-        kwargs.setdefault("timeout", 5)
-        client = RpcClient(UnixTransport(line_server.path), **kwargs)
-        clients.append(client)
-        for hook in hooks:
-            client.add_connect_hook(hook)
-        await client.start()
-        assert await client.wait_connected(5)
-        return client, await line_server.next_peer()
-
-    yield factory
-    for client in clients:
-        await client.close()
-
-
-def reply(request: dict[str, Any], result: Any) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "result": result, "id": request["id"]}
+from tests.jsonrpc.conftest import Connect, LineServer, reply
 
 
 async def test_call_sends_a_jsonrpc_request_line(connect: Connect) -> None:
@@ -232,21 +201,36 @@ async def test_call_raises_daemon_unavailable_when_connection_drops_mid_call(
     call = asyncio.create_task(client.call("version"))
     await peer.recv()
     await peer.close()
-    with pytest.raises(DaemonUnavailable, match="lost the connection") as caught:
+    with pytest.raises(DaemonUnavailable) as caught:
         await call
+    assert caught.value.message == (
+        "lost the connection to signal-cli (it closed the connection) before it answered"
+    )
     assert caught.value.status == 503
 
 
-async def test_call_raises_daemon_unavailable_while_disconnected(short_tmp: Path) -> None:
-    client = RpcClient(UnixTransport(short_tmp / "nobody.sock"), reconnect_delay=0.01)
+async def test_call_raises_daemon_unavailable_while_disconnected(
+    short_tmp: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = short_tmp / "nobody.sock"
+    client = RpcClient(UnixTransport(path), reconnect_delay=0.01)
     await client.start()
     try:
         await asyncio.sleep(0.05)  # let it fail to connect at least once
         assert not client.connected
-        with pytest.raises(DaemonUnavailable, match=r"nobody\.sock is not available"):
+        with pytest.raises(DaemonUnavailable) as caught:
             await client.call("version")
     finally:
         await client.close()
+    # Each fact once, in a user's words; the path is for the log only.
+    assert caught.value.message == (
+        "signal-cli is not reachable (no socket at the configured path); retrying"
+    )
+    warnings = [r.getMessage() for r in caplog.records if r.name == "signal_rest.jsonrpc.client"]
+    # Logged once, not at every retry.
+    assert warnings == [
+        f"cannot reach unix://{path}: [Errno 2] No such file or directory; retrying"
+    ]
 
 
 async def test_connect_hook_runs_again_after_reconnect(
@@ -296,3 +280,25 @@ async def test_failing_connect_hook_is_logged_and_client_keeps_working(
             "connect hook broken_hook failed: lost the connection to signal-cli: test",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("exc", "reason"),
+    [
+        (ConnectionRefusedError(111, "Connection refused"), "connection refused"),
+        (FileNotFoundError(2, "No such file or directory"), "no socket at the configured path"),
+        (PermissionError(13, "Permission denied"), "permission denied on its socket"),
+        (BrokenPipeError(32, "Broken pipe"), "it closed the connection"),
+        (asyncio.IncompleteReadError(b"", 10), "it closed the connection"),
+        (ConnectionResetError(104, "Connection reset by peer"), "connection reset"),
+        (TimeoutError(), "connecting timed out"),
+        (OSError(113, "No route to host"), "no route to host"),
+        (OSError("socket closed"), "socket closed"),
+        (OSError(), "OSError"),
+    ],
+)
+def test_connection_errors_are_told_in_user_terms_without_paths(
+    exc: BaseException, reason: str
+) -> None:
+    exc.filename = "/run/secret/daemon.sock"  # type: ignore[attr-defined]
+    assert _reason(exc) == reason

@@ -7,6 +7,7 @@ module; the tests that kill or stop a daemon start their own.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -18,8 +19,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from signal_rest.errors import DaemonUnavailable, RpcError
-from signal_rest.jsonrpc.client import RpcClient
+from signal_rest.errors import DaemonUnavailable, RpcError, RpcTimeout
+from signal_rest.jsonrpc.client import MAX_STRING, RpcClient
 from signal_rest.jsonrpc.supervisor import DaemonOptions, DaemonSupervisor, java_env_for
 from signal_rest.jsonrpc.transports import UnixTransport
 from tests.support.realcli import signal_cli_env, signal_cli_path
@@ -150,6 +151,55 @@ async def test_subscribe_receive_returns_a_subscription_id(daemon: Daemon) -> No
         assert await daemon.client.call("unsubscribeReceive", {"subscription": subscription}) == {}
     with pytest.raises(RpcError, match="Unknown subscription id"):
         await daemon.client.call("unsubscribeReceive", {"subscription": first})
+
+
+async def test_stopped_daemon_times_out_each_call_and_recovers(daemon: Daemon) -> None:
+    pid = daemon.supervisor.pid
+    assert pid is not None
+    client = daemon.client
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        # 4 MB does not fit in the socket buffers: its write is stuck while the JVM is stopped.
+        big = asyncio.create_task(client.call("version", {"padding": "x" * 4_000_000}, timeout=1))
+        while client.queued or not client.writing:
+            await asyncio.sleep(0.01)
+        with pytest.raises(RpcTimeout, match=r"^signal-cli did not answer version within 0\.5 s$"):
+            await asyncio.wait_for(client.call("version", timeout=0.5), 10)
+        with pytest.raises(RpcTimeout, match=r"^signal-cli did not answer version within 1 s$"):
+            await asyncio.wait_for(big, 10)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    # signal-cli reads the rest of the big line (its answer is dropped) and answers again; the
+    # stopped process was neither restarted nor given up on.
+    assert await client.call("version") == {"version": "0.13.19"}
+    assert await client.call("listAccounts") == []
+    assert (daemon.supervisor.pid, daemon.supervisor.restarts) == (pid, 0)
+
+
+@pytest.mark.parametrize(
+    ("padding", "answered"),
+    [
+        pytest.param("x" * MAX_STRING, True, id="at-the-limit"),
+        pytest.param("x" * (MAX_STRING + 1), False, id="one-over"),
+        pytest.param("\U0001f600" * (MAX_STRING // 2 + 1), False, id="emoji-count-twice"),
+    ],
+)
+async def test_daemon_closes_the_connection_on_a_string_over_its_limit(
+    daemon: Daemon, padding: str, answered: bool
+) -> None:
+    # Why RpcClient refuses such strings before writing them: signal-cli (Jackson) does not
+    # answer with an error, it drops the connection and every call in flight on it.
+    path = str(daemon.options.socket_path)
+    reader, writer = await asyncio.open_unix_connection(path, limit=2**27)
+    request = {"jsonrpc": "2.0", "id": 1, "method": "version", "params": {"padding": padding}}
+    writer.write(json.dumps(request, ensure_ascii=False).encode() + b"\n")
+    await writer.drain()
+    line = await asyncio.wait_for(reader.readline(), 60)
+    writer.close()
+    if answered:
+        assert json.loads(line) == {"jsonrpc": "2.0", "result": {"version": "0.13.19"}, "id": 1}
+    else:
+        assert line == b""
 
 
 async def test_killed_daemon_is_restarted_and_client_reconnects(

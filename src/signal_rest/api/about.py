@@ -37,9 +37,12 @@ async def about(backend: BackendDep) -> dict[str, Any]:
     responses={204: {"description": "the daemon answers"}, 503: {"description": "it does not"}},
 )
 async def health(backend: BackendDep) -> Response:
-    # Unlike the Go project, 204 means signal-cli (or the sandbox) really answered.
+    # Unlike the Go project, 204 means signal-cli (or the sandbox) really answered. Whatever
+    # else is stuck, the answer comes within the bound: a missing connection is a 503 at once,
+    # a daemon that does not answer is a 503 when the bound passes.
+    timeout = min(HEALTH_TIMEOUT, backend.settings.rpc_timeout)
     try:
-        await backend.rpc.call("version", timeout=HEALTH_TIMEOUT)
+        await backend.rpc.call("version", timeout=timeout)
     except RpcTimeout as exc:
-        raise DaemonUnavailable(f"signal-cli daemon does not answer: {exc.message}") from exc
+        raise DaemonUnavailable(f"signal-cli did not answer within {timeout:g} s") from exc
     return Response(status_code=204)

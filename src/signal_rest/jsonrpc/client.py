@@ -5,8 +5,21 @@
     version = await client.call("version")
     await client.close()
 
-Requests are multiplexed: each gets an id, its future is registered *before* the line is written,
-and responses (which signal-cli sends in any order) are matched by id. Every call has a timeout.
+Requests are multiplexed: each gets an id, its future is registered *before* its line is queued,
+and responses (which signal-cli sends in any order) are matched by id.
+
+Every call is bounded from the moment it is queued: its timeout covers waiting for its turn to
+be written, the write (and drain) itself, and the wait for the answer. Lines are written by one
+writer task per connection, never by the callers, so a daemon that stops reading (stopped,
+hung, slow on a huge line) holds up only that task; every caller still gives up at its own
+deadline with RpcTimeout. A caller that gives up before its line was started takes the line out
+of the queue: it is never sent, and the memory of a queue behind a frozen daemon stays bounded by
+the callers still waiting. A line whose write has begun is always finished by the writer, because
+newline framing cannot survive half a line; dropping the connection instead would fail every
+other call in flight and lose notifications signal-cli has already written to us. Small lines
+are written before large ones that are still waiting, so a 20 MB send queued next to a health
+check does not make the check wait for it.
+
 Notifications (`receive`) are handed to the `on_notification` callback in arrival order, by a
 task of their own: a slow handler (the inbox writes each message to disk) never holds up the
 responses behind it. `close()` lets the handler finish what has arrived before it returns.
@@ -19,11 +32,21 @@ import contextlib
 import itertools
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from signal_rest.errors import DaemonError, DaemonUnavailable, RateLimited, RpcError, RpcTimeout
-from signal_rest.jsonrpc.transports import Connection, Transport
+from signal_rest.errors import (
+    DaemonError,
+    DaemonUnavailable,
+    RateLimited,
+    RpcError,
+    RpcTimeout,
+    ValidationError,
+)
+from signal_rest.jsonrpc.outbox import Outbox
+from signal_rest.jsonrpc.transports import Connection, LineTooLong, Transport
 
 __all__ = ["RpcClient", "error_from_response"]
 
@@ -31,9 +54,19 @@ log = logging.getLogger(__name__)
 
 # How long close() waits for the notification handler to finish what has arrived.
 NOTIFICATION_DRAIN_TIMEOUT = 30.0
+# A connection attempt that takes longer (a TCP peer that drops packets) counts as failed.
+CONNECT_TIMEOUT = 10.0
+MIB = 1024 * 1024
+# signal-cli's JSON parser (Jackson's StreamReadConstraints) refuses a string value longer than
+# this, and signal-cli then closes the connection, failing every other call in flight. Such a
+# request is refused before it is written. The sandbox's own `sandbox.*` methods have no limit.
+MAX_STRING = 20_000_000
 
 NotificationHandler = Callable[[str, Any], Awaitable[None]]
 ConnectHook = Callable[[], Awaitable[None]]
+
+# signal-cli (Jackson) and the sandbox write `"id"` last in a response.
+_TRAILING_ID = re.compile(rb'"id"\s*:\s*"?([^",}\s]+)"?\s*}\s*$')
 
 
 def error_from_response(error: dict[str, Any]) -> RpcError:
@@ -50,15 +83,65 @@ def error_from_response(error: dict[str, Any]) -> RpcError:
     return RpcError(code, message, data)
 
 
-@contextlib.asynccontextmanager
-async def _map_connection_errors(description: str) -> AsyncIterator[None]:
-    """OSError and friends become DaemonUnavailable, here and nowhere else."""
-    try:
-        yield
-    except (OSError, EOFError, asyncio.IncompleteReadError, ConnectionError) as exc:
-        raise DaemonUnavailable(
-            f"signal-cli daemon at {description} is not reachable: {exc}"
-        ) from exc
+def _java_length(text: str) -> int:
+    """The length Java sees: UTF-16 code units, two for a character beyond the BMP (emoji)."""
+    if len(text) * 2 <= MAX_STRING:
+        return len(text)
+    return len(text.encode("utf-16-le")) // 2
+
+
+def _overlong_string(value: Any, name: str) -> tuple[str, int] | None:
+    """The first string in `value` longer than MAX_STRING: (the param it is in, its length)."""
+    if isinstance(value, str):
+        length = _java_length(value)
+        return (name, length) if length > MAX_STRING else None
+    if isinstance(value, dict):
+        children = [(str(key), item) for key, item in value.items()]
+    elif isinstance(value, list):
+        children = [(name, item) for item in value]
+    else:
+        return None
+    for child_name, child in children:
+        found = _overlong_string(child, child_name)
+        if found is not None:
+            return found
+    return None
+
+
+def _reason(exc: BaseException) -> str:
+    """Why the connection failed, in a user's words and without paths (those go to the log).
+
+    This is where OSError and friends are translated, and nowhere else."""
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, FileNotFoundError):
+        return "no socket at the configured path"
+    if isinstance(exc, PermissionError):
+        return "permission denied on its socket"
+    if isinstance(exc, BrokenPipeError | EOFError | asyncio.IncompleteReadError):
+        return "it closed the connection"
+    if isinstance(exc, ConnectionResetError):
+        return "connection reset"
+    if isinstance(exc, TimeoutError):
+        return "connecting timed out"
+    if isinstance(exc, OSError):
+        # Not str(exc): that names the socket's path when the error carries it.
+        first = exc.args[0] if exc.args else None
+        text = exc.strerror or (first if isinstance(first, str) else "")
+        return text[:1].lower() + text[1:] if text else type(exc).__name__
+    return str(exc) or type(exc).__name__
+
+
+_CONNECTION_ERRORS = (OSError, EOFError, asyncio.IncompleteReadError)
+
+
+@dataclass
+class _Link:
+    """One open connection and the lines waiting to be written to it."""
+
+    conn: Connection
+    outbox: Outbox = field(default_factory=Outbox)
+    writing: int = 0  # the size of the line being written, 0 when none is
 
 
 class RpcClient:
@@ -81,7 +164,7 @@ class RpcClient:
         self._max_reconnect_delay = max_reconnect_delay
         self._ids = itertools.count(1)
         self._pending: dict[str, asyncio.Future[Any]] = {}
-        self._conn: Connection | None = None
+        self._link: _Link | None = None
         self._connected = asyncio.Event()
         self._closed = False
         self._task: asyncio.Task[None] | None = None
@@ -92,7 +175,22 @@ class RpcClient:
 
     @property
     def connected(self) -> bool:
-        return self._conn is not None
+        return self._link is not None
+
+    @property
+    def queued(self) -> int:
+        """How many request lines wait to be written (not counting one being written)."""
+        return len(self._link.outbox) if self._link is not None else 0
+
+    @property
+    def in_flight(self) -> int:
+        """How many calls wait for their answer (their lines queued, being written or sent)."""
+        return len(self._pending)
+
+    @property
+    def writing(self) -> int:
+        """The size of the request line being written now; 0 when the writer is idle."""
+        return self._link.writing if self._link is not None else 0
 
     def add_connect_hook(self, hook: ConnectHook) -> None:
         """Run `hook` after every (re)connection, e.g. to subscribe to incoming messages."""
@@ -117,7 +215,7 @@ class RpcClient:
                 await self._task
         for task in list(self._hook_tasks):
             task.cancel()
-        await self._drop_connection("client closed")
+        await self._drop_connection("signal-rest is shutting down")
         if self._notifier is not None:
             # signal-cli considers what it wrote to us as delivered: hand all of it over.
             try:
@@ -131,53 +229,81 @@ class RpcClient:
     async def call(
         self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
     ) -> Any:
-        """Send one request and wait for its result; errors come back as RpcError subclasses."""
-        conn = self._conn
-        if conn is None:
-            raise DaemonUnavailable(
-                f"signal-cli daemon at {self.transport.description} is not available: "
-                f"{self.last_error}"
-            )
+        """Send one request and wait for its result; errors come back as RpcError subclasses.
+
+        Raises DaemonUnavailable at once when there is no connection (or when it is lost before
+        the answer), and RpcTimeout when `timeout` (default: the client's) passes first,
+        counted from the moment the request is queued. A request that times out before its line
+        was written is never sent; one that was written may still be carried out.
+        """
+        limit = self.timeout if timeout is None else timeout
+        if params is not None and not method.startswith("sandbox."):
+            found = _overlong_string(params, "params")
+            if found is not None:
+                raise ValidationError(
+                    f"{found[0]} is too long: {found[1]} characters, and signal-cli accepts at "
+                    f"most {MAX_STRING} in one value"
+                )
+        link = self._link
+        if link is None:
+            raise DaemonUnavailable(f"signal-cli is not reachable ({self.last_error}); retrying")
         request_id = str(next(self._ids))
         request: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": request_id}
         if params is not None:
             request["params"] = params
+        line = json.dumps(request, ensure_ascii=False).encode()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        # No await between reading self._link and these two lines: a dropped connection either
+        # happened before (link is None) or fails this future.
         self._pending[request_id] = future
+        link.outbox.put(request_id, line)
         try:
-            async with _map_connection_errors(self.transport.description):
-                await conn.send_line(json.dumps(request, ensure_ascii=False).encode())
-            return await asyncio.wait_for(future, timeout or self.timeout)
+            async with asyncio.timeout(limit):
+                return await future
         except TimeoutError as exc:
-            raise RpcTimeout(
-                f"signal-cli did not answer {method} within {timeout or self.timeout:g} s"
-            ) from exc
+            raise RpcTimeout(f"signal-cli did not answer {method} within {limit:g} s") from exc
         finally:
             self._pending.pop(request_id, None)
+            link.outbox.discard(request_id)
 
     async def _run(self) -> None:
         delay = self._reconnect_delay
         while not self._closed:
             try:
-                async with _map_connection_errors(self.transport.description):
-                    conn = await self.transport.connect()
-            except DaemonUnavailable as exc:
-                self.last_error = exc.message
+                conn = await asyncio.wait_for(self.transport.connect(), CONNECT_TIMEOUT)
+            except _CONNECTION_ERRORS as exc:
+                reason = _reason(exc)
+                if reason != self.last_error:
+                    log.warning("cannot reach %s: %s; retrying", self.transport.description, exc)
+                self.last_error = reason
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self._max_reconnect_delay)
                 continue
             delay = self._reconnect_delay
-            self._conn = conn
-            self._connected.set()
-            log.info("connected to %s", self.transport.description)
-            for hook in self._on_connect:
-                task = asyncio.create_task(self._run_hook(hook))
-                self._hook_tasks.add(task)
-                task.add_done_callback(self._hook_tasks.discard)
-            reason = await self._read_until_closed(conn)
+            reason = await self._serve(conn)
             await self._drop_connection(reason)
             if not self._closed:
                 log.warning("lost %s: %s", self.transport.description, reason)
+
+    async def _serve(self, conn: Connection) -> str:
+        """Read and write on `conn` until either side fails; returns why."""
+        link = _Link(conn)
+        self._link = link
+        self._connected.set()
+        log.info("connected to %s", self.transport.description)
+        for hook in self._on_connect:
+            task = asyncio.create_task(self._run_hook(hook))
+            self._hook_tasks.add(task)
+            task.add_done_callback(self._hook_tasks.discard)
+        reading = asyncio.create_task(self._read_until_closed(conn), name="jsonrpc-reader")
+        writing = asyncio.create_task(self._write_until_closed(link), name="jsonrpc-writer")
+        try:
+            done, _ = await asyncio.wait({reading, writing}, return_when=asyncio.FIRST_COMPLETED)
+            return done.pop().result()
+        finally:
+            for side in (reading, writing):
+                side.cancel()
+            await asyncio.gather(reading, writing, return_exceptions=True)
 
     async def _run_hook(self, hook: ConnectHook) -> None:
         # Hooks run as background tasks nobody awaits: their errors (e.g. subscribeReceive on a
@@ -190,18 +316,50 @@ class RpcClient:
         except Exception:
             log.exception("connect hook %s failed", getattr(hook, "__name__", hook))
 
+    async def _write_until_closed(self, link: _Link) -> str:
+        while True:
+            line = await link.outbox.get()
+            # Not cancelled when the caller gives up: half a line would corrupt the stream.
+            link.writing = len(line)
+            try:
+                await link.conn.send_line(line)
+            except _CONNECTION_ERRORS as exc:
+                return _reason(exc)
+            link.writing = 0
+
     async def _read_until_closed(self, conn: Connection) -> str:
         while True:
             try:
-                async with _map_connection_errors(self.transport.description):
-                    line = await conn.read_line()
-            except DaemonUnavailable as exc:
-                return exc.message
-            except ValueError as exc:  # a line over the stream limit
-                return f"unreadable line from daemon: {exc}"
+                line = await conn.read_line()
+            except LineTooLong as exc:
+                self._skip(exc)
+                continue
+            except _CONNECTION_ERRORS as exc:
+                return _reason(exc)
             if not line:
-                return "the daemon closed the connection"
+                return "it closed the connection"
             self._dispatch(line)
+
+    def _skip(self, exc: LineTooLong) -> None:
+        """A line too long to read: log it, and fail the call it answers if it tells which."""
+        match = _TRAILING_ID.search(exc.tail)
+        request_id = match.group(1).decode() if match else ""
+        future = self._pending.get(request_id)
+        log.error(
+            "skipped a %d-byte line from %s%s (longer than %d bytes); it began %.120r",
+            exc.size,
+            self.transport.description,
+            f", the answer to request {request_id}" if future is not None else "",
+            exc.limit,
+            exc.head,
+        )
+        if future is not None and not future.done():
+            future.set_exception(
+                DaemonError(
+                    f"signal-cli's answer ({exc.size / MIB:.0f} MiB) is larger than the "
+                    f"{exc.limit / MIB:.0f} MiB signal-rest accepts"
+                )
+            )
 
     def _dispatch(self, line: bytes) -> None:
         try:
@@ -237,13 +395,15 @@ class RpcClient:
                 self._notifications.task_done()
 
     async def _drop_connection(self, reason: str) -> None:
-        conn, self._conn = self._conn, None
+        link, self._link = self._link, None
         self._connected.clear()
         self.last_error = reason
         for future in self._pending.values():
             if not future.done():
                 future.set_exception(
-                    DaemonUnavailable(f"lost the connection to signal-cli: {reason}")
+                    DaemonUnavailable(
+                        f"lost the connection to signal-cli ({reason}) before it answered"
+                    )
                 )
-        if conn is not None:
-            await conn.close()
+        if link is not None:
+            await link.conn.close()

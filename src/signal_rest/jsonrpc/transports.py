@@ -15,8 +15,10 @@ from typing import Protocol
 from urllib.parse import urlsplit
 
 __all__ = [
+    "MAX_LINE",
     "TRANSPORTS",
     "Connection",
+    "LineTooLong",
     "StdioTransport",
     "StreamConnection",
     "TcpTransport",
@@ -25,16 +27,38 @@ __all__ = [
     "transport_from_url",
 ]
 
-# signal-cli writes each envelope as one line; a line with a large attachment list or a big
-# listGroups result can be long, so allow up to 64 MiB per line.
-LINE_LIMIT = 64 * 1024 * 1024
+# signal-cli writes each envelope or answer as one line, and a line can be long: an incoming text
+# of many megabytes (the sandbox lets an outside user send one), a large listGroups result. Lines
+# up to MAX_LINE are read whole; a longer one is skipped (LineTooLong) and the stream goes on.
+MAX_LINE = 256 * 1024 * 1024
+# How much the stream buffers before it stops reading the socket: long lines are read in pieces
+# of about this size, so it bounds memory beyond the line being assembled, not the line length.
+READ_CHUNK = 1024 * 1024
+# How long close() waits for the other side before it gives up on a clean close.
+CLOSE_TIMEOUT = 2.0
+
+
+class LineTooLong(Exception):
+    """A line over the connection's `max_line` was skipped; the connection is still usable.
+
+    `head` and `tail` are its first and last bytes (up to 200 each), for the log and to tell
+    which request it answered."""
+
+    def __init__(self, size: int, limit: int, head: bytes, tail: bytes) -> None:
+        super().__init__(f"skipped a line of {size} bytes (more than {limit})")
+        self.size = size
+        self.limit = limit
+        self.head = head
+        self.tail = tail
 
 
 class Connection(Protocol):
-    async def send_line(self, line: bytes) -> None: ...
+    async def send_line(self, line: bytes) -> None:
+        """Write `line` and a newline, and wait until the peer has taken it (drain)."""
+        ...
 
     async def read_line(self) -> bytes:
-        """The next line without its newline; b"" at end of stream."""
+        """The next line without its newline; b"" at end of stream. Raises LineTooLong."""
         ...
 
     async def close(self) -> None: ...
@@ -47,18 +71,25 @@ class Transport(Protocol):
 
 
 class StreamConnection:
-    """A connection over an asyncio stream pair (socket or pipes)."""
+    """A connection over an asyncio stream pair (socket or pipes).
+
+    Built with `limit=READ_CHUNK` on the reader: lines of any length up to `max_line` are
+    assembled from pieces, so the stream's own limit never cuts one.
+    """
 
     def __init__(
         self,
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         process: asyncio.subprocess.Process | None = None,
+        *,
+        max_line: int = MAX_LINE,
     ) -> None:
         self._reader = reader
         self._writer = writer
         self._process = process
         self._write_lock = asyncio.Lock()
+        self.max_line = max_line
 
     async def send_line(self, line: bytes) -> None:
         async with self._write_lock:
@@ -66,40 +97,86 @@ class StreamConnection:
             await self._writer.drain()
 
     async def read_line(self) -> bytes:
-        line = await self._reader.readline()
-        if not line:
-            return b""
-        return line.rstrip(b"\r\n") if line.endswith(b"\n") else line
+        while True:
+            line = await self._read_raw_line()
+            if not line:
+                return b""  # end of stream
+            line = line.rstrip(b"\r\n")
+            if line:  # blank lines carry nothing; b"" must mean the end
+                return line
+
+    async def _read_raw_line(self) -> bytes:
+        """The next line with its newline (without one only at the end of the stream)."""
+        pieces: list[bytes] = []
+        size = 0
+        head = tail = b""
+        while True:
+            try:
+                piece = await self._reader.readuntil(b"\n")
+                done = True
+            except asyncio.LimitOverrunError as exc:
+                # Not a whole line yet: take what is buffered and keep reading.
+                piece = await self._reader.readexactly(max(exc.consumed, 1))
+                done = False
+            except asyncio.IncompleteReadError as exc:  # end of stream
+                piece = exc.partial
+                done = True
+            if not size:
+                head = piece[:200]
+            size += len(piece)
+            tail = (tail + piece[-200:])[-200:]
+            if size <= self.max_line + 1:  # + 1: the newline
+                pieces.append(piece)
+            else:
+                pieces.clear()  # over the limit: let go of it at once, skip the rest
+            if done:
+                break
+        if size > self.max_line + 1:
+            raise LineTooLong(size, self.max_line, head, tail.rstrip(b"\r\n"))
+        return b"".join(pieces)
 
     async def close(self) -> None:
-        self._writer.close()
-        with contextlib.suppress(OSError, RuntimeError):
-            await self._writer.wait_closed()
-        if self._process is not None and self._process.returncode is None:
-            self._process.terminate()
-            with contextlib.suppress(ProcessLookupError):
-                await self._process.wait()
+        transport = self._writer.transport
+        if transport.get_write_buffer_size():
+            # Unwritten data behind a peer that does not read (stopped, hung): a clean close
+            # would wait for it forever.
+            transport.abort()
+        else:
+            self._writer.close()
+        with contextlib.suppress(OSError, RuntimeError, TimeoutError):
+            await asyncio.wait_for(self._writer.wait_closed(), CLOSE_TIMEOUT)
+        process = self._process
+        if process is not None and process.returncode is None:
+            process.terminate()
+            try:
+                await asyncio.wait_for(process.wait(), CLOSE_TIMEOUT)
+            except TimeoutError:  # a stopped process does not act on SIGTERM
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+                await process.wait()
 
 
 class UnixTransport:
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, max_line: int = MAX_LINE) -> None:
         self.path = Path(path)
+        self.max_line = max_line
         self.description = f"unix://{self.path}"
 
     async def connect(self) -> Connection:
-        reader, writer = await asyncio.open_unix_connection(str(self.path), limit=LINE_LIMIT)
-        return StreamConnection(reader, writer)
+        reader, writer = await asyncio.open_unix_connection(str(self.path), limit=READ_CHUNK)
+        return StreamConnection(reader, writer, max_line=self.max_line)
 
 
 class TcpTransport:
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, max_line: int = MAX_LINE) -> None:
         self.host = host
         self.port = port
+        self.max_line = max_line
         self.description = f"tcp://{host}:{port}"
 
     async def connect(self) -> Connection:
-        reader, writer = await asyncio.open_connection(self.host, self.port, limit=LINE_LIMIT)
-        return StreamConnection(reader, writer)
+        reader, writer = await asyncio.open_connection(self.host, self.port, limit=READ_CHUNK)
+        return StreamConnection(reader, writer, max_line=self.max_line)
 
 
 class StdioTransport:
@@ -117,7 +194,7 @@ class StdioTransport:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.DEVNULL,
             env=self.env,
-            limit=LINE_LIMIT,
+            limit=READ_CHUNK,
         )
         assert process.stdout is not None and process.stdin is not None
         writer = process.stdin

@@ -1,0 +1,187 @@
+"""A frozen backend (SIGSTOP) bounds every request by its own timeout, over real HTTP.
+
+The sandbox runs as a separate process so that it can be stopped; the service reaches it with
+`signal_cli_url`, as it would reach a signal-cli daemon run by the user. Before the fix, a 20 MB
+send behind a stopped daemon held the connection's write lock outside any timeout, and a small
+send and the health check behind it hung as long as the daemon stayed stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.flows import ALICE, BOB, is_content, receive_until
+from tests.support.service import RunningService, start_service
+from tests.support.shapes import data_message
+
+RPC_TIMEOUT = 2.0
+TWENTY_MB = 20 * 1000 * 1000
+
+
+class SandboxProcess:
+    """`signal-rest sandbox` in a child process, on a UNIX socket."""
+
+    def __init__(self, root: Path) -> None:
+        self.socket = root / "sandbox.sock"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "signal_rest",
+                "sandbox",
+                "--data-dir",
+                str(root / "network"),
+                "--socket",
+                str(self.socket),
+                "--receive-mode",
+                "manual",
+            ]
+        )
+        deadline = time.monotonic() + 30
+        while not self.socket.exists():
+            assert self.process.poll() is None, "the sandbox exited"
+            assert time.monotonic() < deadline, "the sandbox did not open its socket"
+            time.sleep(0.05)
+
+    def call(self, method: str, params: dict[str, Any]) -> Any:
+        """One JSON-RPC call on a connection of its own (the sandbox's control methods)."""
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.connect(str(self.socket))
+            request = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+            conn.sendall(json.dumps(request).encode() + b"\n")
+            answer = json.loads(conn.makefile("rb").readline())
+        assert "result" in answer, answer
+        return answer["result"]
+
+    def stop(self) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.process.pid, signal.SIGCONT)
+        self.process.terminate()
+        try:
+            self.process.wait(20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture
+def stoppable() -> Iterator[tuple[SandboxProcess, RunningService]]:
+    """A sandbox process and the service connected to it, with ALICE and BOB registered."""
+    root = Path(tempfile.mkdtemp(prefix="sr-"))  # short: UNIX socket paths are limited
+    sandbox = SandboxProcess(root)
+    service = None
+    try:
+        service = start_service(
+            root / "data",
+            sandbox=False,
+            signal_cli_url=f"unix://{sandbox.socket}",
+            rpc_timeout=RPC_TIMEOUT,
+        )
+        for number in (ALICE, BOB):
+            response = service.client.post(f"/v1/register/{number}")
+            assert response.status_code == 201, response.text
+            code = sandbox.call("sandbox.getVerificationCode", {"number": number})["code"]
+            response = service.client.post(f"/v1/register/{number}/verify/{code}")
+            assert response.status_code == 201, response.text
+        yield sandbox, service
+    finally:
+        if service is not None:
+            service.stop()
+        sandbox.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+class Request(threading.Thread):
+    """One HTTP request on a thread of its own; `outcome` is (status, body, seconds taken)."""
+
+    def __init__(self, service: RunningService, method: str, path: str, **kwargs: Any) -> None:
+        super().__init__(daemon=True)
+        self.service = service
+        self.args = (method, path)
+        self.kwargs = kwargs
+        self.outcome: tuple[int, Any, float] | None = None
+
+    def run(self) -> None:
+        started = time.monotonic()
+        # Far longer than any bound under test: a hang shows up as a failed assertion.
+        with httpx.Client(base_url=self.service.url, timeout=60) as client:
+            response = client.request(*self.args, **self.kwargs)
+        body = response.json() if response.content else None
+        self.outcome = (response.status_code, body, time.monotonic() - started)
+
+
+def send(text: str) -> dict[str, Any]:
+    return {"number": ALICE, "recipients": [BOB], "message": text}
+
+
+def test_stopped_backend_bounds_each_request_by_its_own_timeout(
+    stoppable: tuple[SandboxProcess, RunningService],
+) -> None:
+    sandbox, service = stoppable
+    assert service.client.get("/v1/health").status_code == 204
+    big_text = "x" * TWENTY_MB
+
+    os.kill(sandbox.process.pid, signal.SIGSTOP)
+    try:
+        big = Request(service, "POST", "/v2/send", json=send(big_text))
+        big.start()
+        # The large line is being written and cannot finish: the daemon does not read.
+        deadline = time.monotonic() + 30
+        while service.backend.rpc.writing < TWENTY_MB:
+            assert time.monotonic() < deadline, "the large send never reached the daemon"
+            time.sleep(0.01)
+        small = Request(service, "POST", "/v2/send", json=send("small"))
+        health = Request(service, "GET", "/v1/health")
+        for request in (small, health):
+            request.start()
+        for request in (big, small, health):
+            request.join(90)
+    finally:
+        os.kill(sandbox.process.pid, signal.SIGCONT)
+
+    assert big.outcome is not None and small.outcome is not None and health.outcome is not None
+    timed_out = {"error": f"signal-cli did not answer send within {RPC_TIMEOUT:g} s"}
+    assert big.outcome[:2] == (504, timed_out)
+    assert small.outcome[:2] == (504, timed_out)
+    assert health.outcome[:2] == (
+        503,
+        {"error": f"signal-cli did not answer within {RPC_TIMEOUT:g} s"},
+    )
+    # Loose upper bounds (each is RPC_TIMEOUT plus HTTP overhead); the bug made them hang for
+    # as long as the daemon was stopped.
+    assert small.outcome[2] < 15 and health.outcome[2] < 15
+    assert big.outcome[2] < 30
+
+    # The daemon is back: the half-written line is finished, and everything works again.
+    deadline = time.monotonic() + 30
+    while service.client.get("/v1/health").status_code != 204:
+        assert time.monotonic() < deadline, "health did not recover"
+        time.sleep(0.1)
+    response = service.client.post("/v2/send", json=send("after"))
+    assert response.status_code == 201, response.text
+    [entry] = response.json()
+    after = int(entry["timestamp"])
+
+    # The large send had begun, so it was carried out; the small one timed out before its line
+    # was written, so it was never sent.
+    messages = receive_until(service.client, BOB, 2, timeout=30)
+    texts = [m["envelope"]["dataMessage"]["message"] for m in messages if is_content(m)]
+    assert [len(t) for t in texts] == [TWENTY_MB, len("after")]
+    assert texts == [big_text, "after"]
+    assert messages[1]["envelope"]["dataMessage"] == data_message(after, "after")
