@@ -13,6 +13,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from signal_rest.config import Settings
+from signal_rest.protocols.websocket import WebSocketProtocol
 
 __all__ = ["LOG_LEVELS", "server_config"]
 
@@ -26,7 +27,7 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         host=settings.host,
         port=settings.port,
         log_level=LOG_LEVELS.get(settings.log_level, "error"),
-        ws="websockets-sansio",
+        ws=WebSocketProtocol,
         ws_max_size=1024 * 1024,
         timeout_graceful_shutdown=10,
     )

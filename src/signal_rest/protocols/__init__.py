@@ -1,0 +1,1 @@
+"""Server protocols: what uvicorn runs below the ASGI app."""
