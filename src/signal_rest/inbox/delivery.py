@@ -74,12 +74,7 @@ class Batch:
         if self._settled:
             return
         self._settled = True
-        try:
-            await self._inbox.store.mark_delivered([m.id for m in self.messages])
-        except BaseException:
-            self._inbox._release([m.id for m in self.messages], self.account, delivered=False)
-            raise
-        self._inbox._release([m.id for m in self.messages], self.account, delivered=True)
+        await self._inbox._deliver([m.id for m in self.messages], self.account)
 
     def release(self) -> None:
         if not self._settled:
@@ -126,12 +121,9 @@ class Stream:
         """The client has these messages: mark them delivered and drop the claims."""
         ids = [m.id for m in messages if m.id in self._held]
         self._held.difference_update(ids)  # not released by `close` while being marked
-        delivered = False
         try:
-            await self._inbox.store.mark_delivered(ids)
-            delivered = True
+            await self._inbox._deliver(ids, self.account)
         finally:
-            self._inbox._release(ids, self.account, delivered=delivered)
             self._changed.set()
 
     def close(self) -> None:
@@ -283,6 +275,17 @@ class Inbox:
         rows = await self.store.pending(account, limit + extra if limit else None, after=after)
         messages = [m for m in rows if m.id not in self._claims]
         return messages[:limit] if limit else messages
+
+    async def _deliver(self, message_ids: list[int], account: str) -> None:
+        # Under the account's lock: a read of pending messages that began before the rows were
+        # marked still sees them, and must find them claimed when it filters.
+        async with self._locks[account]:
+            delivered = False
+            try:
+                await self.store.mark_delivered(message_ids)
+                delivered = True
+            finally:
+                self._release(message_ids, account, delivered=delivered)
 
     def _claim(self, message_id: int) -> None:
         self._claims[message_id] = self._claims.get(message_id, 0) + 1
