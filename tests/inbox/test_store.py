@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from signal_rest.inbox.store import InboxStore
 
@@ -78,5 +82,91 @@ async def test_purge_forgets_only_old_delivered_messages(tmp_path: Path) -> None
         assert [m.id for m in await store.pending(ACCOUNT)] == [pending]
         assert await store.purge_delivered(time.time() + 1) == 1  # recent; never the pending one
         assert [m.id for m in await store.pending(ACCOUNT)] == [pending]
+    finally:
+        await store.close()
+
+
+async def test_pending_after_an_id_reads_only_newer_messages(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "nested" / "inbox.sqlite3")
+    await store.open()
+    try:
+        first = await store.add(ACCOUNT, message(1, "one"))
+        await store.add(ACCOUNT, message(2, "two"))
+        await store.add(ACCOUNT, message(3, "three"))
+        assert first is not None
+        newer = await store.pending(ACCOUNT, after=first)
+        assert [m.message for m in newer] == [message(2, "two"), message(3, "three")]
+        assert [m.message for m in await store.pending(ACCOUNT, 1, after=first)] == [
+            message(2, "two")
+        ]
+    finally:
+        await store.close()
+
+
+async def test_failed_write_rolls_back_and_hands_the_error_back(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+
+    def insert_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO messages (account, digest, payload, received_at) VALUES (?, 'x', '{}', 0)",
+            (ACCOUNT,),
+        )
+        raise ValueError("refused")
+
+    try:
+        with pytest.raises(ValueError, match="refused"):
+            await asyncio.wait_for(store.write(insert_then_fail), 10)
+        assert await store.pending(ACCOUNT) == []
+        # The writer is not left inside the failed transaction: the next write commits.
+        kept = await asyncio.wait_for(store.add(ACCOUNT, message(1, "kept")), 10)
+        assert [(m.id, m.message) for m in await store.pending(ACCOUNT)] == [
+            (kept, message(1, "kept"))
+        ]
+    finally:
+        await store.close()
+    reopened = InboxStore(tmp_path / "inbox.sqlite3")
+    await reopened.open()
+    try:
+        assert [m.message for m in await reopened.pending(ACCOUNT)] == [message(1, "kept")]
+    finally:
+        await reopened.close()
+
+
+async def test_close_drains_pending_writes(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    adds = [asyncio.create_task(store.add(ACCOUNT, message(i, f"m{i}"))) for i in range(20)]
+    await asyncio.sleep(0)  # every write is queued
+    await store.close()
+    ids = await asyncio.wait_for(asyncio.gather(*adds), 10)
+    assert all(isinstance(i, int) for i in ids)
+    assert len(set(ids)) == 20
+
+    reopened = InboxStore(tmp_path / "inbox.sqlite3")
+    await reopened.open()
+    try:
+        pending = await reopened.pending(ACCOUNT)
+        assert [(m.id, m.message) for m in pending] == [
+            (i, message(n, f"m{n}")) for n, i in enumerate(ids)
+        ]
+    finally:
+        await reopened.close()
+
+
+async def test_get_and_is_delivered_tell_one_message(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    try:
+        stored = await store.add(ACCOUNT, message(1, "one"))
+        assert stored is not None
+        found = await store.get(stored)
+        assert found is not None
+        assert (found.id, found.account, found.message) == (stored, ACCOUNT, message(1, "one"))
+        assert not await store.is_delivered(stored)
+        await store.mark_delivered([stored])
+        assert await store.is_delivered(stored)
+        assert not await store.is_delivered(stored + 1)
+        assert await store.get(stored + 1) is None
     finally:
         await store.close()

@@ -1,0 +1,346 @@
+"""The inbox's hand-out rules, with its real SQLite store: polls and websocket streams of one
+account, concurrently. Each test pins a behaviour a broken inbox once got wrong."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from signal_rest.inbox.delivery import Inbox, message_of
+from signal_rest.inbox.store import InboxStore, StoredMessage
+
+ACCOUNT = "+4915100000001"
+OTHER = "+4915100000002"
+
+
+def message(ts: int, account: str = ACCOUNT) -> dict[str, Any]:
+    return {
+        "envelope": {"timestamp": ts, "dataMessage": {"timestamp": ts, "message": f"m{ts}"}},
+        "account": account,
+    }
+
+
+def stamps(messages: list[StoredMessage]) -> list[int]:
+    return [m.message["envelope"]["timestamp"] for m in messages]
+
+
+@pytest.fixture
+async def inbox(tmp_path: Path) -> AsyncIterator[Inbox]:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    try:
+        yield Inbox(store)
+    finally:
+        await store.close()
+
+
+async def arrive(inbox: Inbox, *stamps_: int, account: str = ACCOUNT) -> None:
+    for ts in stamps_:
+        await inbox.on_notification("receive", message(ts, account))
+
+
+async def waiting(inbox: Inbox, account: str = ACCOUNT) -> None:
+    """Until a poll of `account` is waiting for a new message."""
+    while not inbox._waiters.get(account):
+        await asyncio.sleep(0.001)
+
+
+async def pending_stamps(inbox: Inbox, account: str = ACCOUNT) -> list[int]:
+    return stamps(await inbox.store.pending(account))
+
+
+async def test_poll_takes_what_is_pending_oldest_first_and_marks_it_delivered(
+    inbox: Inbox,
+) -> None:
+    await arrive(inbox, 1, 2)
+    await arrive(inbox, 3, account=OTHER)
+    batch = await inbox.poll(ACCOUNT, limit=None, timeout=0)
+    assert stamps(batch.messages) == [1, 2]
+    assert await pending_stamps(inbox) == [1, 2]  # not delivered before the client has them
+    await batch.delivered()
+    assert await pending_stamps(inbox) == []
+    assert await pending_stamps(inbox, OTHER) == [3]
+    assert inbox._claims == {}
+
+
+async def test_poll_is_woken_by_a_new_message(inbox: Inbox) -> None:
+    poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=10))
+    await waiting(inbox)
+    await arrive(inbox, 1)
+    batch = await asyncio.wait_for(poll, 5)  # not its own timeout of 10
+    assert stamps(batch.messages) == [1]
+    assert inbox._waiters == {}
+
+
+async def test_poll_is_not_woken_by_another_accounts_message(inbox: Inbox) -> None:
+    poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=0.3))
+    await waiting(inbox)
+    await arrive(inbox, 1, account=OTHER)
+    assert (await poll).messages == []
+    assert await pending_stamps(inbox, OTHER) == [1]
+
+
+async def test_poll_with_nothing_pending_answers_empty_at_its_timeout(inbox: Inbox) -> None:
+    batch = await inbox.poll(ACCOUNT, limit=None, timeout=0.1)
+    assert batch.messages == []
+    assert inbox._waiters == {}
+
+
+async def test_poll_of_a_client_that_left_takes_nothing(inbox: Inbox) -> None:
+    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=10, gone=gone))
+    await waiting(inbox)
+    gone.set_result(None)
+    assert (await asyncio.wait_for(poll, 5)).messages == []
+    await arrive(inbox, 1)
+    assert inbox._claims == {}
+    assert await pending_stamps(inbox) == [1]
+
+
+async def test_poll_woken_for_a_message_another_poll_took_waits_on(inbox: Inbox) -> None:
+    first = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=10))
+    await waiting(inbox)
+    await arrive(inbox, 1)
+    # A newcomer claims it before the woken poll gets to read; that poll waits on.
+    claimed = await inbox.claim(ACCOUNT)
+    assert stamps(claimed.messages) == [1]
+    await arrive(inbox, 2)
+    batch = await asyncio.wait_for(first, 5)
+    assert stamps(batch.messages) == [2]
+
+
+async def test_released_batch_is_pending_again_and_wakes_a_waiting_poll(inbox: Inbox) -> None:
+    await arrive(inbox, 1)
+    abandoned = await inbox.poll(ACCOUNT, limit=None, timeout=0)
+    poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=10))
+    await waiting(inbox)
+    abandoned.release()
+    batch = await asyncio.wait_for(poll, 5)
+    assert stamps(batch.messages) == [1]
+    abandoned.release()  # settling twice changes nothing
+    await batch.delivered()
+    await abandoned.delivered()
+    assert await pending_stamps(inbox) == []
+    assert inbox._claims == {}
+
+
+async def test_claimed_messages_are_not_claimed_twice(inbox: Inbox) -> None:
+    await arrive(inbox, 1, 2, 3)
+    first, second = await asyncio.gather(inbox.claim(ACCOUNT, 2), inbox.claim(ACCOUNT, 2))
+    assert sorted([stamps(first.messages), stamps(second.messages)]) == [[1, 2], [3]]
+
+
+async def test_poll_reading_while_another_consumer_delivers_does_not_take_it_again(
+    inbox: Inbox,
+) -> None:
+    await arrive(inbox, 1)
+    batch = await inbox.claim(ACCOUNT)
+    delivering = asyncio.create_task(batch.delivered())
+    await asyncio.sleep(0)  # the mark is on its way to the writer thread
+    again = await inbox.claim(ACCOUNT)
+    await delivering
+    assert again.messages == []
+
+
+async def test_poll_max_messages_counts_only_messages_no_stream_holds(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT, bound=2) as stream:
+        await arrive(inbox, 1, 2, 3, 4, 5)
+        assert stream.held == 2  # 1 and 2; the rest did not fit
+        assert stamps(await inbox.take(ACCOUNT, 2)) == [3, 4]
+        assert stamps(await inbox.take(ACCOUNT, 1)) == [5]
+        assert await inbox.take(ACCOUNT, 1) == []
+        assert await pending_stamps(inbox) == [1, 2]
+
+
+async def test_stream_gets_the_backlog_first_then_new_messages(inbox: Inbox) -> None:
+    await arrive(inbox, 1, 2)
+    with inbox.stream(ACCOUNT) as stream:
+        first, second = await stream.get(), await stream.get()
+        await arrive(inbox, 3)
+        third = await asyncio.wait_for(stream.get(), 5)
+        await stream.delivered([first, second, third])
+    assert stamps([first, second, third]) == [1, 2, 3]
+    assert await pending_stamps(inbox) == []
+    assert inbox._claims == {}
+
+
+async def test_stream_new_message_is_not_woken_for_polls(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await asyncio.wait_for(_idle(stream), 5)
+        poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=0.3))
+        await waiting(inbox)
+        await arrive(inbox, 1)
+        assert (await poll).messages == []
+        assert stamps([await stream.get()]) == [1]
+
+
+async def _idle(stream: Any) -> None:
+    # Read the (empty) backlog so that the stream takes new messages as they come.
+    get = asyncio.create_task(stream.get())
+    await asyncio.sleep(0.05)
+    assert not get.done()
+    get.cancel()
+
+
+async def test_two_streams_each_get_every_new_message(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT) as first, inbox.stream(ACCOUNT) as second:
+        await arrive(inbox, 1)
+        one, two = await first.get(), await second.get()
+        assert stamps([one, two]) == [1, 1]
+        assert inbox._claims == {one.id: 2}
+
+
+async def test_closing_one_of_two_streams_keeps_the_other_live(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT) as staying:
+        with inbox.stream(ACCOUNT):
+            pass
+        await arrive(inbox, 1)
+        assert stamps([await asyncio.wait_for(staying.get(), 5)]) == [1]
+        assert await inbox.take(ACCOUNT) == []
+
+
+async def test_message_held_by_two_streams_is_pending_until_the_last_lets_go(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT) as first:
+        with inbox.stream(ACCOUNT) as second:
+            await arrive(inbox, 1)
+            await first.get()
+            held = await second.get()
+        # The closed stream let go; the open one still has it in hand.
+        assert await inbox.take(ACCOUNT) == []
+        await first.delivered([held])
+    assert await pending_stamps(inbox) == []
+    assert await inbox.take(ACCOUNT) == []
+
+
+async def test_message_delivered_by_one_stream_is_not_pending_when_the_other_closes(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT) as first:
+        with inbox.stream(ACCOUNT) as second:
+            await arrive(inbox, 1)
+            await second.get()
+            await first.delivered([await first.get()])
+        assert inbox._claims == {}
+    assert await pending_stamps(inbox) == []
+
+
+async def test_stream_closed_with_unsent_messages_wakes_a_waiting_poll(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 1, 2)
+        await stream.get()  # sent, never confirmed
+        poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=10))
+        await waiting(inbox)
+    batch = await asyncio.wait_for(poll, 5)
+    assert stamps(batch.messages) == [1, 2]
+    assert stream.held == 0
+
+
+async def test_stream_holds_no_more_than_its_bound_and_polls_get_the_rest(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT, bound=3) as stream:
+        poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=10))
+        await waiting(inbox)
+        await arrive(inbox, *range(1, 11))
+        assert (stream.held, stream.queued) == (3, 3)
+        batch = await asyncio.wait_for(poll, 5)
+        # Woken by the first message the stream could not take.
+        assert stamps(batch.messages) == list(range(4, 4 + len(batch.messages)))
+        assert stamps(await inbox.take(ACCOUNT)) == list(range(4 + len(batch.messages), 11))
+
+
+async def test_stream_behind_catches_up_from_the_store_in_order(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT, bound=2) as stream:
+        await arrive(inbox, 1, 2, 3, 4, 5)
+        first = [await stream.get(), await stream.get()]
+        await stream.delivered(first)
+        rest = [await asyncio.wait_for(stream.get(), 5) for _ in range(2)]
+        assert stream.held == 2
+        await stream.delivered(rest)
+        last = await asyncio.wait_for(stream.get(), 5)
+        await stream.delivered([last])
+    assert stamps([*first, *rest, last]) == [1, 2, 3, 4, 5]
+    assert await pending_stamps(inbox) == []
+
+
+async def test_stream_does_not_catch_up_on_what_a_poll_took(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT, bound=1) as stream:
+        await arrive(inbox, 1, 2, 3)
+        assert stamps(await inbox.take(ACCOUNT, 1)) == [2]
+        one = await stream.get()
+        await stream.delivered([one])
+        three = await asyncio.wait_for(stream.get(), 5)
+    assert stamps([one, three]) == [1, 3]
+
+
+async def test_stream_does_not_get_what_a_poll_has_claimed(inbox: Inbox) -> None:
+    await arrive(inbox, 1)
+    batch = await inbox.claim(ACCOUNT)
+    with inbox.stream(ACCOUNT) as stream:
+        await asyncio.wait_for(_idle(stream), 5)
+        # The same notification again (daemons may repeat it): stored once, still the poll's.
+        await arrive(inbox, 1)
+        await arrive(inbox, 2)
+        assert stamps([await stream.get()]) == [2]
+    assert stamps(batch.messages) == [1]
+
+
+async def test_stream_closed_while_marking_does_not_release_what_it_delivers(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 1)
+        sent = await stream.get()
+        delivering = asyncio.create_task(stream.delivered([sent]))
+        await asyncio.sleep(0)
+    assert await inbox.take(ACCOUNT) == []
+    await delivering
+    assert await pending_stamps(inbox) == []
+
+
+async def test_stream_delivered_for_a_message_it_does_not_hold_changes_nothing(
+    inbox: Inbox,
+) -> None:
+    await arrive(inbox, 1)
+    [stored] = await inbox.store.pending(ACCOUNT)
+    with inbox.stream(ACCOUNT) as stream:
+        await stream.delivered([StoredMessage(stored.id + 1, ACCOUNT, {})])
+        assert stamps([await stream.get()]) == [1]
+    assert await pending_stamps(inbox) == [1]
+
+
+async def test_closed_stream_takes_no_new_messages(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        pass
+    await arrive(inbox, 1)
+    assert stream.held == 0
+    assert inbox._streams == {}
+    assert stamps(await inbox.take(ACCOUNT)) == [1]
+
+
+async def test_notifications_other_than_receive_are_ignored(inbox: Inbox) -> None:
+    await inbox.on_notification("receiveSync", message(1))
+    await inbox.on_notification("receive", {"envelope": {}})
+    await inbox.on_notification("receive", ["not", "an", "object"])
+    assert await pending_stamps(inbox) == []
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        (message(1), message(1)),
+        ({"subscription": 0, "result": message(1)}, message(1)),
+        ({"subscription": 0, "result": "x"}, None),
+        ({"account": 5}, None),
+        (None, None),
+    ],
+    ids=["auto", "subscribed", "bad-result", "bad-account", "none"],
+)
+def test_message_of_reads_both_notification_forms(params: Any, expected: Any) -> None:
+    assert message_of(params) == expected
