@@ -279,6 +279,8 @@ class Inbox:
     async def _deliver(self, message_ids: list[int], account: str) -> None:
         # Under the account's lock: a read of pending messages that began before the rows were
         # marked still sees them, and must find them claimed when it filters.
+        if not message_ids:
+            return
         async with self._locks[account]:
             delivered = False
             try:
