@@ -9,8 +9,10 @@ A frame is delivered once the client has read it: the pong to a ping sent after 
 frames are confirmed in batches, after each burst). Frames left in socket buffers by a client
 that stopped reading are not delivered; when the websocket ends they are pending again. So
 delivery is at-least-once: a client that read a frame but went away before its pong gets it
-again from the next consumer. Under a server without the ping extension a frame counts as
-delivered once it was handed to the server, as before.
+again from the next consumer. One exception: with `max_messages`, the last frames also count as
+read when the client closes the websocket itself (1000/1001) after being sent all it asked for,
+as pysignalclirestapi does without reading the ping. Under a server without the ping extension
+a frame counts as delivered once it was handed to the server, as before.
 
 A client that does not take a frame, or answer the ping, within `write_timeout` seconds is closed
 with 1011 (clients reconnect); its stream holds at most `bound` messages meanwhile.
@@ -36,6 +38,9 @@ T = TypeVar("T")
 
 STUCK_CODE = 1011
 STUCK_REASON = "the client did not read in time"
+# The close codes of a client that ends the websocket itself (uvicorn reports 1005/1006 for a
+# connection that ended without a close frame, 1012 for its own shutdown).
+_CLIENT_CLOSES = (1000, 1001)
 
 
 class _Stuck(Exception):
@@ -57,13 +62,14 @@ async def feed(
 ) -> None:
     """Send `stream` to `websocket` until the client goes away or `limit` frames went out; then
     wait for the client to close. Returns when the websocket is done."""
-    pings = websocket.scope.get("extensions", {}).get(PINGS)
+    found = websocket.scope.get("extensions", {}).get(PINGS)
+    pings = found if isinstance(found, Pings) else None
     closed = asyncio.create_task(_until_closed(websocket))
     sending = asyncio.create_task(
         _send_all(
             websocket,
             stream,
-            pings if isinstance(pings, Pings) else None,
+            pings,
             limit=limit,
             skip_stories=skip_stories,
             write_timeout=write_timeout,
@@ -74,18 +80,17 @@ async def feed(
         if not sending.done():
             return  # the client went away
         error = sending.exception()
-        if isinstance(error, _Stuck):
-            await _close_stuck(
-                websocket, pings if isinstance(pings, Pings) else None, write_timeout
-            )
-        elif error is None:
+        if error is None:
             # After `max_messages` frames nothing more is sent: a client such as
             # pysignalclirestapi closes once it has that many, and whatever it was sent on top
             # would be lost. Later messages wait for the next consumer.
+            await _confirm_last(stream, pings, sending.result(), closed, write_timeout)
             stream.close()
             await closed
         elif not isinstance(error, WebSocketDisconnect | ConnectionError | RuntimeError):
             raise error
+    except _Stuck:
+        await _close_stuck(websocket, pings, write_timeout)
     finally:
         for task in (closed, sending):
             task.cancel()
@@ -100,7 +105,8 @@ async def _send_all(
     limit: int | None,
     skip_stories: bool,
     write_timeout: float,
-) -> None:
+) -> list[StoredMessage]:
+    """Send until `limit` frames went out; the last ones, not yet confirmed, are returned."""
     sent = 0
     unconfirmed: list[StoredMessage] = []
     batch = max(1, stream.bound // 2)  # the rest of the bound takes new messages meanwhile
@@ -116,10 +122,40 @@ async def _send_all(
         if pings is None:
             await stream.delivered(unconfirmed)
             unconfirmed = []
-        elif unconfirmed and (not stream.queued or len(unconfirmed) >= batch or sent == limit):
+        elif unconfirmed and sent != limit and (not stream.queued or len(unconfirmed) >= batch):
             await _within(write_timeout, pings.ping())
             await stream.delivered(unconfirmed)
             unconfirmed = []
+    return unconfirmed
+
+
+async def _confirm_last(
+    stream: Stream,
+    pings: Pings | None,
+    unconfirmed: list[StoredMessage],
+    closed: asyncio.Task[int | None],
+    write_timeout: float,
+) -> None:
+    """The last frames before `max_messages` count as read on the pong, or when the client
+    closes the websocket itself: it asked for that many and closes once it has them
+    (pysignalclirestapi reads them and closes without reading the ping)."""
+    if pings is None or not unconfirmed:
+        return
+    pong = asyncio.ensure_future(pings.ping())
+    try:
+        await asyncio.wait(
+            {pong, closed}, timeout=write_timeout, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        pong.cancel()
+    answered = pong.done() and not pong.cancelled() and pong.exception() is None
+    closed_by_client = (
+        closed.done() and closed.exception() is None and closed.result() in _CLIENT_CLOSES
+    )
+    if answered or closed_by_client:
+        await stream.delivered(unconfirmed)
+    elif not closed.done():
+        raise _Stuck()
 
 
 async def _within(seconds: float, work: Awaitable[T]) -> T:
@@ -138,11 +174,15 @@ async def _close_stuck(websocket: WebSocket, pings: Pings | None, write_timeout:
         await asyncio.wait_for(websocket.close(STUCK_CODE, STUCK_REASON), write_timeout)
 
 
-async def _until_closed(websocket: WebSocket) -> None:
-    # Frames from the client are read and dropped (reading also lets its pongs in); this returns
-    # when the client goes away.
-    with contextlib.suppress(WebSocketDisconnect):
+async def _until_closed(websocket: WebSocket) -> int | None:
+    """Returns when the client goes away: the code of its close frame, or 1005/1006 when the
+    connection ended without one. Frames from the client are read and dropped (reading also
+    lets its pongs in)."""
+    try:
         while True:
             message = await websocket.receive()
             if message["type"] == "websocket.disconnect":
-                return
+                code: int | None = message.get("code")
+                return code
+    except WebSocketDisconnect as exc:
+        return exc.code
