@@ -4,6 +4,7 @@ account, concurrently. Each test pins a behaviour a broken inbox once got wrong.
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -121,7 +122,8 @@ async def test_released_batch_is_pending_again_and_wakes_a_waiting_poll(inbox: I
     abandoned.release()
     batch = await asyncio.wait_for(poll, 5)
     assert stamps(batch.messages) == [1]
-    abandoned.release()  # settling twice changes nothing
+    abandoned.release()  # settling twice changes nothing: the new claim holds
+    assert await inbox.take(ACCOUNT) == []
     await batch.delivered()
     await abandoned.delivered()
     assert await pending_stamps(inbox) == []
@@ -139,11 +141,51 @@ async def test_poll_reading_while_another_consumer_delivers_does_not_take_it_aga
 ) -> None:
     await arrive(inbox, 1)
     batch = await inbox.claim(ACCOUNT)
-    delivering = asyncio.create_task(batch.delivered())
-    await asyncio.sleep(0)  # the mark is on its way to the writer thread
-    again = await inbox.claim(ACCOUNT)
-    await delivering
-    assert again.messages == []
+    gate = threading.Event()
+    blocker = asyncio.create_task(inbox.store.write(lambda conn: gate.wait(10)))
+    delivering = asyncio.create_task(batch.delivered())  # queued behind the blocker
+    await asyncio.sleep(0.05)
+    # A read now would still see the row pending, and the claim released before it returns:
+    # claiming waits for the delivery in flight instead.
+    claiming = asyncio.create_task(inbox.claim(ACCOUNT))
+    await asyncio.sleep(0.1)
+    assert not claiming.done()
+    gate.set()
+    await asyncio.wait_for(asyncio.gather(blocker, delivering), 10)
+    assert (await asyncio.wait_for(claiming, 10)).messages == []
+    assert await pending_stamps(inbox) == []
+
+
+async def test_poll_takes_at_most_its_limit(inbox: Inbox) -> None:
+    await arrive(inbox, 1, 2, 3)
+    first = await inbox.poll(ACCOUNT, limit=2, timeout=0)
+    second = await asyncio.wait_for(inbox.poll(ACCOUNT, limit=1, timeout=10), 5)
+    assert (stamps(first.messages), stamps(second.messages)) == ([1, 2], [3])
+    waiting_poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=1, timeout=10))
+    await waiting(inbox)
+    await arrive(inbox, 4, 5)
+    assert stamps((await asyncio.wait_for(waiting_poll, 5)).messages) == [4]
+
+
+async def test_poll_of_a_client_already_gone_takes_nothing(inbox: Inbox) -> None:
+    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    gone.set_result(None)
+    poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=10, gone=gone))
+    assert (await asyncio.wait_for(poll, 5)).messages == []
+    await arrive(inbox, 1)
+    assert await pending_stamps(inbox) == [1]
+    assert inbox._claims == {}
+
+
+async def test_poll_watching_for_the_client_is_woken_by_a_new_message(inbox: Inbox) -> None:
+    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=10, gone=gone))
+    await waiting(inbox)
+    await arrive(inbox, 1)
+    batch = await asyncio.wait_for(poll, 5)  # not its own timeout of 10
+    assert stamps(batch.messages) == [1]
+    assert not gone.done()
+    gone.cancel()
 
 
 async def test_poll_max_messages_counts_only_messages_no_stream_holds(inbox: Inbox) -> None:
