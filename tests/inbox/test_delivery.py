@@ -136,23 +136,36 @@ async def test_claimed_messages_are_not_claimed_twice(inbox: Inbox) -> None:
     assert sorted([stamps(first.messages), stamps(second.messages)]) == [[1, 2], [3]]
 
 
+@pytest.mark.parametrize("consumer", ["poll", "stream"])
 async def test_poll_reading_while_another_consumer_delivers_does_not_take_it_again(
-    inbox: Inbox,
+    inbox: Inbox, consumer: str
 ) -> None:
-    await arrive(inbox, 1)
-    batch = await inbox.claim(ACCOUNT)
-    gate = threading.Event()
-    blocker = asyncio.create_task(inbox.store.write(lambda conn: gate.wait(10)))
-    delivering = asyncio.create_task(batch.delivered())  # queued behind the blocker
-    await asyncio.sleep(0.05)
-    # A read now would still see the row pending, and the claim released before it returns:
-    # claiming waits for the delivery in flight instead.
-    claiming = asyncio.create_task(inbox.claim(ACCOUNT))
-    await asyncio.sleep(0.1)
-    assert not claiming.done()
-    gate.set()
-    await asyncio.wait_for(asyncio.gather(blocker, delivering), 10)
-    assert (await asyncio.wait_for(claiming, 10)).messages == []
+    with inbox.stream(ACCOUNT) as stream:
+        if consumer == "poll":
+            stream.close()
+        await arrive(inbox, 1)
+        if consumer == "poll":
+            batch = await inbox.claim(ACCOUNT)
+            deliver = batch.delivered
+        else:
+            sent = await stream.get()
+
+            async def deliver() -> None:
+                await stream.delivered([sent])
+
+        gate = threading.Event()
+        blocker = asyncio.create_task(inbox.store.write(lambda conn: gate.wait(10)))
+        delivering = asyncio.create_task(deliver())  # queued behind the blocker
+        await asyncio.sleep(0.05)
+        # A read now would still see the row pending, and the claim released before it
+        # returns: claiming waits for the delivery in flight instead.
+        claiming = asyncio.create_task(inbox.claim(ACCOUNT))
+        await asyncio.sleep(0.1)
+        done_early = claiming.done()
+        gate.set()
+        await asyncio.wait_for(asyncio.gather(blocker, delivering), 10)
+        assert not done_early
+        assert (await asyncio.wait_for(claiming, 10)).messages == []
     assert await pending_stamps(inbox) == []
 
 
@@ -226,6 +239,43 @@ async def _idle(stream: Any) -> None:
     await asyncio.sleep(0.05)
     assert not get.done()
     get.cancel()
+
+
+async def test_stream_at_its_bound_waits_for_a_delivery(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT, bound=1) as stream:
+        await arrive(inbox, 1, 2)
+        first = await stream.get()
+        second = asyncio.create_task(stream.get())
+        await asyncio.sleep(0.05)
+        assert not second.done()  # 2 did not fit, and 1 is still out
+        await stream.delivered([first])
+        assert stamps([first, await asyncio.wait_for(second, 5)]) == [1, 2]
+
+
+async def test_stream_closed_while_catching_up_claims_nothing(inbox: Inbox) -> None:
+    await arrive(inbox, 1)
+    with inbox.stream(ACCOUNT) as stream:
+        with inbox.store._read_lock:  # the backlog's read waits here
+            getting = asyncio.create_task(stream.get())
+            await asyncio.sleep(0.05)
+            stream.close()
+        await asyncio.sleep(0.05)
+        getting.cancel()
+    assert inbox._claims == {}
+    assert stamps(await inbox.take(ACCOUNT)) == [1]
+
+
+async def test_message_a_poll_claimed_before_its_hand_out_goes_to_no_stream(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await asyncio.wait_for(_idle(stream), 5)
+        # Stored, then claimed by a poll before the notification's hand-out ran.
+        message_id = await inbox.store.add(ACCOUNT, message(1))
+        assert message_id is not None
+        batch = await inbox.claim(ACCOUNT)
+        inbox._hand_out(StoredMessage(message_id, ACCOUNT, message(1)))
+        assert (stream.held, stamps(batch.messages)) == (0, [1])
 
 
 async def test_two_streams_each_get_every_new_message(inbox: Inbox) -> None:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -86,23 +89,6 @@ async def test_purge_forgets_only_old_delivered_messages(tmp_path: Path) -> None
         await store.close()
 
 
-async def test_pending_after_an_id_reads_only_newer_messages(tmp_path: Path) -> None:
-    store = InboxStore(tmp_path / "nested" / "inbox.sqlite3")
-    await store.open()
-    try:
-        first = await store.add(ACCOUNT, message(1, "one"))
-        await store.add(ACCOUNT, message(2, "two"))
-        await store.add(ACCOUNT, message(3, "three"))
-        assert first is not None
-        newer = await store.pending(ACCOUNT, after=first)
-        assert [m.message for m in newer] == [message(2, "two"), message(3, "three")]
-        assert [m.message for m in await store.pending(ACCOUNT, 1, after=first)] == [
-            message(2, "two")
-        ]
-    finally:
-        await store.close()
-
-
 async def test_failed_write_rolls_back_and_hands_the_error_back(tmp_path: Path) -> None:
     store = InboxStore(tmp_path / "inbox.sqlite3")
     await store.open()
@@ -134,24 +120,34 @@ async def test_failed_write_rolls_back_and_hands_the_error_back(tmp_path: Path) 
 
 
 async def test_close_drains_pending_writes(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "inbox.sqlite3"
+    store = InboxStore(path)
+    await store.open()
+    gate = threading.Event()
+    blocker = asyncio.create_task(store.write(lambda conn: gate.wait(10)))
+    adds = [asyncio.create_task(store.add(ACCOUNT, message(i, f"m{i}"))) for i in range(20)]
+    await asyncio.sleep(0)  # every write is queued, behind the blocker
+    threading.Timer(0.2, gate.set).start()
+    await store.close()
+    # Once close returns, every write is on disk.
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        stored = conn.execute("SELECT payload FROM messages ORDER BY id").fetchall()
+    assert [json.loads(payload) for (payload,) in stored] == [
+        message(i, f"m{i}") for i in range(20)
+    ]
+    ids = await asyncio.wait_for(asyncio.gather(*adds), 10)
+    assert len(set(ids)) == 20
+    await blocker
+
+
+async def test_closed_store_refuses_reads_and_closes_again_quietly(tmp_path: Path) -> None:
     store = InboxStore(tmp_path / "inbox.sqlite3")
     await store.open()
-    adds = [asyncio.create_task(store.add(ACCOUNT, message(i, f"m{i}"))) for i in range(20)]
-    await asyncio.sleep(0)  # every write is queued
+    await store.add(ACCOUNT, message(1, "one"))
     await store.close()
-    ids = await asyncio.wait_for(asyncio.gather(*adds), 10)
-    assert all(isinstance(i, int) for i in ids)
-    assert len(set(ids)) == 20
-
-    reopened = InboxStore(tmp_path / "inbox.sqlite3")
-    await reopened.open()
-    try:
-        pending = await reopened.pending(ACCOUNT)
-        assert [(m.id, m.message) for m in pending] == [
-            (i, message(n, f"m{n}")) for n, i in enumerate(ids)
-        ]
-    finally:
-        await reopened.close()
+    await store.close()
+    with pytest.raises(RuntimeError, match="the inbox is not open"):
+        await store.pending(ACCOUNT)
 
 
 async def test_get_and_is_delivered_tell_one_message(tmp_path: Path) -> None:

@@ -91,7 +91,6 @@ class Stream:
         self.bound = max(1, bound)
         self._queue: list[StoredMessage] = []  # held and not yet handed out, by id
         self._held: set[int] = set()  # claimed for this stream: queued, or out and unconfirmed
-        self._after = 0  # the store is read from here on (the backlog first)
         self._behind = True  # the store may hold messages for this stream
         self._changed = asyncio.Event()
         self._open = True
@@ -164,13 +163,11 @@ class Stream:
                 if room <= 0:
                     return
                 self._behind = False
-                rows = await self._inbox._unclaimed(self.account, room, after=self._after)
+                rows = await self._inbox._unclaimed(self.account, room)
                 if not self._open:
                     return
                 for stored in rows:
                     self._hold(stored)
-                if rows:
-                    self._after = max(self._after, rows[-1].id)
                 if len(rows) == room:
                     self._behind = True  # there may be more
 
@@ -193,14 +190,18 @@ class Inbox:
                 "ignoring a receive notification without an account (%s)", type(params).__name__
             )
             return
-        account = message["account"]
-        message_id = await self.store.add(account, message)
-        if message_id is None or message_id in self._polled:
+        message_id = await self.store.add(message["account"], message)
+        if message_id is not None:
+            self._hand_out(StoredMessage(message_id, message["account"], message))
+
+    def _hand_out(self, stored: StoredMessage) -> None:
+        # A new message, on disk: to the account's websockets, or else to a waiting poll. A
+        # poll may have claimed it already, between the write and this call.
+        if stored.id in self._polled:
             return
-        stored = StoredMessage(message_id, account, message)
-        taken = [stream._offer(stored) for stream in list(self._streams.get(account, ()))]
+        taken = [stream._offer(stored) for stream in list(self._streams.get(stored.account, ()))]
         if not any(taken):
-            self._wake(account)
+            self._wake(stored.account)
 
     def subscriber(self, client: RpcClient) -> Callable[[], Awaitable[None]]:
         """A connect hook that subscribes to every account's messages on each connection."""
@@ -266,13 +267,11 @@ class Inbox:
             if not self._waiters[account]:
                 del self._waiters[account]
 
-    async def _unclaimed(
-        self, account: str, limit: int | None, *, after: int = 0
-    ) -> list[StoredMessage]:
+    async def _unclaimed(self, account: str, limit: int | None) -> list[StoredMessage]:
         # Claimed messages are still pending in the store; read enough rows to skip them. The
         # filter runs after the read, with no await before the caller claims what it returns.
         extra = len(self._claims)
-        rows = await self.store.pending(account, limit + extra if limit else None, after=after)
+        rows = await self.store.pending(account, limit + extra if limit else None)
         messages = [m for m in rows if m.id not in self._claims]
         return messages[:limit] if limit else messages
 

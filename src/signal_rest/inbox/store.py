@@ -133,19 +133,11 @@ class InboxStore:
 
         return await self.write(delete)
 
-    async def pending(
-        self, account: str, limit: int | None = None, *, after: int = 0
-    ) -> list[StoredMessage]:
-        """Messages for `account` that no consumer has taken yet, oldest first; only those with
-        an id above `after` when given."""
-        sql = (
-            "SELECT id, account, payload FROM messages"
-            " WHERE account = ? AND delivered_at IS NULL AND id > ? ORDER BY id"
-        )
-        args: tuple[Any, ...] = (account, after)
-        if limit:
-            sql += " LIMIT ?"
-            args += (limit,)
+    async def pending(self, account: str, limit: int | None = None) -> list[StoredMessage]:
+        """Messages for `account` that no consumer has taken yet, oldest first."""
+        sql = "SELECT id, account, payload FROM messages WHERE account = ? AND delivered_at IS NULL"
+        sql += " ORDER BY id" + (" LIMIT ?" if limit else "")
+        args: tuple[Any, ...] = (account, limit) if limit else (account,)
         rows = await asyncio.to_thread(self._read, sql, args)
         return [StoredMessage(r[0], r[1], json.loads(r[2])) for r in rows]
 
@@ -162,7 +154,8 @@ class InboxStore:
         return bool(rows) and rows[0][0] is not None
 
     def _read(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        assert self._reader is not None, "the inbox is not open"
+        if self._reader is None:
+            raise RuntimeError("the inbox is not open")
         with self._read_lock:
             return self._reader.execute(sql, args).fetchall()
 
