@@ -13,6 +13,9 @@ import pytest
 
 from signal_rest.inbox.delivery import Inbox, message_of
 from signal_rest.inbox.store import InboxStore, StoredMessage
+from signal_rest.jsonrpc.client import RpcClient
+from signal_rest.jsonrpc.transports import UnixTransport
+from tests.jsonrpc.conftest import LineServer
 
 ACCOUNT = "+4915100000001"
 OTHER = "+4915100000002"
@@ -416,11 +419,18 @@ async def test_closed_stream_takes_no_new_messages(inbox: Inbox) -> None:
     assert stamps(await inbox.take(ACCOUNT)) == [1]
 
 
-async def test_notifications_other_than_receive_are_ignored(inbox: Inbox) -> None:
+async def test_notifications_other_than_receive_are_ignored(
+    inbox: Inbox, caplog: pytest.LogCaptureFixture
+) -> None:
     await inbox.on_notification("receiveSync", message(1))
-    await inbox.on_notification("receive", {"envelope": {}})
+    await inbox.on_notification("receive", {"envelope": {"secret": "text"}})
     await inbox.on_notification("receive", ["not", "an", "object"])
     assert await pending_stamps(inbox) == []
+    # Only the kind is logged, never what a message says.
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("WARNING", "ignoring a receive notification without an account (dict)"),
+        ("WARNING", "ignoring a receive notification without an account (list)"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -436,3 +446,25 @@ async def test_notifications_other_than_receive_are_ignored(inbox: Inbox) -> Non
 )
 def test_message_of_reads_both_notification_forms(params: Any, expected: Any) -> None:
     assert message_of(params) == expected
+
+
+async def test_subscriber_subscribes_on_connect_and_logs_a_refusal(
+    inbox: Inbox, line_server: LineServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = RpcClient(UnixTransport(line_server.path), timeout=5)
+    client.add_connect_hook(inbox.subscriber(client))
+    await client.start()
+    try:
+        peer = await line_server.next_peer()
+        request = await peer.recv()
+        assert (request["method"], request.get("params")) == ("subscribeReceive", None)
+        await peer.send(
+            {"jsonrpc": "2.0", "id": request["id"], "error": {"code": -1, "message": "no"}}
+        )
+        while not caplog.records:
+            await asyncio.sleep(0.01)
+    finally:
+        await client.close()
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        ("ERROR", "subscribeReceive failed, no messages will arrive: no")
+    ]

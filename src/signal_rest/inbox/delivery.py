@@ -79,7 +79,7 @@ class Batch:
     def release(self) -> None:
         if not self._settled:
             self._settled = True
-            self._inbox._release([m.id for m in self.messages], self.account, delivered=False)
+            self._inbox._release([m.id for m in self.messages], self.account)
 
 
 class Stream:
@@ -134,7 +134,7 @@ class Stream:
             streams.discard(self)
             if not streams:
                 del self._inbox._streams[self.account]
-        self._inbox._release(list(self._held), self.account, delivered=False)
+        self._inbox._release(list(self._held), self.account)
         self._held.clear()
         self._queue.clear()
 
@@ -281,18 +281,18 @@ class Inbox:
         if not message_ids:
             return
         async with self._locks[account]:
-            delivered = False
             try:
                 await self.store.mark_delivered(message_ids)
-                delivered = True
             finally:
-                self._release(message_ids, account, delivered=delivered)
+                self._release(message_ids, account)
 
     def _claim(self, message_id: int) -> None:
         self._claims[message_id] = self._claims.get(message_id, 0) + 1
 
-    def _release(self, message_ids: list[int], account: str, *, delivered: bool) -> None:
-        pending_again = False
+    def _release(self, message_ids: list[int], account: str) -> None:
+        # Waiting polls are woken whenever a message is let go: it is either pending again, or
+        # delivered, and then the woken poll finds nothing and waits on.
+        let_go = False
         for message_id in message_ids:
             left = self._claims.get(message_id, 1) - 1
             if left > 0:
@@ -300,8 +300,8 @@ class Inbox:
                 continue
             self._claims.pop(message_id, None)
             self._polled.discard(message_id)
-            pending_again = pending_again or not delivered
-        if pending_again:
+            let_go = True
+        if let_go:
             self._wake(account)
 
     def _wake(self, account: str) -> None:
