@@ -232,8 +232,23 @@ async def test_stream_new_message_is_not_woken_for_polls(inbox: Inbox) -> None:
         poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=0.3))
         await waiting(inbox)
         await arrive(inbox, 1)
+        assert not any(woken.is_set() for woken in inbox._waiters[ACCOUNT])
         assert (await poll).messages == []
         assert stamps([await stream.get()]) == [1]
+
+
+async def test_stream_message_read_before_its_notification_is_not_woken_for_polls(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        message_id = await inbox.store.add(ACCOUNT, message(1))
+        read = await stream.get()  # from the store, before the hand-out
+        poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=10))
+        await waiting(inbox)
+        inbox._hand_out(StoredMessage(message_id or 0, ACCOUNT, message(1)))
+        assert not any(woken.is_set() for woken in inbox._waiters[ACCOUNT])
+        poll.cancel()
+        assert (stamps([read]), stream.held, stream.queued) == ([1], 1, 0)
 
 
 async def _idle(stream: Any) -> None:
@@ -264,8 +279,8 @@ async def test_stream_closed_while_catching_up_claims_nothing(inbox: Inbox) -> N
             stream.close()
         await asyncio.sleep(0.05)
         getting.cancel()
-    assert inbox._claims == {}
-    assert stamps(await inbox.take(ACCOUNT)) == [1]
+        assert inbox._claims == {}
+        assert stamps(await inbox.take(ACCOUNT)) == [1]
 
 
 async def test_message_a_poll_claimed_before_its_hand_out_goes_to_no_stream(

@@ -142,8 +142,6 @@ class Stream:
         """A new message: True when this stream has it."""
         if stored.id in self._held:
             return True  # read from the store before its notification got here
-        if not self._open:
-            return False
         if len(self._held) >= self.bound:
             self._behind = True  # read it from the store once there is room, if still pending
             return False
