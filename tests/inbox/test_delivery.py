@@ -4,6 +4,7 @@ account, concurrently. Each test pins a behaviour a broken inbox once got wrong.
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -130,6 +131,39 @@ async def test_released_batch_is_pending_again_and_wakes_a_waiting_poll(inbox: I
     await batch.delivered()
     await abandoned.delivered()
     assert await pending_stamps(inbox) == []
+    assert (inbox._claims, inbox._polled) == ({}, set())
+
+
+async def test_batch_whose_delivery_fails_is_pending_again_for_a_waiting_poll(
+    inbox: Inbox,
+) -> None:
+    await arrive(inbox, 1)
+    batch = await inbox.claim(ACCOUNT)
+    poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=10))
+    await waiting(inbox)
+    await inbox.store.write(lambda conn: conn.execute("PRAGMA query_only = 1"))
+    with pytest.raises(sqlite3.OperationalError):
+        await batch.delivered()
+    assert stamps((await asyncio.wait_for(poll, 5)).messages) == [1]
+
+
+async def test_poll_limit_skips_claims_of_this_and_other_accounts(inbox: Inbox) -> None:
+    await arrive(inbox, 9, account=OTHER)
+    other = await inbox.claim(OTHER)
+    with inbox.stream(ACCOUNT, bound=1) as stream:
+        await arrive(inbox, 1, 2, 3, 4)
+        assert stream.held == 1
+        assert stamps(await inbox.take(ACCOUNT, 1)) == [2]
+        assert stamps(await inbox.take(ACCOUNT, 3)) == [3, 4]
+    assert stamps(other.messages) == [9]
+
+
+async def test_closing_a_stream_lets_go_of_all_it_holds_alone(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT, bound=1) as full:
+        with inbox.stream(ACCOUNT) as leaving:
+            await arrive(inbox, 1, 2)  # 1 to both; 2 does not fit `full`
+            assert (leaving.held, full.held) == (2, 1)
+        assert stamps(await inbox.take(ACCOUNT)) == [2]  # 1 is still out on `full`
     assert inbox._claims == {}
 
 

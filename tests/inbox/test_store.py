@@ -120,7 +120,7 @@ async def test_failed_write_rolls_back_and_hands_the_error_back(tmp_path: Path) 
 
 
 async def test_close_drains_pending_writes(tmp_path: Path) -> None:
-    path = tmp_path / "nested" / "inbox.sqlite3"
+    path = tmp_path / "nested" / "twice" / "inbox.sqlite3"
     store = InboxStore(path)
     await store.open()
     gate = threading.Event()
@@ -142,11 +142,12 @@ async def test_close_drains_pending_writes(tmp_path: Path) -> None:
 
 async def test_closed_store_refuses_reads_and_closes_again_quietly(tmp_path: Path) -> None:
     store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.close()  # never opened
     await store.open()
     await store.add(ACCOUNT, message(1, "one"))
     await store.close()
     await store.close()
-    with pytest.raises(RuntimeError, match="the inbox is not open"):
+    with pytest.raises(RuntimeError, match=r"^the inbox is not open$"):
         await store.pending(ACCOUNT)
 
 
@@ -166,3 +167,19 @@ async def test_get_and_is_delivered_tell_one_message(tmp_path: Path) -> None:
         assert await store.get(stored + 1) is None
     finally:
         await store.close()
+
+
+async def test_write_the_database_refuses_hands_the_error_back(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    try:
+        stored = await store.add(ACCOUNT, message(1, "one"))
+        assert stored is not None
+        await store.write(lambda conn: conn.execute("PRAGMA query_only = 1"))
+        # Even BEGIN fails now; each caller gets the error instead of waiting forever.
+        for _ in range(2):
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                await asyncio.wait_for(store.mark_delivered([stored]), 10)
+        assert not await store.is_delivered(stored)
+    finally:
+        await asyncio.wait_for(store.close(), 10)

@@ -16,6 +16,7 @@ notifications (a daemon that also auto-subscribes delivers each message twice) a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import queue
@@ -175,7 +176,10 @@ class InboxStore:
                 result = fn(conn)
                 conn.execute("COMMIT")
             except BaseException as exc:
-                conn.execute("ROLLBACK")
+                # Also when BEGIN itself failed (a read-only or locked database): the caller gets
+                # the error and the writer serves the next write.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
                 future_loop.call_soon_threadsafe(_set_exception, future, exc)
             else:
                 future_loop.call_soon_threadsafe(_set_result, future, result)
