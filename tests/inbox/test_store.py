@@ -183,3 +183,15 @@ async def test_write_the_database_refuses_hands_the_error_back(tmp_path: Path) -
         assert not await store.is_delivered(stored)
     finally:
         await asyncio.wait_for(store.close(), 10)
+
+
+async def test_writer_is_one_named_daemon_thread(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    try:
+        # A daemon, so a process that exits without closing the store does not hang on it.
+        writers = [t for t in threading.enumerate() if t.name == "inbox-writer"]
+        assert [(t.daemon, t.is_alive()) for t in writers] == [(True, True)]
+    finally:
+        await store.close()
+    assert not [t for t in threading.enumerate() if t.name == "inbox-writer"]
