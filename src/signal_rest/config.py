@@ -201,6 +201,20 @@ class Settings(BaseSettings):
         "Rate limit of each API token created without its own `--rate-limit`: `N/second`, "
         "`N/minute`, `N/hour`, `N/day` or `unlimited` (over it: 429 with Retry-After).",
     )
+    websocket_queue: int = _field(
+        "websocket_queue",
+        500,
+        "Most messages one receive websocket holds at a time: queued for it, or sent and not yet "
+        "confirmed read by the client. Beyond that, new messages stay pending for REST polls and "
+        "the websocket reads them later if it catches up.",
+    )
+    websocket_write_timeout: float = _field(
+        "websocket_write_timeout",
+        30.0,
+        "Seconds a receive websocket's client may take to accept a frame or to answer the ping "
+        "that confirms it read the frames before; then it is closed with 1011 and what it had "
+        "not confirmed is pending again.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 
 from signal_rest.config import Settings
 from signal_rest.protocols.http import http_protocol, listen_backlog
+from signal_rest.protocols.websocket import WebSocketProtocol
 
 __all__ = ["LOG_LEVELS", "server_config"]
 
@@ -31,7 +32,7 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         access_log=False,  # edge.requests.RequestLog logs each request, with its id
         http=http_protocol(settings),  # header_timeout, max_connections
         backlog=listen_backlog(settings),
-        ws="websockets-sansio",
+        ws=WebSocketProtocol,
         ws_max_size=1024 * 1024,
         timeout_graceful_shutdown=10,
     )

@@ -74,11 +74,6 @@ def test_websocket_refuses_undecodable_number(service: RunningService, number: s
     assert 400 <= response.status_code < 500
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="receive_websocket refuses with close(1008) before accepting, which uvicorn answers "
-    "403 with an empty body; send_denial_response(400 {error}) would match the HTTP routes",
-)
 def test_websocket_refuses_undecodable_number_with_json_error(service: RunningService) -> None:
     response = refused_handshake(service, "%25FF").response
     assert response.status_code == 400

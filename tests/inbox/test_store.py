@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import json
+import sqlite3
+import threading
 import time
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from signal_rest.inbox.store import InboxStore
 
@@ -80,3 +87,111 @@ async def test_purge_forgets_only_old_delivered_messages(tmp_path: Path) -> None
         assert [m.id for m in await store.pending(ACCOUNT)] == [pending]
     finally:
         await store.close()
+
+
+async def test_failed_write_rolls_back_and_hands_the_error_back(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+
+    def insert_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO messages (account, digest, payload, received_at) VALUES (?, 'x', '{}', 0)",
+            (ACCOUNT,),
+        )
+        raise ValueError("refused")
+
+    try:
+        with pytest.raises(ValueError, match="refused"):
+            await asyncio.wait_for(store.write(insert_then_fail), 10)
+        assert await store.pending(ACCOUNT) == []
+        # The writer is not left inside the failed transaction: the next write commits.
+        kept = await asyncio.wait_for(store.add(ACCOUNT, message(1, "kept")), 10)
+        assert [(m.id, m.message) for m in await store.pending(ACCOUNT)] == [
+            (kept, message(1, "kept"))
+        ]
+    finally:
+        await store.close()
+    reopened = InboxStore(tmp_path / "inbox.sqlite3")
+    await reopened.open()
+    try:
+        assert [m.message for m in await reopened.pending(ACCOUNT)] == [message(1, "kept")]
+    finally:
+        await reopened.close()
+
+
+async def test_close_drains_pending_writes(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "twice" / "inbox.sqlite3"
+    store = InboxStore(path)
+    await store.open()
+    gate = threading.Event()
+    blocker = asyncio.create_task(store.write(lambda conn: gate.wait(10)))
+    adds = [asyncio.create_task(store.add(ACCOUNT, message(i, f"m{i}"))) for i in range(20)]
+    await asyncio.sleep(0)  # every write is queued, behind the blocker
+    threading.Timer(0.2, gate.set).start()
+    await store.close()
+    # Once close returns, every write is on disk.
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        stored = conn.execute("SELECT payload FROM messages ORDER BY id").fetchall()
+    assert [json.loads(payload) for (payload,) in stored] == [
+        message(i, f"m{i}") for i in range(20)
+    ]
+    ids = await asyncio.wait_for(asyncio.gather(*adds), 10)
+    assert len(set(ids)) == 20
+    await blocker
+
+
+async def test_closed_store_refuses_reads_and_closes_again_quietly(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.close()  # never opened
+    await store.open()
+    await store.add(ACCOUNT, message(1, "one"))
+    await store.close()
+    await store.close()
+    with pytest.raises(RuntimeError, match=r"^the inbox is not open$"):
+        await store.pending(ACCOUNT)
+
+
+async def test_get_and_is_delivered_tell_one_message(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    try:
+        stored = await store.add(ACCOUNT, message(1, "one"))
+        assert stored is not None
+        found = await store.get(stored)
+        assert found is not None
+        assert (found.id, found.account, found.message) == (stored, ACCOUNT, message(1, "one"))
+        assert not await store.is_delivered(stored)
+        await store.mark_delivered([stored])
+        assert await store.is_delivered(stored)
+        assert not await store.is_delivered(stored + 1)
+        assert await store.get(stored + 1) is None
+    finally:
+        await store.close()
+
+
+async def test_write_the_database_refuses_hands_the_error_back(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    try:
+        stored = await store.add(ACCOUNT, message(1, "one"))
+        assert stored is not None
+        await store.write(lambda conn: conn.execute("PRAGMA query_only = 1"))
+        # Even BEGIN fails now; each caller gets the error instead of waiting forever.
+        for _ in range(2):
+            with pytest.raises(sqlite3.OperationalError, match="readonly"):
+                await asyncio.wait_for(store.mark_delivered([stored]), 10)
+        assert not await store.is_delivered(stored)
+    finally:
+        await asyncio.wait_for(store.close(), 10)
+
+
+async def test_writer_is_one_named_daemon_thread(tmp_path: Path) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    try:
+        # A daemon, so a process that exits without closing the store does not hang on it.
+        writers = [t for t in threading.enumerate() if t.name == "inbox-writer"]
+        assert [(t.daemon, t.is_alive()) for t in writers] == [(True, True)]
+    finally:
+        await store.close()
+    assert not [t for t in threading.enumerate() if t.name == "inbox-writer"]

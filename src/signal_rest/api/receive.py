@@ -6,24 +6,32 @@ restarts. The Go project's query parameters are validated with its texts and hon
 skipped), `send_read_receipts`; `ignore_attachments`/`ignore_avatars`/`ignore_stickers` concern
 downloads, which the daemon flags of the same names control. The websocket accepts any query
 string and honours `max_messages` (it sends no more than that many frames).
+
+A poll takes messages only when its response reaches the client: one that goes away while
+waiting takes nothing, and what was sent to a client gone meanwhile is pending again. Read
+receipts go out for what was delivered, after the response. The websocket's guarantee is in
+`signal_rest.inbox.websocket`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-from typing import Any
+from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, FastAPI, Request, WebSocket, WebSocketDisconnect
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI, Request, WebSocket
+from fastapi.responses import JSONResponse, Response
+from starlette.types import Receive, Scope, Send
 
 from signal_rest.api.deps import BackendDep, account, query_flag
 from signal_rest.backend import Backend
+from signal_rest.config import Settings
+from signal_rest.edge.responses import refuse
 from signal_rest.errors import SignalApiError, ValidationError
-from signal_rest.inbox.delivery import Stream
+from signal_rest.inbox.delivery import Batch
 from signal_rest.inbox.store import StoredMessage
+from signal_rest.inbox.websocket import feed, is_story
 
 __all__ = ["close_websockets", "router"]
 
@@ -51,11 +59,6 @@ def _number(value: str | None, default: int, name: str) -> int:
     return number
 
 
-def _is_story(message: dict[str, Any]) -> bool:
-    envelope = message.get("envelope")
-    return isinstance(envelope, dict) and "storyMessage" in envelope
-
-
 async def _send_read_receipts(backend: Backend, messages: list[StoredMessage]) -> None:
     for stored in messages:
         envelope = stored.message.get("envelope") or {}
@@ -76,67 +79,84 @@ async def _send_read_receipts(backend: Backend, messages: list[StoredMessage]) -
             log.warning("read receipt to %s failed: %s", source, exc.message)
 
 
+async def _disconnected(receive: Receive) -> None:
+    """Returns when the HTTP client goes away before its response is complete."""
+    try:
+        while (await receive())["type"] != "http.disconnect":
+            pass  # a body nobody asked for
+    except Exception:
+        # Whatever wraps `receive` refused to read on: the client's departure cannot be seen,
+        # so it counts as present (as it did before this watch existed).
+        await asyncio.Event().wait()
+
+
+class _Delivery(JSONResponse):
+    """The poll's answer: its batch counts as delivered only once the body was handed to a
+    client that is still connected (uvicorn drops what is sent to a gone client, silently);
+    otherwise the messages are pending again."""
+
+    def __init__(
+        self,
+        batch: Batch,
+        gone: asyncio.Task[None],
+        *,
+        skip_stories: bool,
+        after: Callable[[list[StoredMessage]], Awaitable[None]] | None,
+    ) -> None:
+        messages = [m for m in batch.messages if not (skip_stories and is_story(m.message))]
+        super().__init__([m.message for m in messages])
+        self._batch = batch
+        self._gone = gone
+        self._after = after
+        self._sent = messages
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        delivered = False
+        try:
+            if not self._gone.done():
+                await super().__call__(scope, receive, send)
+                # Sending the last body part completes the response and wakes the watch as
+                # well, but only on the next turn of the loop: done now means gone before.
+                delivered = not self._gone.done()
+        finally:
+            self._gone.cancel()
+            if not delivered:
+                self._batch.release()
+        if not delivered:
+            return
+        await self._batch.delivered()
+        if self._after is not None:
+            await self._after(self._sent)
+
+
 @router.get(
     "/v1/receive/{number}",
     summary="Receive Signal Messages",
     responses={200: {"description": 'array of {"envelope": …, "account": …}'}},
 )
-async def receive(number: str, request: Request, backend: BackendDep) -> JSONResponse:
+async def receive(number: str, request: Request, backend: BackendDep) -> Response:
     query = request.query_params
     timeout = _number(query.get("timeout"), 1, "timeout")
     max_messages = _number(query.get("max_messages"), 0, "max_messages")
     flags = {name: query_flag(request, name) for name in FLAGS}
-    taken = await backend.inbox.poll(account(number), limit=max_messages or None, timeout=timeout)
-    if flags["ignore_stories"]:
-        taken = [m for m in taken if not _is_story(m.message)]
-    if flags["send_read_receipts"]:
-        await _send_read_receipts(backend, taken)
-    return JSONResponse([m.message for m in taken])
-
-
-async def _until_closed(websocket: WebSocket) -> None:
-    # Frames from the client are read and dropped; this returns when the client goes away.
-    with contextlib.suppress(WebSocketDisconnect):
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-
-
-async def _send(
-    websocket: WebSocket, stream: Stream, stored: StoredMessage, *, skip_stories: bool
-) -> int:
-    """Send one frame and count it; a story the client asked to skip is taken but not sent."""
-    if skip_stories and _is_story(stored.message):
-        await stream.delivered(stored)
-        return 0
-    await websocket.send_text(json.dumps(stored.message, ensure_ascii=False))
-    await stream.delivered(stored)
-    return 1
-
-
-async def _stream(
-    websocket: WebSocket, stream: Stream, limit: int | None, *, skip_stories: bool
-) -> None:
-    closed = asyncio.create_task(_until_closed(websocket))
+    gone = asyncio.create_task(_disconnected(request.receive))
     try:
-        sent = 0
-        for stored in await stream.backlog(limit):
-            sent += await _send(websocket, stream, stored, skip_stories=skip_stories)
-        while limit is None or sent < limit:
-            next_message = asyncio.ensure_future(stream.get())
-            await asyncio.wait({next_message, closed}, return_when=asyncio.FIRST_COMPLETED)
-            if closed.done():
-                next_message.cancel()
-                return
-            sent += await _send(websocket, stream, next_message.result(), skip_stories=skip_stories)
-        # After `max_messages` frames nothing more is sent: a client such as pysignalclirestapi
-        # closes once it has that many, and whatever it was sent on top would be lost. Later
-        # messages wait for the next consumer.
-        stream.close()
-        await closed
-    finally:
-        closed.cancel()
+        batch = await backend.inbox.poll(
+            account(number), limit=max_messages or None, timeout=timeout, gone=gone
+        )
+    except BaseException:
+        gone.cancel()
+        raise
+
+    async def read_receipts(messages: list[StoredMessage]) -> None:
+        await _send_read_receipts(backend, messages)
+
+    return _Delivery(
+        batch,
+        gone,
+        skip_stories=flags["ignore_stories"],
+        after=read_receipts if flags["send_read_receipts"] else None,
+    )
 
 
 def _ws_limit(value: str | None) -> int | None:
@@ -154,21 +174,27 @@ async def receive_websocket(websocket: WebSocket, number: str) -> None:
     try:
         number = account(number)
     except ValidationError as exc:
-        await websocket.close(code=1008, reason=exc.message)
+        # The same 400 {"error"} as the poll, as the handshake's answer.
+        await refuse(websocket.scope, websocket.receive, websocket.send, exc)
         return
     limit = _ws_limit(websocket.query_params.get("max_messages"))
     skip_stories = websocket.query_params.get("ignore_stories") == "true"
     sockets: set[WebSocket] = websocket.app.state.websockets
+    settings: Settings = websocket.app.state.settings
     # Subscribed before the handshake completes, so no message passes a client that has just
     # connected; the backlog is read after subscribing, so none falls between the two. The inbox
     # hands each message to the websockets or to the REST poll, never to both.
-    with backend.inbox.stream(number) as stream:
+    with backend.inbox.stream(number, bound=settings.websocket_queue) as stream:
         await websocket.accept()
         sockets.add(websocket)
         try:
-            await _stream(websocket, stream, limit, skip_stories=skip_stories)
-        except (WebSocketDisconnect, RuntimeError):
-            pass  # the client went away mid-send; the message stays pending for the next consumer
+            await feed(
+                websocket,
+                stream,
+                limit=limit,
+                skip_stories=skip_stories,
+                write_timeout=settings.websocket_write_timeout,
+            )
         finally:
             sockets.discard(websocket)
 

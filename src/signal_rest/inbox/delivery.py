@@ -4,26 +4,34 @@
     client = RpcClient(transport, on_notification=inbox.on_notification)
     client.add_connect_hook(inbox.subscriber(client))   # subscribeReceive on every (re)connect
 
-    messages = await inbox.poll("+4915…", limit=None, timeout=1.0)   # REST: takes and marks them
-    with inbox.stream("+4915…") as stream:                          # websocket
-        for stored in await stream.backlog():                        # what arrived meanwhile
-            ...; await stream.delivered(stored)
-        stored = await stream.get()                                  # then each new message
+    batch = await inbox.poll("+4915…", limit=None, timeout=1.0, gone=disconnected)   # REST
+    ...                                       # send batch.messages; if the client got them:
+    await batch.delivered()                   # else: batch.release()
 
-Every message is on disk before a consumer sees it, and it stays pending until one has taken it:
-the REST poll takes what is pending, a websocket gets the backlog and then each new message.
-Several websockets for one account each get every live message, like the Go project.
+    with inbox.stream("+4915…", bound=500) as stream:   # a websocket
+        stored = await stream.get()           # the backlog first, then each new message
+        ...                                   # send it; once the client has read it:
+        await stream.delivered([stored])
 
-Each message goes to one kind of consumer. While a websocket is open for an account, its new
-messages go to the websockets only: they are *claimed* (in memory) from the moment they are
-handed out until a websocket has sent them and marked them delivered, and the REST poll never
-takes a claimed message. A message no websocket managed to send loses its claim and is pending
-again. Claims are not stored: after a crash the message is simply still pending.
+Every message is on disk before a consumer sees it, and it stays pending until a consumer has
+delivered it. In between it is *claimed* (in memory) by the consumer that has it in hand, and no
+other consumer takes it; a consumer that cannot deliver releases it and it is pending again.
+Claims are not stored: after a crash a message is simply still pending. This makes delivery
+at-least-once at the edges: a client that read a message but vanished before the consumer could
+tell gets it again from the next consumer.
+
+A poll claims what is pending for itself alone. Several websockets of one account each get every
+live message (like the Go project), so they share their claims; a message is released when the
+last of them lets go. A websocket claims at most `bound` messages (queued for it, or sent and not
+yet confirmed): a stuck client holds no more than that, and what it cannot take stays pending for
+the polls and is read from the store once it has room again. While websockets keep up, new
+messages go to them only; a poll is woken for a message no websocket took.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import logging
 from collections import defaultdict
@@ -34,9 +42,12 @@ from signal_rest.errors import SignalApiError
 from signal_rest.inbox.store import InboxStore, StoredMessage
 from signal_rest.jsonrpc.client import RpcClient
 
-__all__ = ["Inbox", "Stream", "message_of"]
+__all__ = ["Batch", "Inbox", "Stream", "message_of"]
 
 log = logging.getLogger(__name__)
+
+# Messages one websocket may claim unless told otherwise (the `websocket_queue` setting).
+DEFAULT_BOUND = 500
 
 
 def message_of(params: Any) -> dict[str, Any] | None:
@@ -49,58 +60,114 @@ def message_of(params: Any) -> dict[str, Any] | None:
     return params if isinstance(params.get("account"), str) else None
 
 
+class Batch:
+    """What one poll claimed: nobody else gets these messages until it settles them, with
+    `delivered()` once the response reached the client or `release()` if it did not."""
+
+    def __init__(self, inbox: Inbox, account: str, messages: list[StoredMessage]) -> None:
+        self._inbox = inbox
+        self.account = account
+        self.messages = messages
+        self._settled = False
+
+    async def delivered(self) -> None:
+        if self._settled:
+            return
+        self._settled = True
+        await self._inbox._deliver([m.id for m in self.messages], self.account)
+
+    def release(self) -> None:
+        if not self._settled:
+            self._settled = True
+            self._inbox._release([m.id for m in self.messages], self.account)
+
+
 class Stream:
     """One websocket's feed of an account's messages; made by `Inbox.stream`."""
 
-    def __init__(self, inbox: Inbox, account: str) -> None:
+    def __init__(self, inbox: Inbox, account: str, bound: int) -> None:
         self._inbox = inbox
         self.account = account
-        self._queue: asyncio.Queue[StoredMessage] = asyncio.Queue()
-        self._held: set[int] = set()  # claimed for this stream, not yet released
-        self._backlog_ids: set[int] = set()
+        self.bound = max(1, bound)
+        self._queue: list[StoredMessage] = []  # held and not yet handed out, by id
+        self._held: set[int] = set()  # claimed for this stream: queued, or out and unconfirmed
+        self._behind = True  # the store may hold messages for this stream
+        self._changed = asyncio.Event()
+        self._open = True
 
-    def _offer(self, stored: StoredMessage) -> None:
-        if stored.id in self._backlog_ids:
-            # The backlog read it before this notification got here: it is (being) sent.
-            return
-        self._inbox._claim(stored.id)
-        self._held.add(stored.id)
-        self._queue.put_nowait(stored)
+    @property
+    def queued(self) -> int:
+        """Messages held for this stream that `get` has not handed out yet."""
+        return len(self._queue)
 
-    async def backlog(self, limit: int | None = None) -> list[StoredMessage]:
-        """What is pending and unclaimed for the account (at most `limit`), oldest first, now
-        claimed by this stream. Call once, after opening the stream, so that nothing falls
-        between the two."""
-        async with self._inbox._take_locks[self.account]:
-            messages = await self._inbox._unclaimed(self.account, limit)
-            for stored in messages:
-                self._inbox._claim(stored.id)
-                self._held.add(stored.id)
-                self._backlog_ids.add(stored.id)
-        return messages
+    @property
+    def held(self) -> int:
+        """Messages claimed for this stream: queued, or handed out and not yet delivered."""
+        return len(self._held)
 
     async def get(self) -> StoredMessage:
-        """The next new message for the account."""
-        return await self._queue.get()
+        """The next message: first what was pending when the stream opened, then each new one."""
+        while True:
+            if self._queue:
+                return self._queue.pop(0)
+            if self._behind and len(self._held) < self.bound:
+                await self._catch_up()
+                continue
+            self._changed.clear()
+            await self._changed.wait()
 
-    async def delivered(self, stored: StoredMessage) -> None:
-        """`stored` went out on this stream: mark it delivered and drop the claim."""
-        await self._inbox.store.mark_delivered([stored.id])
-        if stored.id in self._held:
-            self._held.discard(stored.id)
-            self._inbox._release(stored.id, self.account, delivered=True)
+    async def delivered(self, messages: list[StoredMessage]) -> None:
+        """The client has these messages: mark them delivered and drop the claims."""
+        ids = [m.id for m in messages if m.id in self._held]
+        self._held.difference_update(ids)  # not released by `close` while being marked
+        try:
+            await self._inbox._deliver(ids, self.account)
+        finally:
+            self._changed.set()
 
     def close(self) -> None:
         """Stop the feed: new messages no longer come here, and what this stream holds but did
         not deliver is pending again. Idempotent; leaving `Inbox.stream` calls it."""
+        self._open = False
         streams = self._inbox._streams.get(self.account)
         if streams is not None:
             streams.discard(self)
             if not streams:
                 del self._inbox._streams[self.account]
-        for message_id in self._held:
-            self._inbox._release(message_id, self.account, delivered=False)
+        self._inbox._release(list(self._held), self.account)
         self._held.clear()
+        self._queue.clear()
+
+    def _offer(self, stored: StoredMessage) -> bool:
+        """A new message: True when this stream has it."""
+        if stored.id in self._held:
+            return True  # read from the store before its notification got here
+        if len(self._held) >= self.bound:
+            self._behind = True  # read it from the store once there is room, if still pending
+            return False
+        self._hold(stored)
+        return True
+
+    def _hold(self, stored: StoredMessage) -> None:
+        self._inbox._claim(stored.id)
+        self._held.add(stored.id)
+        bisect.insort(self._queue, stored, key=lambda m: m.id)
+        self._changed.set()
+
+    async def _catch_up(self) -> None:
+        async with self._inbox._locks[self.account]:
+            while self._behind and self._open:
+                room = self.bound - len(self._held)
+                if room <= 0:
+                    return
+                self._behind = False
+                rows = await self._inbox._unclaimed(self.account, room)
+                if not self._open:
+                    return
+                for stored in rows:
+                    self._hold(stored)
+                if len(rows) == room:
+                    self._behind = True  # there may be more
 
 
 class Inbox:
@@ -108,27 +175,31 @@ class Inbox:
         self.store = store
         self._streams: defaultdict[str, set[Stream]] = defaultdict(set)
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
-        self._claims: dict[int, int] = {}  # message id -> streams still handing it out
-        self._take_locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._claims: dict[int, int] = {}  # message id -> consumers holding it
+        self._polled: set[int] = set()  # claimed by a poll, for itself alone
+        self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def on_notification(self, method: str, params: Any) -> None:
         if method != "receive":
             return
         message = message_of(params)
         if message is None:
-            log.warning("ignoring a receive notification without an account")
+            log.warning(
+                "ignoring a receive notification without an account (%s)", type(params).__name__
+            )
             return
-        account = message["account"]
-        message_id = await self.store.add(account, message)
-        if message_id is None:
+        message_id = await self.store.add(message["account"], message)
+        if message_id is not None:
+            self._hand_out(StoredMessage(message_id, message["account"], message))
+
+    def _hand_out(self, stored: StoredMessage) -> None:
+        # A new message, on disk: to the account's websockets, or else to a waiting poll. A
+        # poll may have claimed it already, between the write and this call.
+        if stored.id in self._polled:
             return
-        stored = StoredMessage(message_id, account, message)
-        streams = self._streams.get(account)
-        if streams:
-            for stream in streams:
-                stream._offer(stored)
-        else:
-            self._wake(account)
+        taken = [stream._offer(stored) for stream in list(self._streams.get(stored.account, ()))]
+        if not any(taken):
+            self._wake(stored.account)
 
     def subscriber(self, client: RpcClient) -> Callable[[], Awaitable[None]]:
         """A connect hook that subscribes to every account's messages on each connection."""
@@ -142,61 +213,108 @@ class Inbox:
         return subscribe
 
     @contextlib.contextmanager
-    def stream(self, account: str) -> Iterator[Stream]:
-        """A websocket's feed: every message stored for `account` from now on, plus the
-        backlog on request. On exit, what it did not deliver is pending again."""
-        stream = Stream(self, account)
+    def stream(self, account: str, *, bound: int = DEFAULT_BOUND) -> Iterator[Stream]:
+        """A websocket's feed of `account`: what is pending, then every new message. On exit,
+        what it did not deliver is pending again."""
+        stream = Stream(self, account, bound)
         self._streams[account].add(stream)
         try:
             yield stream
         finally:
             stream.close()
 
+    async def claim(self, account: str, limit: int | None = None) -> Batch:
+        """Pending, unclaimed messages of `account` (at most `limit`), oldest first, claimed."""
+        async with self._locks[account]:
+            messages = await self._unclaimed(account, limit)
+            for stored in messages:
+                self._claim(stored.id)
+                self._polled.add(stored.id)
+        return Batch(self, account, messages)
+
     async def take(self, account: str, limit: int | None = None) -> list[StoredMessage]:
         """Pending, unclaimed messages of `account`, oldest first, marked as delivered."""
-        async with self._take_locks[account]:
-            messages = await self._unclaimed(account, limit)
-            await self.store.mark_delivered([m.id for m in messages])
-        return messages
+        batch = await self.claim(account, limit)
+        await batch.delivered()
+        return batch.messages
 
-    async def poll(self, account: str, *, limit: int | None, timeout: float) -> list[StoredMessage]:
-        """What is pending now; if nothing is, wait up to `timeout` seconds for the next message
-        that no websocket takes."""
+    async def poll(
+        self,
+        account: str,
+        *,
+        limit: int | None,
+        timeout: float,
+        gone: asyncio.Future[Any] | None = None,
+    ) -> Batch:
+        """What is pending now; if nothing is, wait up to `timeout` seconds for a message no
+        websocket takes. An empty batch as soon as `gone` (the client's disconnect) is done."""
         woken = asyncio.Event()
         self._waiters[account].add(woken)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         try:
-            messages = await self.take(account, limit)
-            if messages or timeout <= 0:
-                return messages
-            try:
-                await asyncio.wait_for(woken.wait(), timeout)
-            except TimeoutError:
-                return []
-            return await self.take(account, limit)
+            while True:
+                woken.clear()  # before reading: a message stored meanwhile wakes the wait
+                batch = await self.claim(account, limit)
+                if batch.messages or timeout <= 0:
+                    return batch
+                if not await _wait(woken, gone, deadline - loop.time()):
+                    return batch
         finally:
             self._waiters[account].discard(woken)
             if not self._waiters[account]:
                 del self._waiters[account]
 
     async def _unclaimed(self, account: str, limit: int | None) -> list[StoredMessage]:
-        # Claimed messages are still pending in the store; read enough rows to skip them.
+        # Claimed messages are still pending in the store; read enough rows to skip them. The
+        # filter runs after the read, with no await before the caller claims what it returns.
         extra = len(self._claims)
         rows = await self.store.pending(account, limit + extra if limit else None)
         messages = [m for m in rows if m.id not in self._claims]
         return messages[:limit] if limit else messages
 
+    async def _deliver(self, message_ids: list[int], account: str) -> None:
+        # Under the account's lock: a read of pending messages that began before the rows were
+        # marked still sees them, and must find them claimed when it filters.
+        if not message_ids:
+            return
+        async with self._locks[account]:
+            try:
+                await self.store.mark_delivered(message_ids)
+            finally:
+                self._release(message_ids, account)
+
     def _claim(self, message_id: int) -> None:
         self._claims[message_id] = self._claims.get(message_id, 0) + 1
 
-    def _release(self, message_id: int, account: str, *, delivered: bool) -> None:
-        left = self._claims.get(message_id, 1) - 1
-        if left > 0:
-            self._claims[message_id] = left
-            return
-        self._claims.pop(message_id, None)
-        if not delivered:
-            self._wake(account)  # no websocket sent it: it is pending again
+    def _release(self, message_ids: list[int], account: str) -> None:
+        # Waiting polls are woken whenever a message is let go: it is either pending again, or
+        # delivered, and then the woken poll finds nothing and waits on.
+        let_go = False
+        for message_id in message_ids:
+            left = self._claims.get(message_id, 1) - 1
+            if left > 0:
+                self._claims[message_id] = left
+                continue
+            self._claims.pop(message_id, None)
+            self._polled.discard(message_id)
+            let_go = True
+        if let_go:
+            self._wake(account)
 
     def _wake(self, account: str) -> None:
         for waiter in self._waiters.get(account, ()):
             waiter.set()
+
+
+async def _wait(woken: asyncio.Event, gone: asyncio.Future[Any] | None, timeout: float) -> bool:
+    """Wait for `woken`: False when the time is up or the client is gone first."""
+    if timeout <= 0 or (gone is not None and gone.done()):
+        return False
+    wake = asyncio.ensure_future(woken.wait())
+    waits: set[asyncio.Future[Any]] = {wake} if gone is None else {wake, gone}
+    try:
+        await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        wake.cancel()
+    return woken.is_set() and not (gone is not None and gone.done())

@@ -16,6 +16,7 @@ notifications (a daemon that also auto-subscribes delivers each message twice) a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import queue
@@ -154,7 +155,8 @@ class InboxStore:
         return bool(rows) and rows[0][0] is not None
 
     def _read(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        assert self._reader is not None, "the inbox is not open"
+        if self._reader is None:
+            raise RuntimeError("the inbox is not open")
         with self._read_lock:
             return self._reader.execute(sql, args).fetchall()
 
@@ -174,7 +176,10 @@ class InboxStore:
                 result = fn(conn)
                 conn.execute("COMMIT")
             except BaseException as exc:
-                conn.execute("ROLLBACK")
+                # Also when BEGIN itself failed (a read-only or locked database): the caller gets
+                # the error and the writer serves the next write.
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
                 future_loop.call_soon_threadsafe(_set_exception, future, exc)
             else:
                 future_loop.call_soon_threadsafe(_set_result, future, result)

@@ -1,0 +1,114 @@
+"""uvicorn's websockets-sansio protocol, plus pings the app can await.
+
+ASGI has no ping, so the app cannot tell a frame the client has read from one that sits in
+socket buffers. This protocol offers the ASGI extension `scope["extensions"][PINGS]`, an object
+with
+
+    await pings.ping()          # a ping behind every frame sent so far; returns on its pong
+    pings.close_now(1011, "…")  # a close frame now, even while the client does not read
+
+`ping()` raises ConnectionError when the connection ends before the pong. A pong answers its ping
+and every earlier one: frames are read in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.exceptions import InvalidState
+from websockets.frames import Frame
+from websockets.http11 import Request
+
+__all__ = ["PINGS", "Pings", "WebSocketProtocol"]
+
+PINGS = "signal_rest.ping"
+
+# The keepalive's pings carry 4 random bytes; these carry a prefix and a counter.
+_PREFIX = b"signal-rest:"
+
+
+class Pings:
+    """The `signal_rest.ping` extension of one websocket connection."""
+
+    def __init__(self, protocol: WebSocketProtocol) -> None:
+        self._protocol = protocol
+        self._numbers = itertools.count()
+
+    async def ping(self) -> None:
+        """Send a ping and wait for the client's pong: by then it has read every frame sent
+        before. Raises ConnectionError if the connection is closed or ends first."""
+        protocol = self._protocol
+        if protocol.disconnected or protocol.close_sent or protocol.transport.is_closing():
+            raise ConnectionError("the websocket is closed")
+        payload = _PREFIX + str(next(self._numbers)).encode()
+        answered: asyncio.Future[None] = protocol.loop.create_future()
+        protocol.pings[payload] = answered
+        try:
+            try:
+                protocol.conn.send_ping(payload)
+            except InvalidState as exc:
+                raise ConnectionError("the websocket is closing") from exc
+            protocol.transport.write(b"".join(protocol.conn.data_to_send()))
+            await answered
+        finally:
+            protocol.pings.pop(payload, None)
+
+    def close_now(self, code: int, reason: str) -> None:
+        """Write a close frame at once (ASGI's `websocket.close` waits until the client has
+        read what is buffered, which a stuck client never does) and cut the connection if the
+        client has not answered it within uvicorn's close timeout."""
+        protocol = self._protocol
+        if protocol.disconnected or protocol.close_sent:
+            return
+        try:
+            protocol.conn.send_close(code, reason)
+        except InvalidState:
+            return
+        protocol.transport.write(b"".join(protocol.conn.data_to_send()))
+        protocol.close_sent = True
+        protocol.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        if protocol.read_paused:
+            protocol.read_paused = False
+            protocol.transport.resume_reading()
+        # transport.close() would wait for the buffer to drain, forever for a client that
+        # does not read: abort instead.
+        protocol.close_timer = protocol.loop.call_later(
+            protocol.close_timeout, protocol.transport.abort
+        )
+
+
+class WebSocketProtocol(WebSocketsSansIOProtocol):
+    """Pass as `ws=` to uvicorn.Config."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pings: dict[bytes, asyncio.Future[None]] = {}  # in the order they were sent
+
+    def handle_connect(self, event: Request) -> None:
+        super().handle_connect(event)
+        # The app's task is created above but has not run yet, so it sees the extension.
+        scope = getattr(self, "scope", None)
+        if scope is not None:
+            scope["extensions"][PINGS] = Pings(self)
+
+    def handle_pong(self, event: Frame) -> None:
+        payload = bytes(event.data)
+        if payload not in self.pings:
+            super().handle_pong(event)  # the keepalive's
+            return
+        for sent in list(self.pings):
+            answered = self.pings.pop(sent)
+            if not answered.done():
+                answered.set_result(None)
+            if sent == payload:
+                break
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        for answered in self.pings.values():
+            if not answered.done():
+                answered.set_exception(ConnectionError("the websocket connection was lost"))
+        self.pings.clear()
+        super().connection_lost(exc)

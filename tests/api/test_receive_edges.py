@@ -1,0 +1,215 @@
+"""Receiving at the edges, over real HTTP and websockets: clients that give up or stop reading
+lose nothing, and do not hold up the other consumers of the account."""
+
+from __future__ import annotations
+
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import connect
+
+from signal_rest.inbox.delivery import Stream
+from tests.api.test_websocket import (
+    assert_all_delivered,
+    assert_silent,
+    next_frame,
+    pending,
+    send_from_outside,
+)
+from tests.support.flows import ALICE, register
+from tests.support.service import RunningService, start_service
+
+
+def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        time.sleep(0.02)
+
+
+def streams(service: RunningService, number: str) -> list[Stream]:
+    async def snapshot() -> list[Stream]:
+        return list(service.backend.inbox._streams.get(number, ()))
+
+    result: list[Stream] = service.run(snapshot())
+    return result
+
+
+def texts(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["envelope"]["dataMessage"]["message"] for m in messages]
+
+
+class StuckClient:
+    """A websocket client that completes the handshake and then never reads."""
+
+    def __init__(self, service: RunningService, path: str) -> None:
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        self.sock.connect(("127.0.0.1", service.port))
+        request = (
+            f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{service.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        )
+        self.sock.sendall(request.encode())
+        head = b""
+        while not head.endswith(b"\r\n\r\n"):
+            head += self.sock.recv(1)  # byte by byte: nothing after the handshake is read
+        assert head.startswith(b"HTTP/1.1 101 "), head
+
+    def read_to_close(self) -> list[tuple[int, bytes]]:
+        """Now read everything the server sent, up to its close frame: (opcode, payload)s."""
+        self.sock.settimeout(10)
+        data = b""
+        frames: list[tuple[int, bytes]] = []
+        while not frames or frames[-1][0] != 0x8:
+            chunk = self.sock.recv(65536)
+            assert chunk, f"the connection ended without a close frame after {len(frames)} frames"
+            data += chunk
+            frames, data = _parse(frames, data)
+        return frames
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def _parse(frames: list[tuple[int, bytes]], data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
+    while len(data) >= 2:
+        opcode, length, at = data[0] & 0x0F, data[1] & 0x7F, 2
+        if length == 126:
+            (length,), at = struct.unpack(">H", data[2:4]), 4
+        elif length == 127:
+            (length,), at = struct.unpack(">Q", data[2:10]), 10
+        if len(data) < at + length:
+            break
+        frames.append((opcode, data[at : at + length]))
+        data = data[at + length :]
+    return frames, data
+
+
+@pytest.fixture
+def stuck_service(tmp_path: Path) -> Iterator[Callable[..., RunningService]]:
+    """Starts the service with the given settings, ALICE registered; stopped after the test."""
+    started: list[RunningService] = []
+
+    def start(**settings: Any) -> RunningService:
+        service = start_service(tmp_path / "data", **settings)
+        started.append(service)
+        register(service.client, ALICE)
+        return service
+
+    yield start
+    for service in started:
+        service.stop()
+
+
+@pytest.fixture
+def stuck_client() -> Iterator[Callable[[RunningService, str], StuckClient]]:
+    """Opens websockets that never read; their sockets are closed after the test."""
+    opened: list[StuckClient] = []
+
+    def open_(service: RunningService, path: str) -> StuckClient:
+        opened.append(StuckClient(service, path))
+        return opened[-1]
+
+    yield open_
+    for client in opened:
+        client.close()
+
+
+def test_receive_abandoned_long_poll_takes_nothing(accounts: RunningService) -> None:
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.get(f"{accounts.url}/v1/receive/{ALICE}", params={"timeout": "30"}, timeout=1)
+    ts = send_from_outside(accounts, ALICE, "after the client gave up")
+
+    wait_until(lambda: bool(pending(accounts, ALICE)), "the message to be stored")
+    # The abandoned poll (still within its 30 s) took nothing: the message stays pending.
+    [stored] = pending(accounts, ALICE)
+    assert stored.message["envelope"]["timestamp"] == ts
+    later = accounts.client.get(f"/v1/receive/{ALICE}", params={"timeout": "5"})
+    assert later.status_code == 200
+    assert [(m["envelope"]["timestamp"], texts([m])) for m in later.json()] == [
+        (ts, ["after the client gave up"])
+    ]
+    assert_all_delivered(accounts, ALICE)
+
+
+def test_receive_stuck_websocket_does_not_starve_rest_polls(
+    stuck_service: Callable[..., RunningService],
+    stuck_client: Callable[[RunningService, str], StuckClient],
+) -> None:
+    bound = 100
+    service = stuck_service(websocket_queue=bound, websocket_write_timeout=120)
+    stuck = stuck_client(service, f"/v1/receive/{ALICE}")
+    polled: list[dict[str, Any]] = []
+    stop_polling = threading.Event()
+
+    def poll() -> None:
+        with httpx.Client(base_url=service.url, timeout=30) as client:
+            while not stop_polling.is_set():
+                response = client.get(f"/v1/receive/{ALICE}", params={"timeout": "1"})
+                assert response.status_code == 200, response.text
+                polled.extend(response.json())
+
+    poller = threading.Thread(target=poll)
+    poller.start()
+    try:
+        sent = []
+        for i in range(2000):
+            sent.append(f"message {i}")
+            send_from_outside(service, ALICE, sent[-1])
+            if i % 100 == 99:
+                [stream] = streams(service, ALICE)
+                assert len(stream._held) <= bound  # queued, or sent and not confirmed
+        # Everything the stuck socket could not take went to the poller, the socket still open.
+        wait_until(lambda: len(polled) == len(sent) - bound, "the poller to get the rest")
+        [stream] = streams(service, ALICE)
+        assert len(stream._held) == bound
+    finally:
+        stop_polling.set()
+        poller.join(timeout=30)
+    stuck.close()  # without reading: what sits in its buffers was never delivered
+    wait_until(lambda: not streams(service, ALICE), "the server to notice")
+
+    with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
+        taken_over = [next_frame(ws) for _ in range(bound)]
+        assert_silent(ws)
+    received = texts(polled) + texts(taken_over)
+    assert sorted(received) == sorted(sent)  # each exactly once
+    assert texts(taken_over) == sent[:bound]  # oldest first
+    assert_all_delivered(service, ALICE)
+
+
+def test_receive_websocket_that_stops_reading_is_closed_after_the_write_timeout(
+    stuck_service: Callable[..., RunningService],
+    stuck_client: Callable[[RunningService, str], StuckClient],
+) -> None:
+    bound = 20
+    service = stuck_service(websocket_queue=bound, websocket_write_timeout=1)
+    stuck = stuck_client(service, f"/v1/receive/{ALICE}")
+    sent = [f"message {i}" for i in range(bound + 5)]
+    for text in sent:
+        send_from_outside(service, ALICE, text)
+    wait_until(lambda: not streams(service, ALICE), "the write timeout to close the socket")
+
+    frames = stuck.read_to_close()
+    opcode, payload = frames[-1]
+    assert (opcode, struct.unpack(">H", payload[:2])[0], payload[2:]) == (
+        0x8,
+        1011,
+        b"the client did not read in time",
+    )
+    assert 0 < len([f for f in frames if f[0] == 0x1]) <= bound
+    # The frames it had in its buffers were never confirmed: the next consumer gets them.
+    wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be stored")
+    with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
+        assert texts([next_frame(ws) for _ in sent]) == sent
+        assert_silent(ws)
+    assert_all_delivered(service, ALICE)
