@@ -15,8 +15,6 @@ The run is derandomized (a fixed seed, no example database), so CI sees the same
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +24,7 @@ from schemathesis import Case
 from schemathesis.config import SchemathesisConfig
 
 from tests.support.flows import ALICE, BOB, register
-from tests.support.service import RunningService, start_service
+from tests.support.service import RunningService
 
 OUTSIDER = "+4915100000009"  # an outside Signal user, not an account of the service
 
@@ -42,17 +40,8 @@ MAX_EXAMPLES = 50
 
 
 @pytest.fixture
-def fuzzed_service(tmp_path: Path) -> Iterator[RunningService]:
-    service = start_service(tmp_path / "data")
-    try:
-        yield service
-    finally:
-        service.stop()
-
-
-@pytest.fixture
-def fuzz_schema(fuzzed_service: RunningService) -> Any:
-    client = fuzzed_service.client
+def fuzz_schema(service: RunningService) -> Any:
+    client = service.client
     register(client, ALICE)
     register(client, BOB)
     created = client.post(f"/v1/groups/{ALICE}", json={"name": "fuzz", "members": [BOB]})
@@ -76,7 +65,7 @@ def fuzz_schema(fuzzed_service: RunningService) -> Any:
             },
         }
     )
-    loaded = schemathesis.openapi.from_url(f"{fuzzed_service.url}/swagger/doc.json", config=config)
+    loaded = schemathesis.openapi.from_url(f"{service.url}/swagger/doc.json", config=config)
 
     @loaded.hook
     def flatmap_body(context: Any, body: Any) -> st.SearchStrategy[Any]:

@@ -83,6 +83,21 @@ def open_connections(service: RunningService) -> int:
 # --- JSON nesting ------------------------------------------------------------------------------
 
 
+def trickle_until_answered(conn: socket.socket, byte: bytes) -> bytes:
+    """Send `byte` every 20 ms until the server answers and closes; what it answered (b"" when
+    it reset the connection while a byte was on its way, instead of sending the 408)."""
+    deadline = time.monotonic() + 20
+    try:
+        while time.monotonic() < deadline:
+            readable, _, _ = select.select([conn], [], [], 0.02)
+            if readable:
+                return read_until_closed(conn)
+            conn.sendall(byte)
+    except (ConnectionResetError, BrokenPipeError):
+        return b""
+    raise AssertionError("the server never cut off a request trickling in")
+
+
 @pytest.mark.parametrize(
     ("method", "path"),
     [
@@ -229,19 +244,7 @@ def test_trickled_headers_of_a_second_request_close_the_connection(
         # The next request's headers come a byte every 20 ms, forever: each byte would reset
         # a keep-alive timer, but not the header deadline.
         conn.sendall(b"GET /v1/about HTTP/1.1\r\nHost: localhost\r\nX-Slow: ")
-        answer = b""
-        deadline = time.monotonic() + 20
-        try:
-            while time.monotonic() < deadline:
-                readable, _, _ = select.select([conn], [], [], 0.02)
-                if readable:
-                    answer = read_until_closed(conn)
-                    break
-                conn.sendall(b"a")
-            else:
-                raise AssertionError("the trickling connection stayed open")
-        except (ConnectionResetError, BrokenPipeError):
-            answer = b""  # closed while a byte was on its way: a reset instead of the 408
+        answer = trickle_until_answered(conn, b"a")
     assert answer == b"" or answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer
 
 
@@ -266,19 +269,7 @@ def test_a_trickled_body_cannot_extend_its_deadline(quick: RunningService) -> No
             "Content-Type: application/json\r\n"
             "Content-Length: 100000\r\n\r\n".encode()
         )
-        answer = b""
-        deadline = time.monotonic() + 20
-        try:
-            while time.monotonic() < deadline:
-                readable, _, _ = select.select([conn], [], [], 0.02)
-                if readable:
-                    answer = read_until_closed(conn)
-                    break
-                conn.sendall(b" ")
-            else:
-                raise AssertionError("the trickling body was never cut off")
-        except (ConnectionResetError, BrokenPipeError):
-            answer = b""
+        answer = trickle_until_answered(conn, b" ")
     assert answer == b"" or answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n"), answer
 
 
