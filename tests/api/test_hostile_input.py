@@ -380,3 +380,23 @@ def test_running_out_of_descriptors_logs_once_and_recovers(tmp_path: Path) -> No
     accept_lines = [line for line in stderr.splitlines() if b"accept" in line]
     assert 1 <= len(accept_lines) <= 3, stderr[-3000:]
     assert b"Traceback" not in stderr, stderr[-3000:]
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        pytest.param(b"NOT HTTP AT ALL\r\n\r\n", id="broken-request-line"),
+        pytest.param(b"GET /v1/about HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", id="two-hosts"),
+    ],
+)
+def test_unparsable_request_gets_the_json_error_body(
+    service: RunningService, request_head: bytes
+) -> None:
+    with connect(service) as conn:
+        conn.sendall(request_head)
+        answer = read_until_closed(conn)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 Bad Request\r\n"), answer
+    assert has_header(head, b"content-type: application/json")
+    assert has_header(head, b"connection: close")
+    assert json.loads(body) == {"error": "Malformed HTTP request: Invalid HTTP request received"}

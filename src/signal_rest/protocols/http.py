@@ -118,6 +118,12 @@ class GuardedConnection(_Base):
             self._sent_some = False
             self._arm()
 
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn answers a request it cannot parse (a broken request line, headers over its
+        # limit) in text/plain; here it gets the one error body too.
+        self._disarm()
+        _answer(self, 400, "Bad Request", f"Malformed HTTP request: {msg.rstrip('.')}")
+
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
