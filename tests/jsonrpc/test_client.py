@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from signal_rest.errors import DaemonUnavailable, RateLimited, RpcError, RpcTimeout
+from signal_rest.inbox.delivery import Inbox
+from signal_rest.inbox.store import InboxStore
 from signal_rest.jsonrpc.client import RpcClient, _reason
 from signal_rest.jsonrpc.transports import UnixTransport
 from tests.jsonrpc.conftest import Connect, LineServer, reply
@@ -302,3 +304,19 @@ def test_connection_errors_are_told_in_user_terms_without_paths(
 ) -> None:
     exc.filename = "/run/secret/daemon.sock"  # type: ignore[attr-defined]
     assert _reason(exc) == reason
+
+
+async def test_subscription_that_times_out_is_asked_for_again(
+    connect: Connect, tmp_path: Path
+) -> None:
+    # A daemon too slow to answer subscribeReceive at connect time must not leave the service
+    # without messages until the next reconnect.
+    client, peer = await connect(timeout=0.3)
+    inbox = Inbox(InboxStore(tmp_path / "inbox.sqlite3"))
+    subscribing = asyncio.ensure_future(inbox.subscriber(client, retry_delay=0.05)())
+    first = await peer.recv()
+    assert first["method"] == "subscribeReceive"
+    second = await peer.recv()  # the first was never answered
+    assert (second["method"], second["id"] != first["id"]) == ("subscribeReceive", True)
+    await peer.send(reply(second, 0))
+    await asyncio.wait_for(subscribing, 5)

@@ -38,7 +38,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from signal_rest.errors import SignalApiError
+from signal_rest.errors import RpcTimeout, SignalApiError
 from signal_rest.inbox.store import InboxStore, StoredMessage
 from signal_rest.jsonrpc.client import RpcClient
 
@@ -48,6 +48,8 @@ log = logging.getLogger(__name__)
 
 # Messages one websocket may claim unless told otherwise (the `websocket_queue` setting).
 DEFAULT_BOUND = 500
+# Longest wait between two subscribeReceive calls that timed out.
+MAX_SUBSCRIBE_DELAY = 30.0
 
 
 def message_of(params: Any) -> dict[str, Any] | None:
@@ -201,14 +203,29 @@ class Inbox:
         if not any(taken):
             self._wake(stored.account)
 
-    def subscriber(self, client: RpcClient) -> Callable[[], Awaitable[None]]:
-        """A connect hook that subscribes to every account's messages on each connection."""
+    def subscriber(
+        self, client: RpcClient, *, retry_delay: float = 1.0
+    ) -> Callable[[], Awaitable[None]]:
+        """A connect hook that subscribes to every account's messages on each connection.
+
+        A subscription the daemon does not answer in time is asked for again on the same
+        connection (with back-off), or no message would arrive until the next reconnect; if the
+        first one was only late, the daemon sends each message twice and the store keeps one."""
 
         async def subscribe() -> None:
-            try:
-                await client.call("subscribeReceive")
-            except SignalApiError as exc:
-                log.error("subscribeReceive failed, no messages will arrive: %s", exc.message)
+            delay = retry_delay
+            while True:
+                try:
+                    await client.call("subscribeReceive")
+                    return
+                except RpcTimeout as exc:
+                    log.warning("subscribeReceive: %s; asking again in %g s", exc.message, delay)
+                except SignalApiError as exc:
+                    # A lost connection ends up here too; the next one runs this hook again.
+                    log.error("subscribeReceive failed, no messages will arrive: %s", exc.message)
+                    return
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_SUBSCRIBE_DELAY)
 
         return subscribe
 
