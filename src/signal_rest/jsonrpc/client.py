@@ -237,7 +237,14 @@ class RpcClient:
         was written is never sent; one that was written may still be carried out.
         """
         limit = self.timeout if timeout is None else timeout
-        if params is not None and not method.startswith("sandbox."):
+        request_id = str(next(self._ids))
+        request: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": request_id}
+        if params is not None:
+            request["params"] = params
+        line = json.dumps(request, ensure_ascii=False).encode()
+        # A string has no more UTF-16 units than its UTF-8 bytes, so only a line longer than
+        # MAX_STRING can hold one signal-cli refuses: the params are searched only then.
+        if len(line) > MAX_STRING and not method.startswith("sandbox."):
             found = _overlong_string(params, "params")
             if found is not None:
                 raise ValidationError(
@@ -247,11 +254,6 @@ class RpcClient:
         link = self._link
         if link is None:
             raise DaemonUnavailable(f"signal-cli is not reachable ({self.last_error}); retrying")
-        request_id = str(next(self._ids))
-        request: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": request_id}
-        if params is not None:
-            request["params"] = params
-        line = json.dumps(request, ensure_ascii=False).encode()
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         # No await between reading self._link and these two lines: a dropped connection either
         # happened before (link is None) or fails this future.
