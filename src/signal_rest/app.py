@@ -115,9 +115,9 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
         ),
         # The whole body within body_timeout of the headers, or 408 (header time: server.py).
         (BodyDeadline, {"timeout": settings.body_timeout}),
+        # Last, so it sees the request as the routes will: API tokens, scopes, rate limits.
+        (TokenGuard, token_guard_options(app, settings)),
     ]
-    # Last, so it sees the request as the routes will: API tokens, scopes, rate limits.
-    layers.append((TokenGuard, token_guard_options(app, settings)))
     for layer, options in reversed(layers):
         app.add_middleware(layer, **options)
 
