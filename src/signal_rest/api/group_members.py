@@ -15,10 +15,11 @@ from fastapi import APIRouter, Request, Response
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
-from signal_rest.api.groups import fetch_groups, member_param
 from signal_rest.backend import Backend
 from signal_rest.domain.groupids import rest_to_internal
+from signal_rest.domain.groups import member_param
 from signal_rest.errors import NotFound, ValidationError
+from signal_rest.services.groups import fetch_groups
 
 __all__ = ["router"]
 

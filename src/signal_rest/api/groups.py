@@ -6,8 +6,6 @@ prefix on GET and refuses it elsewhere). Members and admins are in `group_member
 
 from __future__ import annotations
 
-import asyncio
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, Response
@@ -17,13 +15,12 @@ from pydantic import Field
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account, query_flag
 from signal_rest.backend import Backend
-from signal_rest.domain.attachments import AttachmentSpec, TempAttachments
 from signal_rest.domain.groupids import internal_to_rest, rest_to_internal
-from signal_rest.domain.groups import group_entry, permission_params
-from signal_rest.domain.recipients import classify
-from signal_rest.errors import NotFound, PayloadTooLarge, ValidationError
+from signal_rest.domain.groups import group_entry, member_param, permission_params
+from signal_rest.errors import NotFound, ValidationError
+from signal_rest.services.groups import fetch_groups, update_with_avatar
 
-__all__ = ["fetch_groups", "member_param", "router"]
+__all__ = ["router"]
 
 router = APIRouter(tags=["Groups"])
 
@@ -55,17 +52,6 @@ class CreateGroup(RequestModel):
     permissions: Permissions = Permissions()
     group_link: str = ""
     expiration_time: Int64 = 0
-
-
-def member_param(member: str) -> str:
-    # Usernames go to signal-cli as `u:<name>`, as the Go project sends them.
-    return f"u:{member}" if classify(member).kind == "username" else member
-
-
-async def fetch_groups(backend: Backend, number: str) -> list[dict[str, Any]]:
-    """signal-cli's listGroups items of the account `number`."""
-    groups = await backend.rpc.call("listGroups", {"account": number})
-    return [g for g in groups if isinstance(g, dict)] if isinstance(groups, list) else []
 
 
 @router.post(
@@ -127,16 +113,6 @@ async def delete_group(number: str, groupid: str, backend: BackendDep) -> Respon
     return Response(status_code=200)
 
 
-def _write_avatar(files: TempAttachments, value: str) -> Path:
-    # Raw base64 only, as in Go: a data URI fails to decode.
-    try:
-        return files.add_spec(AttachmentSpec(value))
-    except PayloadTooLarge:
-        raise
-    except ValidationError as exc:
-        raise ValidationError(f"Couldn't decode base64 encoded avatar: {exc.message}") from exc
-
-
 @router.put(
     "/v1/groups/{number}/{groupid}",
     summary="Update the state of a Signal Group",
@@ -168,15 +144,7 @@ async def update_group(
         # `expiration_time` is always sent, 0 included; an absent or null one is not.
         params["expiration"] = body.expiration_time
     params["account"] = number
-    files = TempAttachments(backend.tmp_dir, max_bytes=backend.settings.max_attachment_bytes)
-    try:
-        if body.base64_avatar:
-            # Decoding a large avatar takes a while: keep the event loop free meanwhile.
-            path = await asyncio.to_thread(_write_avatar, files, body.base64_avatar)
-            params["avatar"] = str(path)
-        await backend.rpc.call("updateGroup", params)
-    finally:
-        await asyncio.to_thread(files.cleanup)
+    await update_with_avatar(backend, params, body.base64_avatar)
     return Response(status_code=204)
 
 

@@ -79,6 +79,31 @@ async def send_as(request: Request, backend: SandboxDep) -> JSONResponse:
     return JSONResponse(first, status_code=201)
 
 
+class Act(RequestModel):
+    sender: str = Field("", alias="from")
+    method: str = ""
+    params: dict[str, Any] = {}
+
+
+@router.post(
+    "/act",
+    summary="An outside Signal user (or any account) runs a send-like signal-cli method",
+    description=(
+        "`method` is one of send, sendReaction, sendTyping, sendReceipt, remoteDelete, … and "
+        "`params` are signal-cli's JSON-RPC params for it; the answer is signal-cli's result. "
+        "This is how tests make a contact react, mark read, type or delete for an account."
+    ),
+    openapi_extra=body_doc(Act),
+)
+async def act(request: Request, backend: SandboxDep) -> Any:
+    body = parse_json_body(Act, await read_body(request, files=True))
+    require_account(request, body.sender)
+    if not body.sender or not body.method:
+        raise ValidationError("Couldn't process request - 'from' and 'method' are needed")
+    params = {"from": body.sender, "method": body.method, "params": body.params}
+    return await backend.rpc.call("sandbox.act", params)
+
+
 @router.get("/received/{number}", summary="What an outside Signal user has received")
 async def received(number: str, backend: SandboxDep) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = await backend.rpc.call(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +12,15 @@ from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_b
 from signal_rest.api.deps import BackendDep
 from signal_rest.auth.guard import require_account
 from signal_rest.backend import Backend
-from signal_rest.domain.attachments import TempAttachments
 from signal_rest.domain.groupids import rest_to_internal
 from signal_rest.domain.linkpreview import validate_link_preview
 from signal_rest.domain.recipients import split_for_send
-from signal_rest.domain.sending import SendTarget, send_all, targets_for
+from signal_rest.domain.sending import SendTarget, targets_for
 from signal_rest.domain.styles import parse_styled
 from signal_rest.errors import ValidationError
+from signal_rest.services.sending import PreparedSend, send_all
 
-__all__ = ["PreparedSend", "SendV2", "router", "send_v2_body", "v2_targets"]
+__all__ = ["SendV2", "router", "send_v2_body", "v2_params", "v2_targets"]
 
 router = APIRouter(tags=["Messages"])
 
@@ -70,71 +69,50 @@ def _mention_strings(mentions: list[Mention]) -> list[str]:
     return [f"{m.start}:{m.length}:{m.author}" for m in mentions]
 
 
-class PreparedSend:
-    """Decodes a request's attachments to temp files and removes them afterwards."""
-
-    def __init__(self, backend: Backend) -> None:
-        self.files = TempAttachments(
-            backend.tmp_dir, max_bytes=backend.settings.max_attachment_bytes
+async def v2_params(prepared: PreparedSend, body: SendV2, default_text_mode: str) -> dict[str, Any]:
+    """signal-cli `send` params (without recipients) after the Go project's checks 4–7."""
+    if body.sticker and ":" not in body.sticker:
+        raise ValidationError("Couldn't process request - please provide valid sticker delimiter")
+    if body.view_once and not body.base64_attachments:
+        raise ValidationError("'view_once' can only be set for image attachments!")
+    message = body.message
+    params: dict[str, Any] = {}
+    if body.link_preview is not None:
+        preview = validate_link_preview(
+            message,
+            url=body.link_preview.url,
+            title=body.link_preview.title,
+            description=body.link_preview.description,
+            base64_thumbnail=body.link_preview.base64_thumbnail,
         )
-
-    async def __aenter__(self) -> PreparedSend:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await asyncio.to_thread(self.files.cleanup)
-
-    async def decode(self, value: str) -> str:
-        # Decoding 100 MiB of base64 takes a while: keep the event loop free meanwhile.
-        path = await asyncio.to_thread(self.files.add, value)
-        return str(path)
-
-    async def v2_params(self, body: SendV2, default_text_mode: str) -> dict[str, Any]:
-        """signal-cli `send` params (without recipients) after the Go project's checks 4–7."""
-        if body.sticker and ":" not in body.sticker:
-            raise ValidationError(
-                "Couldn't process request - please provide valid sticker delimiter"
-            )
-        if body.view_once and not body.base64_attachments:
-            raise ValidationError("'view_once' can only be set for image attachments!")
-        message = body.message
-        params: dict[str, Any] = {}
-        if body.link_preview is not None:
-            preview = validate_link_preview(
-                message,
-                url=body.link_preview.url,
-                title=body.link_preview.title,
-                description=body.link_preview.description,
-                base64_thumbnail=body.link_preview.base64_thumbnail,
-            )
-            image = None
-            if body.link_preview.base64_thumbnail:
-                image = Path(await self.decode(body.link_preview.base64_thumbnail))
-            params.update(preview.rpc_params(image))
-        if (body.text_mode or default_text_mode) == "styled":
-            message, styles = parse_styled(message)
-            if styles:
-                params["text-style"] = styles
-        params["message"] = message
-        if body.base64_attachments:
-            params["attachment"] = [await self.decode(a) for a in body.base64_attachments]
-        if body.sticker:
-            params["sticker"] = body.sticker
-        if body.mentions:
-            params["mentions"] = _mention_strings(body.mentions)
-        if body.quote_timestamp:
-            params["quote-timestamp"] = body.quote_timestamp
-            params["quote-author"] = body.quote_author
-            params["quote-message"] = body.quote_message
-        if body.quote_mentions:
-            params["quote-mentions"] = _mention_strings(body.quote_mentions)
-        if body.edit_timestamp:
-            params["edit-timestamp"] = body.edit_timestamp
-        if body.notify_self is not False:
-            params["notify-self"] = True
-        if body.view_once:
-            params["view-once"] = True
-        return params
+        image = None
+        if body.link_preview.base64_thumbnail:
+            image = Path(await prepared.decode(body.link_preview.base64_thumbnail))
+        params.update(preview.rpc_params(image))
+    if (body.text_mode or default_text_mode) == "styled":
+        message, styles = parse_styled(message)
+        if styles:
+            params["text-style"] = styles
+    params["message"] = message
+    if body.base64_attachments:
+        params["attachment"] = [await prepared.decode(a) for a in body.base64_attachments]
+    if body.sticker:
+        params["sticker"] = body.sticker
+    if body.mentions:
+        params["mentions"] = _mention_strings(body.mentions)
+    if body.quote_timestamp:
+        params["quote-timestamp"] = body.quote_timestamp
+        params["quote-author"] = body.quote_author
+        params["quote-message"] = body.quote_message
+    if body.quote_mentions:
+        params["quote-mentions"] = _mention_strings(body.quote_mentions)
+    if body.edit_timestamp:
+        params["edit-timestamp"] = body.edit_timestamp
+    if body.notify_self is not False:
+        params["notify-self"] = True
+    if body.view_once:
+        params["view-once"] = True
+    return params
 
 
 async def send_v2_body(
@@ -148,7 +126,7 @@ async def send_v2_body(
     """Send a /v2/send-shaped body: `sender` is the param naming who sends, and its value."""
     key, number = sender
     async with PreparedSend(backend) as prepared:
-        params = await prepared.v2_params(body, backend.settings.default_signal_text_mode)
+        params = await v2_params(prepared, body, backend.settings.default_signal_text_mode)
         params[key] = number
         return await send_all(backend.rpc, method, params, targets, account=number)
 

@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from signal_rest.domain.groupids import internal_to_rest
+from signal_rest.domain.recipients import classify
 from signal_rest.errors import ValidationError
 
 __all__ = [
     "GROUP_LINKS",
     "PERMISSION_VALUES",
     "group_entry",
+    "member_param",
     "permission_params",
 ]
 
@@ -89,3 +91,8 @@ def permission_params(
         "link": group_link,
     }
     return {key: value for key, value in params.items() if value}
+
+
+def member_param(member: str) -> str:
+    """A member as signal-cli takes it: usernames as `u:<name>`, as the Go project sends them."""
+    return f"u:{member}" if classify(member).kind == "username" else member

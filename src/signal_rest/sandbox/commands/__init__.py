@@ -27,6 +27,7 @@ COMMANDS: dict[str, Command] = {
     "quitGroup": Command("single", groups.quit_group),
     "sandbox.getVerificationCode": Command("control", control.get_verification_code),
     "sandbox.send": Command("control", control.send),
+    "sandbox.act": Command("control", control.act),
     "sandbox.updateGroup": Command("control", control.update_group),
     "sandbox.listReceived": Command("control", control.list_received),
     "sandbox.scanLink": Command("control", control.scan_link),

@@ -43,6 +43,27 @@ async def send(ctx: Context, raw: dict[str, Any]) -> Any:
     return send_as(ctx.network, number, rest)
 
 
+# What an outside user can do to accounts with `sandbox.act`: the send-like methods, run as if
+# the outside user's phone called them. A method joins this list when its handler works for a
+# sender that is no local account (see messaging.py).
+ACTS = ("send", "sendReaction", "sendTyping", "sendReceipt", "remoteDelete")
+
+
+async def act(ctx: Context, raw: dict[str, Any]) -> Any:
+    """`{"from": number, "method": name, "params": {...}}`: an outside user runs a send-like
+    method with signal-cli's params; the result is that method's result."""
+    number, rest = _actor(ctx.network, raw)
+    method = rest.get("method")
+    if method not in ACTS:
+        raise user_error(f"method must be one of: {', '.join(ACTS)}")
+    params = rest.get("params", {})
+    if not isinstance(params, dict):
+        raise user_error("params must be an object")
+    from . import COMMANDS  # the table imports this module
+
+    return await COMMANDS[method].handler(Context(ctx.network, ctx.links, number), params)
+
+
 async def update_group(ctx: Context, raw: dict[str, Any]) -> Any:
     number, rest = _actor(ctx.network, raw)
     invite = rest.pop("invite", None) or []

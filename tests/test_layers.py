@@ -1,0 +1,58 @@
+"""The layout is the architecture: each layer imports only what sits below it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "signal_rest"
+
+# layer -> module prefixes it must never import
+FORBIDDEN = {
+    "domain": (
+        "fastapi",
+        "starlette",
+        "signal_rest.api",
+        "signal_rest.services",
+        "signal_rest.backend",
+        "signal_rest.jsonrpc",
+        "signal_rest.sandbox",
+    ),
+    "services": ("fastapi", "starlette", "signal_rest.api"),
+    "sandbox": (
+        "fastapi",
+        "starlette",
+        "signal_rest.api",
+        "signal_rest.services",
+        "signal_rest.domain",
+        "signal_rest.backend",
+    ),
+}
+
+
+def _imports(path: Path) -> set[str]:
+    """Absolute names of the modules `path` imports, relative imports resolved."""
+    package = ["signal_rest", *path.relative_to(PACKAGE).parent.parts]
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            names.add(module)
+            names.update(f"{module}.{alias.name}" for alias in node.names)
+    return names
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_a_layer_imports_nothing_from_the_layers_above_it(layer: str) -> None:
+    offending = {
+        f"{path.relative_to(PACKAGE)}: {name}"
+        for path in (PACKAGE / layer).rglob("*.py")
+        for name in _imports(path)
+        if name.startswith(FORBIDDEN[layer])
+    }
+    assert offending == set()
