@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.api.test_send_receive import assert_envelope
-from tests.support.flows import ALICE, BOB, receive_until
-from tests.support.service import RunningService
+from tests.support.flows import ALICE, BOB, receive_until, register
+from tests.support.service import RunningService, start_service
 from tests.support.shapes import data_message
 
 CAROL = "+4915100000003"  # an outside Signal user
@@ -174,6 +175,30 @@ def test_an_outside_user_sends_a_poll_to_an_account(accounts: RunningService) ->
         "optionIndexes": [0],
         "voteCount": 1,
     }
+
+
+def test_vote_count_goes_on_after_a_restart(tmp_path: Path) -> None:
+    vote = {
+        "recipient": CAROL,
+        "poll_author": CAROL,
+        "poll_timestamp": str(POLL_TS),
+        "selected_answers": [1],
+    }
+    data_dir = tmp_path / "data"
+    for expected in (1, 2):
+        service = start_service(data_dir)
+        try:
+            if expected == 1:
+                register(service.client, ALICE)
+            response = service.client.post(f"/v1/polls/{ALICE}/vote", json=vote)
+            assert response.status_code == 204, response.text
+            counts = [
+                m["envelope"]["dataMessage"]["pollVote"]["voteCount"]
+                for m in outside_received(service.client, CAROL)
+            ]
+            assert counts == [1, 2][:expected]
+        finally:
+            service.stop()
 
 
 def test_poll_to_an_unknown_username_reports_it(accounts: RunningService) -> None:
