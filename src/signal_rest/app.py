@@ -25,7 +25,9 @@ from signal_rest.api import (
     accounts,
     docs,
     group_members,
+    group_pins,
     groups,
+    polls,
     qrcodelink,
     receive,
     register,
@@ -62,6 +64,8 @@ def _routes(app: FastAPI) -> None:
     table.mount(receive.router, "receive")  # /v1/receive/{number} (poll and websocket)
     table.mount(groups.router, "groups")  # /v1/groups/{number}[/{groupid}]
     table.mount(group_members.router, "groups")  # /v1/groups/{number}/{groupid}/members|admins
+    table.mount(group_pins.router, "groups")  # /v1/groups/{number}/{groupid}/pin-message
+    table.mount(polls.router, "send")  # /v1/polls/{number}[/vote]
     table.mount(sandbox.router, "admin")  # /v1/sandbox/* (only when the backend is the sandbox)
     table.mount(docs.router, OPEN)  # /swagger/*
 

@@ -16,6 +16,7 @@ Every error a request can meet is one of these; one handler in `signal_rest.app`
     └── DaemonError                400  signal-cli (or the sandbox) answered with an error
         ├── RpcError               400  a JSON-RPC error object (code, message, data)
         │   └── RateLimited        429  code -5: carries the challenge tokens
+        ├── DaemonTooOld           501  the daemon's signal-cli lacks the method a route needs
         ├── DaemonUnavailable      503  no connection to the daemon
         └── RpcTimeout             504  the daemon did not answer in time
 
@@ -29,6 +30,7 @@ from typing import Any
 
 __all__ = [
     "DaemonError",
+    "DaemonTooOld",
     "DaemonUnavailable",
     "Forbidden",
     "InternalError",
@@ -182,6 +184,13 @@ class RateLimited(RpcError):
             body["challenge_tokens"] = self.challenge_tokens
         body["account"] = self.account
         return body
+
+
+class DaemonTooOld(DaemonError):
+    """The daemon answered "Method not implemented" for a method newer than its signal-cli (polls
+    and pins need 0.14): the route cannot work until signal-cli is upgraded."""
+
+    status = 501
 
 
 class DaemonUnavailable(DaemonError):

@@ -113,6 +113,42 @@ def test_realcli_has_no_sandbox_routes(real: RunningService) -> None:
     }
 
 
+GROUP = "group.QUFFQ0F3UUZCZ2NJQ1FvTERBME9EeEFSRWhNVUZSWVhHQmthR3h3ZEhoOD0="
+POLL = {"recipient": "+4915100000002", "poll_timestamp": "1752436809700"}
+PIN = {"target_author": "+4915100000002", "timestamp": 1752436809700}
+
+
+@pytest.mark.realcli
+@pytest.mark.parametrize(
+    ("method", "path", "body", "feature"),
+    [
+        ("POST", "/v1/polls/{n}", {**POLL, "question": "Q", "answers": ["a", "b"]}, "polls"),
+        (
+            "POST",
+            "/v1/polls/{n}/vote",
+            {**POLL, "poll_author": "+4915100000002", "selected_answers": [1]},
+            "polls",
+        ),
+        ("DELETE", "/v1/polls/{n}", POLL, "polls"),
+        ("POST", f"/v1/groups/{{n}}/{GROUP}/pin-message", PIN, "pinned messages"),
+        ("DELETE", f"/v1/groups/{{n}}/{GROUP}/pin-message", PIN, "pinned messages"),
+    ],
+    ids=["create-poll", "vote", "close-poll", "pin", "unpin"],
+)
+def test_realcli_polls_and_pins_say_they_need_signal_cli_0_14(
+    real: RunningService, method: str, path: str, body: dict[str, object], feature: str
+) -> None:
+    # 0.13.19 has no poll or pin methods: it answers "Method not implemented" before it looks
+    # at the account, and the service says what to do about it.
+    url = path.replace("{n}", UNKNOWN_ACCOUNT)
+    response = real.client.request(method, url, json=body)
+    assert response.headers["content-type"] == "application/json"
+    assert (response.status_code, response.json()) == (
+        501,
+        {"error": f"{feature} need signal-cli 0.14 or newer (this daemon: 0.13.19)"},
+    )
+
+
 @pytest.mark.realcli
 def test_realcli_killed_daemon_gives_503_then_is_restarted(real: RunningService) -> None:
     # Runs last in this module: it kills the shared daemon.

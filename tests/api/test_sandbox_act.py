@@ -69,7 +69,9 @@ def test_only_send_like_methods_can_be_acted(accounts: RunningService) -> None:
     )
     assert response.status_code == 400
     assert response.json() == {
-        "error": "method must be one of: send, sendReaction, sendTyping, sendReceipt, remoteDelete"
+        "error": "method must be one of: send, sendReaction, sendTyping, sendReceipt, "
+        "remoteDelete, sendPollCreate, sendPollVote, sendPollTerminate, sendPinMessage, "
+        "sendUnpinMessage"
     }
     response = accounts.client.post("/v1/sandbox/act", json={"from": CAROL})
     assert response.status_code == 400

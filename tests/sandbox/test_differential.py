@@ -236,3 +236,39 @@ async def test_line_nested_too_deep_closes_the_connection_like_signal_cli(
         assert await _exchange(socket, ['{"jsonrpc":"2.0","id":2,"method":"version"}']) == [
             {"jsonrpc": "2.0", "result": {"version": "0.13.19"}, "id": 2}
         ]
+
+
+# Methods signal-cli added in 0.14 that the sandbox models (as `../shared/spec` documents them).
+# 0.13.19 does not know them: when this test fails, the oracle has been upgraded and these
+# methods can join CASES above.
+NEWER_METHODS = [
+    "sendPollCreate",
+    "sendPollVote",
+    "sendPollTerminate",
+    "sendPinMessage",
+    "sendUnpinMessage",
+]
+
+
+@pytest.mark.parametrize("method", NEWER_METHODS)
+async def test_signal_cli_0_13_lacks_the_newer_methods_the_sandbox_models(
+    real_socket: Path, sandbox_socket: Path, method: str
+) -> None:
+    line = json.dumps(
+        {"jsonrpc": "2.0", "id": 1, "method": method, "params": {"account": "+14155550177"}}
+    )
+    assert await _exchange(real_socket, [line]) == [
+        {
+            "jsonrpc": "2.0",
+            "error": {"code": -32601, "message": "Method not implemented", "data": None},
+            "id": 1,
+        }
+    ]
+    # The sandbox has the method, so what it refuses is the unknown account.
+    assert await _exchange(sandbox_socket, [line]) == [
+        {
+            "jsonrpc": "2.0",
+            "error": {"code": -32602, "message": "Specified account does not exist", "data": None},
+            "id": 1,
+        }
+    ]

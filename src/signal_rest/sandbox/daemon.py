@@ -34,7 +34,7 @@ from .jackson import (
     unrecognized_field,
 )
 from .links import LinkRequests
-from .network import Network, now_ms
+from .network import Network, delivered_now
 from .params import java_string, typed
 
 log = logging.getLogger(__name__)
@@ -346,7 +346,7 @@ class SandboxDaemon:
             return
         self.network.store.dequeue([seq for seq, _ in queued])
         for _, message in queued:
-            message["envelope"]["serverDeliveredTimestamp"] = now_ms()
+            delivered_now(message["envelope"])
             for sub in subs:
                 if sub.explicit:
                     params: dict[str, Any] = {"subscription": sub.id, "result": message}
@@ -374,7 +374,7 @@ class SandboxDaemon:
             if batch:
                 self.network.store.dequeue([seq for seq, _ in batch])
                 for _, message in batch:
-                    message["envelope"]["serverDeliveredTimestamp"] = now_ms()
+                    delivered_now(message["envelope"])
                     received.append(message)
                     self.network.handed_over(account, message)
                 continue

@@ -49,6 +49,11 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def delivered_now(envelope: dict[str, Any]) -> None:
+    """Stamp the moment the server hands `envelope` over: never before it received it."""
+    envelope["serverDeliveredTimestamp"] = max(now_ms(), envelope["serverReceivedTimestamp"])
+
+
 class Network:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
@@ -186,7 +191,9 @@ class Network:
             "sourceName": None,
             "sourceDevice": sender.device,
             "timestamp": timestamp,
-            "serverReceivedTimestamp": now_ms(),
+            # Message timestamps are unique network-wide, so a burst runs a few ms ahead of the
+            # clock; the server never receives a message before it was sent.
+            "serverReceivedTimestamp": max(now_ms(), timestamp),
             "serverDeliveredTimestamp": 0,
             **content,
         }
@@ -200,7 +207,7 @@ class Network:
             self.store.enqueue(recipient, message)
             self.on_queued(recipient)
             return
-        envelope["serverDeliveredTimestamp"] = now_ms()
+        delivered_now(envelope)
         self.store.add_received(recipient, message)
         # A phone acknowledges what it receives; local senders see the delivery receipt.
         if any(key in envelope for key in DELIVERABLE) and self.is_local(envelope["sourceNumber"]):

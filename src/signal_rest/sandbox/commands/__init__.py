@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..context import Command
-from . import accounts, control, groups, messaging
+from . import accounts, control, groups, messaging, pins, polls
 
 COMMANDS: dict[str, Command] = {
     "version": Command("multi", accounts.version),
@@ -22,6 +22,11 @@ COMMANDS: dict[str, Command] = {
     "sendReceipt": Command("single", messaging.send_receipt),
     "remoteDelete": Command("single", messaging.remote_delete),
     "getAttachment": Command("single", messaging.get_attachment),
+    "sendPollCreate": Command("single", polls.send_poll_create),
+    "sendPollVote": Command("single", polls.send_poll_vote),
+    "sendPollTerminate": Command("single", polls.send_poll_terminate),
+    "sendPinMessage": Command("single", pins.send_pin_message),
+    "sendUnpinMessage": Command("single", pins.send_unpin_message),
     "updateGroup": Command("single", groups.update_group),
     "listGroups": Command("single", groups.list_groups),
     "quitGroup": Command("single", groups.quit_group),

@@ -46,7 +46,18 @@ async def send(ctx: Context, raw: dict[str, Any]) -> Any:
 # What an outside user can do to accounts with `sandbox.act`: the send-like methods, run as if
 # the outside user's phone called them. A method joins this list when its handler works for a
 # sender that is no local account (see messaging.py).
-ACTS = ("send", "sendReaction", "sendTyping", "sendReceipt", "remoteDelete")
+ACTS = (
+    "send",
+    "sendReaction",
+    "sendTyping",
+    "sendReceipt",
+    "remoteDelete",
+    "sendPollCreate",
+    "sendPollVote",
+    "sendPollTerminate",
+    "sendPinMessage",
+    "sendUnpinMessage",
+)
 
 
 async def act(ctx: Context, raw: dict[str, Any]) -> Any:
