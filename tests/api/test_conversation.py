@@ -7,11 +7,13 @@ Each route's effect is asserted as the other party receives it: an outside user'
 from __future__ import annotations
 
 import base64
+import json
 import time
 from typing import Any
 
 import httpx
 import pytest
+from websockets.sync.client import connect
 
 from tests.support.flows import ALICE, BOB
 from tests.support.service import RunningService
@@ -28,7 +30,8 @@ def envelope_of(
     server times, profile name) is taken from `message`, after its shape is checked."""
     envelope = message["envelope"]
     assert UUID.match(envelope["sourceUuid"]), envelope
-    assert envelope["serverReceivedTimestamp"] >= ts
+    # The sandbox's clock: server times are real, message timestamps unique (so may run ahead).
+    assert envelope["serverReceivedTimestamp"] > 0
     return {
         "envelope": {
             "source": source,
@@ -45,11 +48,13 @@ def envelope_of(
     }
 
 
-def received_by_outsider(client: httpx.Client, number: str, key: str) -> list[dict[str, Any]]:
-    """What the outside user's phone has received that carries `key`, oldest first."""
+def received_by_outsider(
+    client: httpx.Client, number: str, key: str | None = None
+) -> list[dict[str, Any]]:
+    """What the outside user's phone has received (that carries `key`), oldest first."""
     response = client.get(f"/v1/sandbox/received/{number}")
     assert response.status_code == 200, response.text
-    return [m for m in response.json() if key in m["envelope"]]
+    return [m for m in response.json() if key is None or key in m["envelope"]]
 
 
 def receive_one(client: httpx.Client, number: str, ts: int) -> dict[str, Any]:
@@ -91,11 +96,6 @@ def new_group(client: httpx.Client, *members: str) -> tuple[str, str]:
 
 def group_info(internal_id: str) -> dict[str, Any]:
     return {"groupId": internal_id, "groupName": "Team", "revision": 0, "type": "DELIVER"}
-
-
-def last_sent_ts(client: httpx.Client, number: str, key: str) -> int:
-    """The timestamp of the last envelope with `key` the outside user received."""
-    return int(received_by_outsider(client, number, key)[-1]["envelope"]["timestamp"])
 
 
 # --- reactions -------------------------------------------------------------------------------
@@ -280,3 +280,273 @@ def test_send_with_edit_timestamp_arrives_as_an_edit(accounts: RunningService) -
         ts=edit,
         editMessage={"targetSentTimestamp": sent, "dataMessage": data_message(edit, "hello")},
     )
+
+
+# --- validation ------------------------------------------------------------------------------
+
+REACTION = {"recipient": CAROL, "reaction": "👍", "target_author": CAROL, "timestamp": TARGET_TS}
+BAD_GROUP = "group.bm90IGEgZ3JvdXAgaWQ!"  # neither base64 nor a short username
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "error"),
+    [
+        ("POST", "reactions", {}, "Couldn't process request - recipient missing"),
+        (
+            "POST",
+            "reactions",
+            {**REACTION, "reaction": ""},
+            "Couldn't process request - reaction missing",
+        ),
+        (
+            "POST",
+            "reactions",
+            {**REACTION, "target_author": ""},
+            "Couldn't process request - target_author missing",
+        ),
+        (
+            "POST",
+            "reactions",
+            {**REACTION, "timestamp": 0},
+            "Couldn't process request - timestamp missing",
+        ),
+        (
+            "POST",
+            "reactions",
+            {**REACTION, "timestamp": 1},
+            "Couldn't process request - timestamp must be the message's timestamp in milliseconds",
+        ),
+        (
+            "DELETE",
+            "reactions",
+            {"recipient": CAROL, "target_author": CAROL},
+            "Couldn't process request - timestamp missing",
+        ),
+        (
+            "POST",
+            "reactions",
+            {**REACTION, "timestamp": "1752436800000"},
+            "Couldn't process request - invalid request",
+        ),
+        ("POST", "reactions", {**REACTION, "recipient": BAD_GROUP}, "Invalid group id"),
+        ("POST", "receipts", {}, "Couldn't process request - recipient missing"),
+        (
+            "POST",
+            "receipts",
+            {"recipient": CAROL, "timestamp": TARGET_TS},
+            "Couldn't process request - receipt type must be read or viewed",
+        ),
+        (
+            "POST",
+            "receipts",
+            {"recipient": CAROL, "receipt_type": "delivered", "timestamp": TARGET_TS},
+            "Couldn't process request - receipt type must be read or viewed",
+        ),
+        (
+            "POST",
+            "receipts",
+            {"recipient": CAROL, "receipt_type": "read"},
+            "Couldn't process request - timestamp missing",
+        ),
+        (
+            "POST",
+            "receipts",
+            {
+                "recipient": "group.UG1waStFZlBXbXN4aW9tTGU5TngyWEY5SE9FNDgzcDZpS2lGajY1aU13ST0=",
+                "receipt_type": "read",
+                "timestamp": TARGET_TS,
+            },
+            "Couldn't process request - a receipt goes to the sender of the message, "
+            "not to a group",
+        ),
+        ("PUT", "typing-indicator", {}, "Couldn't process request - recipient missing"),
+        ("DELETE", "typing-indicator", {"recipient": BAD_GROUP}, "Invalid group id"),
+        ("DELETE", "remote-delete", {}, "Couldn't process request - recipient missing"),
+        (
+            "DELETE",
+            "remote-delete",
+            {"recipient": CAROL},
+            "Couldn't process request - timestamp missing",
+        ),
+        (
+            "DELETE",
+            "remote-delete",
+            {"recipient": BAD_GROUP, "timestamp": TARGET_TS},
+            f"Invalid identifier {BAD_GROUP}",
+        ),
+        (
+            "DELETE",
+            "remote-delete",
+            {"recipient": "group.YWJjPQ==", "timestamp": TARGET_TS},
+            "Invalid Signal group size (2",
+        ),
+    ],
+    ids=[
+        "reaction-recipient",
+        "reaction-emoji",
+        "reaction-target-author",
+        "reaction-timestamp",
+        "reaction-small-timestamp",
+        "unreaction-timestamp",
+        "reaction-timestamp-type",
+        "reaction-bad-group",
+        "receipt-recipient",
+        "receipt-no-type",
+        "receipt-bad-type",
+        "receipt-timestamp",
+        "receipt-to-group",
+        "typing-recipient",
+        "typing-bad-group",
+        "delete-recipient",
+        "delete-timestamp",
+        "delete-bad-identifier",
+        "delete-group-size",
+    ],
+)
+def test_conversation_routes_refuse_bad_bodies(
+    accounts: RunningService, method: str, path: str, body: dict[str, Any], error: str
+) -> None:
+    response = accounts.client.request(method, f"/v1/{path}/{ALICE}", json=body)
+    assert (response.status_code, response.json()) == (400, {"error": error})
+    assert received_by_outsider(accounts.client, CAROL) == []
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("POST", "reactions"),
+        ("DELETE", "reactions"),
+        ("POST", "receipts"),
+        ("PUT", "typing-indicator"),
+        ("DELETE", "typing-indicator"),
+        ("DELETE", "remote-delete"),
+    ],
+)
+def test_conversation_routes_refuse_empty_and_non_json_bodies(
+    accounts: RunningService, method: str, path: str
+) -> None:
+    for content in (b"", b"{nope", b"[1]"):
+        response = accounts.client.request(method, f"/v1/{path}/{ALICE}", content=content)
+        assert (response.status_code, response.json()) == (
+            400,
+            {"error": "Couldn't process request - invalid request"},
+        )
+
+
+def test_reaction_to_an_unregistered_number_names_it(accounts: RunningService) -> None:
+    unknown = "+4915100000099"
+    settings = accounts.client.put(f"/v1/sandbox/numbers/{unknown}", json={"registered": False})
+    assert settings.status_code == 200, settings.text
+    body = {**REACTION, "recipient": unknown, "target_author": unknown}
+    response = accounts.client.post(f"/v1/reactions/{ALICE}", json=body)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": f"Failed to send message ({unknown}: UNREGISTERED_FAILURE)"},
+    )
+
+
+def test_usernames_go_to_signal_cli_as_usernames(accounts: RunningService) -> None:
+    # The sandbox knows no username yet: each comes back unregistered, in the form it was sent.
+    client = accounts.client
+    body = {**REACTION, "recipient": "nobody.42"}
+    reaction = client.post(f"/v1/reactions/{ALICE}", json=body)
+    assert (reaction.status_code, reaction.json()) == (
+        400,
+        {"error": "Failed to send message (nobody.42: UNREGISTERED_FAILURE)"},
+    )
+    deleted = client.request(
+        "DELETE",
+        f"/v1/remote-delete/{ALICE}",
+        json={"recipient": "nobody.42", "timestamp": TARGET_TS},
+    )
+    assert (deleted.status_code, deleted.json()) == (
+        400,
+        {"error": "Failed to send message (nobody.42: UNREGISTERED_FAILURE)"},
+    )
+    # sendTyping and sendReceipt take no `username`: the name goes as signal-cli's `u:` recipient.
+    typing = client.put(f"/v1/typing-indicator/{ALICE}", json={"recipient": "nobody.42"})
+    assert (typing.status_code, typing.json()) == (
+        400,
+        {"error": "The user u:nobody.42 is not registered."},
+    )
+
+
+# --- the other direction: outside users act on accounts --------------------------------------
+
+
+def act(client: httpx.Client, method: str, params: dict[str, Any]) -> int:
+    """CAROL's phone runs a signal-cli method towards ALICE; the timestamp it sent."""
+    response = client.post(
+        "/v1/sandbox/act",
+        json={"from": CAROL, "method": method, "params": {"recipient": ALICE, **params}},
+    )
+    assert response.status_code == 200, response.text
+    return int(response.json()["timestamp"])
+
+
+def acted_envelopes(client: httpx.Client) -> dict[int, dict[str, Any]]:
+    """CAROL reacts, marks viewed, types and deletes towards ALICE: what ALICE should receive,
+    by timestamp (besides the delivery receipt of the message that finds out ALICE's ACI)."""
+    alice_uuid = uuid_of(client, ALICE)
+    reacted = act(
+        client,
+        "sendReaction",
+        {"emoji": "👀", "targetAuthor": ALICE, "targetTimestamp": TARGET_TS},
+    )
+    viewed = act(
+        client, "sendReceipt", {"type": "viewed", "targetTimestamp": [TARGET_TS, TARGET_TS + 1]}
+    )
+    typed = act(client, "sendTyping", {})
+    deleted = act(client, "remoteDelete", {"targetTimestamp": TARGET_TS - 1})
+    reaction = {
+        "emoji": "👀",
+        "targetAuthor": ALICE,
+        "targetAuthorNumber": ALICE,
+        "targetAuthorUuid": alice_uuid,
+        "targetSentTimestamp": TARGET_TS,
+        "isRemove": False,
+    }
+    return {
+        reacted: {"dataMessage": data_message(reacted, None, reaction=reaction)},
+        viewed: {
+            "receiptMessage": {
+                "when": viewed,
+                "isDelivery": False,
+                "isRead": False,
+                "isViewed": True,
+                "timestamps": [TARGET_TS, TARGET_TS + 1],
+            }
+        },
+        typed: {"typingMessage": {"action": "STARTED", "timestamp": typed}},
+        deleted: {
+            "dataMessage": data_message(deleted, None, remoteDelete={"timestamp": TARGET_TS - 1})
+        },
+    }
+
+
+def test_an_account_polls_what_an_outside_user_did(accounts: RunningService) -> None:
+    client = accounts.client
+    expected = acted_envelopes(client)
+    received: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 10
+    while len(received) < len(expected) and time.monotonic() < deadline:
+        polled = client.get(f"/v1/receive/{ALICE}", params={"timeout": "1"}).json()
+        received += [m for m in polled if m["envelope"]["timestamp"] in expected]
+    assert received == [
+        envelope_of(m, account=ALICE, source=CAROL, ts=ts, **expected[ts])
+        for m, ts in zip(received, sorted(expected), strict=True)
+    ]
+
+
+def test_an_account_streams_what_an_outside_user_did(accounts: RunningService) -> None:
+    with connect(f"{accounts.ws_url}/v1/receive/{ALICE}") as ws:
+        expected = acted_envelopes(accounts.client)
+        frames = []
+        while len(frames) < len(expected):
+            frame = json.loads(ws.recv(timeout=10))
+            if frame["envelope"]["timestamp"] in expected:
+                frames.append(frame)
+    assert frames == [
+        envelope_of(f, account=ALICE, source=CAROL, ts=ts, **expected[ts])
+        for f, ts in zip(frames, sorted(expected), strict=True)
+    ]

@@ -36,6 +36,12 @@ RECEIPT_TYPES = ("read", "viewed")
 
 _MISSING = "Couldn't process request - {} missing"
 _BAD_RECEIPT_TYPE = "Couldn't process request - receipt type must be read or viewed"
+_NOT_A_TIMESTAMP = (
+    "Couldn't process request - timestamp must be the message's timestamp in milliseconds"
+)
+# signal-cli reads a JSON number below 2^31 as an int, which it cannot take for a timestamp (a
+# Java ClassCastException); no message sent after January 1970 has such a timestamp.
+_MIN_TIMESTAMP = 2**31
 _RECEIPT_TO_GROUP = (
     "Couldn't process request - a receipt goes to the sender of the message, not to a group"
 )
@@ -43,6 +49,13 @@ _RECEIPT_TO_GROUP = (
 
 def _missing(field: str) -> ValidationError:
     return ValidationError(_MISSING.format(field))
+
+
+def _check_timestamp(timestamp: int) -> None:
+    if not timestamp:
+        raise _missing("timestamp")
+    if timestamp < _MIN_TIMESTAMP:
+        raise ValidationError(_NOT_A_TIMESTAMP)
 
 
 def _classified(recipient: str, *, group_text: str | None) -> Recipient:
@@ -94,8 +107,7 @@ def reaction_params(
         reaction = DEFAULT_REMOVED_EMOJI
     if not target_author:
         raise _missing("target_author")
-    if not timestamp:
-        raise _missing("timestamp")
+    _check_timestamp(timestamp)
     target = _classified(recipient, group_text=INVALID_GROUP_ID)
     params = {
         **_target(target, takes_usernames=True),
@@ -115,8 +127,7 @@ def receipt_params(recipient: str, receipt_type: str, timestamp: int) -> dict[st
         raise _missing("recipient")
     if receipt_type not in RECEIPT_TYPES:
         raise ValidationError(_BAD_RECEIPT_TYPE)
-    if not timestamp:
-        raise _missing("timestamp")
+    _check_timestamp(timestamp)
     target = _classified(recipient, group_text=INVALID_GROUP_ID)
     if target.kind is RecipientKind.GROUP:
         raise ValidationError(_RECEIPT_TO_GROUP)
@@ -142,7 +153,6 @@ def remote_delete_params(recipient: str, timestamp: int) -> dict[str, Any]:
     """remoteDelete params; a bad recipient gets `getRecipientType`'s texts, as in Go."""
     if not recipient:
         raise _missing("recipient")
-    if not timestamp:
-        raise _missing("timestamp")
+    _check_timestamp(timestamp)
     target = _classified(recipient, group_text=None)
     return {**_target(target, takes_usernames=True), "targetTimestamp": timestamp}
