@@ -541,7 +541,7 @@ def test_an_account_polls_what_an_outside_user_did(accounts: RunningService) -> 
 def test_an_account_streams_what_an_outside_user_did(accounts: RunningService) -> None:
     with connect(f"{accounts.ws_url}/v1/receive/{ALICE}") as ws:
         expected = acted_envelopes(accounts.client)
-        frames = []
+        frames: list[dict[str, Any]] = []
         while len(frames) < len(expected):
             frame = json.loads(ws.recv(timeout=10))
             if frame["envelope"]["timestamp"] in expected:

@@ -137,6 +137,7 @@ def test_client_send_message_with_attachment_sniffs_its_mime_type(
                     "height": None,
                     "caption": None,
                     "uploadTimestamp": attachment["uploadTimestamp"],
+                    "isVoiceNote": False,  # added by the service for signalbot
                 }
             ],
         ),
