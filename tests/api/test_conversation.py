@@ -193,6 +193,29 @@ def test_receipt_reaches_the_sender_with_its_type(accounts: RunningService, kind
     )
 
 
+def test_viewed_receipt_reaches_another_account(accounts: RunningService) -> None:
+    client = accounts.client
+    body = {"recipient": BOB, "receipt_type": "viewed", "timestamp": TARGET_TS}
+    response = client.post(f"/v1/receipts/{ALICE}", json=body)
+    assert (response.status_code, response.content) == (204, b"")
+
+    deadline = time.monotonic() + 10
+    receipts: list[dict[str, Any]] = []
+    while not receipts and time.monotonic() < deadline:
+        polled = client.get(f"/v1/receive/{BOB}", params={"timeout": "1"}).json()
+        receipts = [m for m in polled if "receiptMessage" in m["envelope"]]
+    [message] = receipts
+    ts = message["envelope"]["timestamp"]
+    receipt = {
+        "when": ts,
+        "isDelivery": False,
+        "isRead": False,
+        "isViewed": True,
+        "timestamps": [TARGET_TS],
+    }
+    assert message == envelope_of(message, account=BOB, source=ALICE, ts=ts, receiptMessage=receipt)
+
+
 # --- typing ----------------------------------------------------------------------------------
 
 
