@@ -29,6 +29,7 @@ __all__ = [
     "receipt_params",
     "remote_delete_params",
     "typing_params",
+    "username_address",
 ]
 
 DEFAULT_REMOVED_EMOJI = "👍"
