@@ -88,7 +88,8 @@ def run_bot(service: RunningService) -> tuple[PhotoFromCarol, Acknowledge]:
     bot.register(handler)
     bot.start()  # runs until the handler (or the watchdog) stops the bot
     assert ready.loop is not None, "the bot never became ready"
-    ready.loop.close()
+    ready.loop.close()  # also removes the SIGINT/SIGTERM handlers the bot installed
+    asyncio.set_event_loop(None)  # the bot made its loop the thread's current one
     return ready, handler
 
 
