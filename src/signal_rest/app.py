@@ -29,10 +29,14 @@ from signal_rest.api import (
     groups,
     polls,
     qrcodelink,
+    reactions,
+    receipts,
     receive,
     register,
+    remote_delete,
     sandbox,
     send,
+    typing_indicator,
 )
 from signal_rest.auth.guard import TokenGuard, token_guard_options
 from signal_rest.auth.scopes import OPEN, RouteTable
@@ -61,6 +65,10 @@ def _routes(app: FastAPI) -> None:
     table.mount(qrcodelink.router, "admin")  # /v1/qrcodelink[/raw]
     table.mount(accounts.router, "admin")  # /v1/accounts
     table.mount(send.router, "send")  # /v1/send, /v2/send
+    table.mount(reactions.router, "send")  # /v1/reactions/{number}
+    table.mount(receipts.router, "send")  # /v1/receipts/{number}
+    table.mount(typing_indicator.router, "send")  # /v1/typing-indicator/{number}
+    table.mount(remote_delete.router, "send")  # /v1/remote-delete/{number}
     table.mount(receive.router, "receive")  # /v1/receive/{number} (poll and websocket)
     table.mount(groups.router, "groups")  # /v1/groups/{number}[/{groupid}]
     table.mount(group_members.router, "groups")  # /v1/groups/{number}/{groupid}/members|admins

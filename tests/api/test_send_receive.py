@@ -120,6 +120,7 @@ def test_send_data_uri_attachment_keeps_its_filename(accounts: RunningService) -
         "height": None,
         "caption": None,
         "uploadTimestamp": attachment["uploadTimestamp"],
+        "isVoiceNote": False,  # added by the service for signalbot
     }
     assert received["envelope"]["dataMessage"]["message"] is None
     assert received["envelope"]["timestamp"] == ts

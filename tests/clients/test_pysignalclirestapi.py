@@ -137,6 +137,7 @@ def test_client_send_message_with_attachment_sniffs_its_mime_type(
                     "height": None,
                     "caption": None,
                     "uploadTimestamp": attachment["uploadTimestamp"],
+                    "isVoiceNote": False,  # added by the service for signalbot
                 }
             ],
         ),
@@ -306,3 +307,42 @@ def test_client_without_auth_is_refused_when_tokens_are_on(accounts: RunningServ
     api = SignalCliRestApi(accounts.url, ALICE, auth=for_bob)
     with pytest.raises(SignalCliRestApiError, match=f"may not act for account \\{ALICE}"):
         api.send_message("as alice", [BOB])
+
+
+def test_client_adds_and_removes_a_reaction(
+    accounts: RunningService, alice: SignalCliRestApi
+) -> None:
+    # pysignalclirestapi 0.3.25 has no receipt or typing call; its reactions are these two.
+    bob = SignalCliRestApi(accounts.url, BOB)
+    target = sent_timestamp(bob.send_message("Lights off?", [ALICE]))
+    bob_uuid = receive_until(accounts.client, ALICE, 1)[0]["envelope"]["sourceUuid"]
+
+    assert alice.add_reaction("👍", BOB, target) is None  # the author defaults to the recipient
+    assert alice.remove_reaction(BOB, target) is None  # and so does the emoji, to 👍
+    added, removed = receive_until(accounts.client, BOB, 2)
+    for message, is_remove in ((added, False), (removed, True)):
+        ts = message["envelope"]["timestamp"]
+        reaction = {
+            "emoji": "👍",
+            "targetAuthor": BOB,
+            "targetAuthorNumber": BOB,
+            "targetAuthorUuid": bob_uuid,
+            "targetSentTimestamp": target,
+            "isRemove": is_remove,
+        }
+        assert message == expected(
+            message,
+            account=BOB,
+            source=ALICE,
+            ts=ts,
+            data=data_message(ts, None, reaction=reaction),
+        )
+
+
+def test_client_reaction_errors_carry_the_go_texts(alice: SignalCliRestApi) -> None:
+    with pytest.raises(
+        SignalCliRestApiError, match=r"^Couldn't process request - timestamp missing$"
+    ):
+        alice.add_reaction("👍", BOB, 0)
+    with pytest.raises(SignalCliRestApiError, match=r"^Invalid group id$"):
+        alice.remove_reaction("group.bm90IGEgZ3JvdXAgaWQ!", 1752436800000, BOB)

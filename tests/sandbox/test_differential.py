@@ -106,6 +106,54 @@ CASES: list[tuple[str, list[str]]] = [
             '{"jsonrpc":"2.0","id":22,"method":"send","params":{"account":"+14155550177","recipient":"+14155550101","message":"x"}}'
         ],
     ),
+    (
+        "send_reaction_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":41,"method":"sendReaction","params":{"account":"+14155550177","recipient":"+14155550101","emoji":"x","targetAuthor":"+14155550101","targetTimestamp":1752436800000}}'
+        ],
+    ),
+    (
+        "send_reaction_without_account",
+        [
+            '{"jsonrpc":"2.0","id":42,"method":"sendReaction","params":{"recipient":"+14155550101","emoji":"x","targetAuthor":"+14155550101","targetTimestamp":1752436800000}}'
+        ],
+    ),
+    (
+        "send_typing_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":43,"method":"sendTyping","params":{"account":"+14155550177","recipient":"+14155550101","stop":true}}'
+        ],
+    ),
+    (
+        "send_typing_without_account",
+        [
+            '{"jsonrpc":"2.0","id":44,"method":"sendTyping","params":{"recipient":"+14155550101","stop":true}}'
+        ],
+    ),
+    (
+        "send_receipt_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":45,"method":"sendReceipt","params":{"account":"+14155550177","recipient":"+14155550101","targetTimestamp":[1752436800000],"type":"viewed"}}'
+        ],
+    ),
+    (
+        "send_receipt_without_account",
+        [
+            '{"jsonrpc":"2.0","id":46,"method":"sendReceipt","params":{"recipient":"+14155550101","targetTimestamp":[1752436800000],"type":"viewed"}}'
+        ],
+    ),
+    (
+        "remote_delete_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":47,"method":"remoteDelete","params":{"account":"+14155550177","recipient":"+14155550101","targetTimestamp":1752436800000}}'
+        ],
+    ),
+    (
+        "remote_delete_without_account",
+        [
+            '{"jsonrpc":"2.0","id":48,"method":"remoteDelete","params":{"recipient":"+14155550101","targetTimestamp":1752436800000}}'
+        ],
+    ),
     ("receive_without_account", ['{"jsonrpc":"2.0","id":23,"method":"receive"}']),
     (
         "get_attachment_without_account",

@@ -366,6 +366,56 @@ async def test_reaction_typing_receipt_and_remote_delete(rpc: LineClient) -> Non
     ]
 
 
+async def test_receipt_for_several_messages_and_viewed(rpc: LineClient) -> None:
+    await make_account(rpc, ALICE)
+    stamps = [1752436800000, 1752436800001]
+    params = {"account": ALICE, "recipient": CAROL, "targetTimestamps": stamps, "type": "viewed"}
+    receipt = await rpc.call("sendReceipt", params)
+    [received] = await rpc.call("sandbox.listReceived", {"number": CAROL})
+    assert received["envelope"]["receiptMessage"] == {
+        "when": receipt["timestamp"],
+        "isDelivery": False,
+        "isRead": False,
+        "isViewed": True,
+        "timestamps": stamps,
+    }
+    assert await rpc.error("sendReceipt", {**params, "type": ""}) == {
+        "code": -1,
+        "message": "Unknown receipt type: ",
+        "data": None,
+    }
+
+
+async def test_typing_takes_no_usernames_and_words_group_errors_its_own_way(
+    rpc: LineClient,
+) -> None:
+    await make_account(rpc, ALICE)
+    # sendTyping has no `username` param: signal-cli ignores it, as any unknown key.
+    assert await rpc.error("sendTyping", {"account": ALICE, "username": "carol.01"}) == {
+        "code": -1,
+        "message": "No recipients given",
+        "data": None,
+    }
+    gid = base64.b64encode(bytes(32)).decode()
+    assert await rpc.error("sendTyping", {"account": ALICE, "groupId": gid}) == {
+        "code": -1,
+        "message": f"Failed to send to group: Group not found: {gid}",
+        "data": None,
+    }
+
+
+async def test_typing_in_a_group_reaches_members_with_the_group_id(rpc: LineClient) -> None:
+    await make_account(rpc, ALICE)
+    gid = (await rpc.call("updateGroup", {"account": ALICE, "name": "G", "member": [CAROL]}))[
+        "groupId"
+    ]
+    typing = await rpc.call("sendTyping", {"account": ALICE, "groupId": gid, "stop": True})
+    received = await rpc.call("sandbox.listReceived", {"number": CAROL})
+    assert [
+        m["envelope"]["typingMessage"] for m in received if "typingMessage" in m["envelope"]
+    ] == [{"action": "STOPPED", "timestamp": typing["timestamp"], "groupId": gid}]
+
+
 async def test_blocked_contact_messages_are_dropped(rpc: LineClient) -> None:
     await make_account(rpc, ALICE)
     assert await rpc.call("block", {"account": ALICE, "recipient": CAROL}) == {}

@@ -38,6 +38,7 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+from signal_rest.domain.envelopes import with_voice_note_flags
 from signal_rest.errors import RpcTimeout, SignalApiError
 from signal_rest.inbox.store import InboxStore, StoredMessage
 from signal_rest.jsonrpc.client import RpcClient
@@ -190,6 +191,8 @@ class Inbox:
                 "ignoring a receive notification without an account (%s)", type(params).__name__
             )
             return
+        # The one place received messages enter: what every consumer (poll, websocket) reads.
+        message = with_voice_note_flags(message)
         message_id = await self.store.add(message["account"], message)
         if message_id is not None:
             self._hand_out(StoredMessage(message_id, message["account"], message))

@@ -24,7 +24,17 @@ class Targets:
         self.group_ids = group_ids
 
     @classmethod
-    def parse(cls, network: Network, me: str, p: Params, *, note_to_self: bool = True) -> Targets:
+    def parse(
+        cls,
+        network: Network,
+        me: str,
+        p: Params,
+        *,
+        note_to_self: bool = True,
+        usernames: bool = True,
+    ) -> Targets:
+        """The recipients of a command's params; `note_to_self` and `usernames` say whether the
+        command has those params (sendTyping has neither: it ignores them)."""
         numbers: list[str] = []
         for value in p.items("recipient"):
             number = resolve(network, value)
@@ -37,9 +47,9 @@ class Targets:
             gid = group_id(value)
             if gid not in ids:
                 ids.append(gid)
-        usernames = list(dict.fromkeys(p.items("username")))
-        targets = cls(numbers, usernames, ids)
-        if not (numbers or usernames or ids):
+        names = list(dict.fromkeys(p.items("username"))) if usernames else []
+        targets = cls(numbers, names, ids)
+        if not (numbers or names or ids):
             raise user_error("No recipients given")
         return targets
 

@@ -11,7 +11,7 @@ from ..errors import INTERNAL_ERROR, RpcError, user_error
 from ..network import Network
 from ..params import Params
 from ..recipients import resolve
-from .delivery import Targets, send
+from .delivery import Targets, send, sendable_group
 
 
 def _with_group(message: dict[str, Any], group: dict[str, Any] | None) -> dict[str, Any]:
@@ -107,8 +107,14 @@ async def remote_delete(ctx: Context, raw: dict[str, Any]) -> Any:
 
 async def send_typing(ctx: Context, raw: dict[str, Any]) -> Any:
     network, p = ctx.network, Params(raw)
-    targets = Targets.parse(network, ctx.me, p, note_to_self=False)
+    targets = Targets.parse(network, ctx.me, p, note_to_self=False, usernames=False)
     action = "STOPPED" if p.flag("stop") else "STARTED"
+    try:
+        for gid in targets.group_ids:
+            sendable_group(network, ctx.me, gid)
+    except RpcError as exc:
+        # sendTyping words group problems its own way, unlike the other send commands.
+        raise user_error(f"Failed to send to group: {exc.message}") from None
     timestamp = network.next_timestamp()
 
     def typing(group: dict[str, Any] | None) -> dict[str, Any]:
@@ -136,7 +142,9 @@ async def send_receipt(ctx: Context, raw: dict[str, Any]) -> Any:
                 "(ClassCastException)",
             )
         stamps.append(value)
-    kind = p.text("type") or "read"
+    kind = p.text("type")
+    if kind is None:
+        kind = "read"
     if kind not in ("read", "viewed"):
         raise user_error(f"Unknown receipt type: {kind}")
     timestamp = network.next_timestamp()
