@@ -4,6 +4,23 @@ Local accounts are the accounts of this daemon (what `listAccounts` shows); ever
 E.164 number is an outside Signal user whose phone keeps everything it receives. Envelopes to a
 local account wait in its queue until a client takes them (see daemon.py); envelopes to an
 outside user land in its inbox, which the control method `sandbox.listReceived` reads.
+
+Devices. A number has one phone (device 1). A local account registered here *is* that phone.
+A local account linked here (device 2, 3, …) has its phone outside: the phone's inbox is
+`sandbox.listReceived` of the account's own number, and `sandbox.send`/`sandbox.act` from that
+number act as the phone. Every device of a number receives what is sent to the number, and
+when one device sends a data message the number's other devices get a
+`syncMessage.sentMessage` transcript (per recipient; `destination` null for groups) with
+source = the own number and `sourceDevice` = the sending device. A note to self (the own
+number as recipient, or `noteToSelf`) gives a transcript with destination = the own number;
+with `notifySelf` the other devices get the message itself instead, as they do for a group
+message sent with `notifySelf`. Only the device the sender addressed sends receipts back.
+
+People. A user may hold a username (`nick.42`; see usernames.py) and publish a profile. An
+envelope's `sourceName` is the sender's profile name (given + " " + family) once it has a
+profile, else null, as signal-cli shows it once it knows the profile. A send result shows a
+username in `recipientAddress` only when the sender looked that user up by username (or it is
+its own); a user reached by username shows no number, as a username lookup yields only an ACI.
 """
 
 from __future__ import annotations
@@ -16,10 +33,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import usernames
 from .store import Store
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 DELIVERABLE = ("dataMessage", "editMessage")
+PHONE = 1  # the device id of a number's primary device
+PROFILE_COLUMNS = ("given_name", "family_name", "about", "about_emoji", "avatar")
 
 
 @dataclass(frozen=True)
@@ -113,8 +133,110 @@ class Network:
     def is_registered(self, number: str) -> bool:
         return self.is_local(number) or self.settings(number).registered
 
-    def address(self, number: str) -> dict[str, Any]:
-        return {"uuid": self.uuid_of(number), "number": number, "username": None}
+    def address(self, number: str, viewer: str | None = None) -> dict[str, Any]:
+        """signal-cli's RecipientAddress as `viewer` knows it: a username only when it is the
+        viewer's own or one the viewer has looked up."""
+        username = None
+        if viewer is not None:
+            username = self.username_of(number) if viewer == number else self.known(viewer, number)
+        return {"uuid": self.uuid_of(number), "number": number, "username": username}
+
+    # usernames (see usernames.py for their rules)
+    def username_of(self, number: str) -> str | None:
+        row = self.store.one("SELECT username FROM usernames WHERE number = ?", number)
+        return None if row is None else str(row["username"])
+
+    def username_link(self, number: str) -> str | None:
+        row = self.store.one("SELECT link FROM usernames WHERE number = ?", number)
+        return None if row is None else str(row["link"])
+
+    def number_of_username(self, username: str) -> str | None:
+        """Who holds a username (any case), or the username link's owner."""
+        key = usernames.link_key(username)
+        if key is not None:
+            row = self.store.one(
+                "SELECT number FROM usernames WHERE link = ?", usernames.LINK_BASE + key
+            )
+        else:
+            row = self.store.one("SELECT number FROM usernames WHERE folded = ?", username.lower())
+        return None if row is None else str(row["number"])
+
+    def claim_username(self, number: str, candidates: list[str]) -> str | None:
+        """Give `number` the first free candidate (a new link with it); None if all are taken."""
+        with self.store.transaction():
+            for name in candidates:
+                holder = self.number_of_username(name)
+                if holder is None or holder == number:
+                    self.store.run(
+                        "INSERT OR REPLACE INTO usernames (number, username, folded, link) "
+                        "VALUES (?, ?, ?, ?)",
+                        number,
+                        name,
+                        name.lower(),
+                        usernames.new_link(),
+                    )
+                    return name
+        return None
+
+    def delete_username(self, number: str) -> None:
+        self.store.run("DELETE FROM usernames WHERE number = ?", number)
+
+    def learn_username(self, viewer: str, number: str, username: str) -> None:
+        self.store.run(
+            "INSERT OR REPLACE INTO known_usernames (account, number, username) VALUES (?, ?, ?)",
+            viewer,
+            number,
+            username,
+        )
+
+    def known(self, viewer: str, number: str) -> str | None:
+        row = self.store.one(
+            "SELECT username FROM known_usernames WHERE account = ? AND number = ?",
+            viewer,
+            number,
+        )
+        return None if row is None else str(row["username"])
+
+    # profiles: what a user publishes about itself; others see it once they know it
+    def profile(self, number: str) -> dict[str, Any] | None:
+        row = self.store.one("SELECT * FROM profiles WHERE number = ?", number)
+        if row is None:
+            return None
+        return {
+            "givenName": row["given_name"],
+            "familyName": row["family_name"],
+            "about": row["about"],
+            "aboutEmoji": row["about_emoji"],
+            "hasAvatar": row["avatar"] is not None,
+            "lastUpdateTimestamp": int(row["updated"]),
+        }
+
+    def update_profile(self, number: str, changes: dict[str, Any]) -> None:
+        """Set the given fields (`given_name`, `family_name`, `about`, `about_emoji`, `avatar`
+        bytes or None to remove it); fields not named keep their value."""
+        with self.store.transaction():
+            self.store.run(
+                "INSERT OR IGNORE INTO profiles (number, updated) VALUES (?, ?)", number, now_ms()
+            )
+            for column, value in changes.items():
+                assert column in PROFILE_COLUMNS, column
+                self.store.run(f"UPDATE profiles SET {column} = ? WHERE number = ?", value, number)
+            self.store.run("UPDATE profiles SET updated = ? WHERE number = ?", now_ms(), number)
+
+    def profile_avatar(self, number: str) -> bytes | None:
+        row = self.store.one("SELECT avatar FROM profiles WHERE number = ?", number)
+        return None if row is None or row["avatar"] is None else bytes(row["avatar"])
+
+    def display_name(self, number: str) -> str | None:
+        """signal-cli's Profile.getDisplayName: given and family name joined; None when no
+        profile is known at all."""
+        profile = self.profile(number)
+        if profile is None:
+            return None
+        given, family = profile["givenName"] or "", profile["familyName"] or ""
+        if given and family:
+            return f"{given} {family}"
+        return given or family
 
     # local accounts
     def local_accounts(self) -> list[str]:
@@ -125,9 +247,16 @@ class Network:
     def is_local(self, number: str) -> bool:
         return self.store.one("SELECT 1 FROM accounts WHERE number = ?", number) is not None
 
-    def sender(self, number: str) -> Sender:
+    def local_device(self, number: str) -> int | None:
         row = self.store.one("SELECT device_id FROM accounts WHERE number = ?", number)
-        return Sender(number, self.uuid_of(number), 1 if row is None else int(row["device_id"]))
+        return None if row is None else int(row["device_id"])
+
+    def sender(self, number: str, device: int | None = None) -> Sender:
+        """`number` sending from `device`; by default from this daemon's device when the number
+        is local, else from its phone (device 1)."""
+        if device is None:
+            device = self.local_device(number) or PHONE
+        return Sender(number, self.uuid_of(number), device)
 
     def add_account(self, number: str, device_name: str | None, *, linked: bool) -> None:
         created = now_ms()
@@ -183,7 +312,7 @@ class Network:
             "source": sender.number,
             "sourceNumber": sender.number,
             "sourceUuid": sender.uuid,
-            "sourceName": None,
+            "sourceName": self.display_name(sender.number),
             "sourceDevice": sender.device,
             "timestamp": timestamp,
             "serverReceivedTimestamp": now_ms(),
@@ -194,17 +323,37 @@ class Network:
     def deliver(self, recipient: str, envelope: dict[str, Any]) -> None:
         """Hand an envelope to the recipient's device: queue (local) or phone inbox (outside)."""
         message = {"envelope": envelope, "account": recipient}
-        if self.is_local(recipient):
+        local = self.local_device(recipient)
+        if local is not None:
             if self._blocks(recipient, envelope):
                 return  # signal-cli drops what blocked contacts and groups send
             self.store.enqueue(recipient, message)
             self.on_queued(recipient)
+            if local != PHONE:
+                self._to_phone(recipient, envelope)  # the linked account's phone gets it too
             return
         envelope["serverDeliveredTimestamp"] = now_ms()
         self.store.add_received(recipient, message)
         # A phone acknowledges what it receives; local senders see the delivery receipt.
         if any(key in envelope for key in DELIVERABLE) and self.is_local(envelope["sourceNumber"]):
             self.send_delivery_receipt(recipient, envelope)
+
+    def deliver_to_own_devices(self, sender: Sender, envelope: dict[str, Any]) -> None:
+        """Hand an envelope to the sender's other devices: the local account (queue) and, when
+        that is a linked device, the number's phone (its inbox). No receipts come back."""
+        number = sender.number
+        local = self.local_device(number)
+        if local is None:
+            return  # an outside user's phone is its only device
+        if local != sender.device:
+            self.store.enqueue(number, {"envelope": envelope, "account": number})
+            self.on_queued(number)
+        if local != PHONE and sender.device != PHONE:
+            self._to_phone(number, envelope)
+
+    def _to_phone(self, number: str, envelope: dict[str, Any]) -> None:
+        copy = {**envelope, "serverDeliveredTimestamp": now_ms()}
+        self.store.add_received(number, {"envelope": copy, "account": number})
 
     def _blocks(self, account: str, envelope: dict[str, Any]) -> bool:
         targets = [envelope["sourceNumber"]]
