@@ -42,12 +42,14 @@ async def get_verification_code(ctx: Context, raw: dict[str, Any]) -> Any:
 
 
 async def send(ctx: Context, raw: dict[str, Any]) -> Any:
+    """`send` from the phone of `from`: an outside user, a registered account (its phone is
+    this daemon's device), or the phone of an account linked here (see network.py)."""
     number, rest = _actor(ctx.network, raw)
     return send_as(ctx.network, number, rest, PHONE)
 
 
 # What an outside user can do to accounts with `sandbox.act`: the send-like methods, run as if
-# the outside user's phone called them. A method joins this list when its handler works for a
+# the user's phone called them. A method joins this list when its handler works for a
 # sender that is no local account (see messaging.py).
 ACTS = ("send", "sendReaction", "sendTyping", "sendReceipt", "remoteDelete")
 
@@ -106,9 +108,9 @@ async def set_number(ctx: Context, raw: dict[str, Any]) -> Any:
         if pin is not None and not isinstance(pin, str):
             raise user_error("registrationLockPin must be a string or null")
         changes["registrationLockPin"] = pin
-    settings = ctx.network.update_settings(number, changes).to_json()
     if "username" in raw:
-        # `nick` gets a free discriminator, `nick.42` exactly that one, null removes it.
+        # `nick` gets a free discriminator, `nick.42` exactly that one, null removes it; done
+        # first so a refused username changes nothing.
         name = raw["username"]
         if name is None:
             ctx.network.delete_username(number)
@@ -116,6 +118,7 @@ async def set_number(ctx: Context, raw: dict[str, Any]) -> Any:
             set_username(ctx.network, number, name)
         else:
             raise user_error("username must be a string or null")
+    settings = ctx.network.update_settings(number, changes).to_json()
     return {
         **settings,
         "username": ctx.network.username_of(number),
