@@ -211,3 +211,33 @@ async def test_typing_and_receipts_are_not_synced(rpc: LineClient) -> None:
     ]
     assert [k for k in kinds if "typingMessage" in k or "receiptMessage" in k] == kinds
     assert len(kinds) == 2
+
+
+async def test_only_send_reads_notify_self(rpc: LineClient) -> None:
+    # signal-cli 0.13.19 has --notify-self on send alone; a reaction to self is a transcript.
+    await link(rpc, ALICE)
+    alice = await uuid_of(rpc, ALICE)
+    reacted = await rpc.call(
+        "sendReaction",
+        {
+            "account": ALICE,
+            "noteToSelf": True,
+            "notifySelf": True,
+            "emoji": "👍",
+            "targetAuthor": ALICE,
+            "targetTimestamp": 1752436800000,
+        },
+    )
+    [transcript] = await phone(rpc, ALICE)
+    reaction = {
+        "emoji": "👍",
+        "targetAuthor": ALICE,
+        "targetAuthorNumber": ALICE,
+        "targetAuthorUuid": alice,
+        "targetSentTimestamp": 1752436800000,
+        "isRemove": False,
+    }
+    data = text(reacted["timestamp"], "", reaction=reaction) | {"message": None}
+    assert transcript["envelope"] == envelope(
+        ALICE, alice, 2, transcript["envelope"], **sent(ALICE, alice, data)
+    )

@@ -443,3 +443,11 @@ async def test_set_profile_rejects_bad_fields(rpc: LineClient) -> None:
     assert await rpc.error("sandbox.setProfile", {"givenName": "x"}) == err(
         -1, "Missing number parameter"
     )
+
+
+async def test_send_typing_has_no_username_param(rpc: LineClient) -> None:
+    await make_account(rpc, ALICE)
+    await rpc.call("sandbox.setNumber", {"number": CAROL, "username": "carol.07"})
+    assert await rpc.error("sendTyping", {"account": ALICE, "username": "carol.07"}) == err(
+        -1, "No recipients given"
+    )

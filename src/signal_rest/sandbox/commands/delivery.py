@@ -32,12 +32,24 @@ class Targets:
         self.notify_self = notify_self
 
     @classmethod
-    def parse(cls, network: Network, me: str, p: Params, *, note_to_self: bool = True) -> Targets:
+    def parse(
+        cls,
+        network: Network,
+        me: str,
+        p: Params,
+        *,
+        note_to_self: bool = True,
+        notify_self: bool = False,
+        usernames: bool = True,
+    ) -> Targets:
+        """The command's recipient params; the flags say which of `noteToSelf`, `notifySelf`
+        and `username` the command reads (in 0.13.19 only `send` has notifySelf, and
+        sendTyping has neither noteToSelf nor username)."""
         numbers: list[str] = []
-        usernames: list[str] = []
+        named: list[str] = []
         for value in p.items("recipient"):
             if value.strip().startswith("u:"):
-                usernames.append(value.strip()[2:])
+                named.append(value.strip()[2:])
                 continue
             number = resolve(network, value)
             if number not in numbers:
@@ -49,9 +61,10 @@ class Targets:
             gid = group_id(value)
             if gid not in ids:
                 ids.append(gid)
-        usernames = list(dict.fromkeys(usernames + p.items("username")))
-        targets = cls(numbers, usernames, ids, notify_self=p.flag("notifySelf"))
-        if not (numbers or usernames or ids):
+        names = list(dict.fromkeys(named + (p.items("username") if usernames else [])))
+        notify = notify_self and p.flag("notifySelf")
+        targets = cls(numbers, names, ids, notify_self=notify)
+        if not (numbers or names or ids):
             raise user_error("No recipients given")
         return targets
 

@@ -28,7 +28,7 @@ def send_as(
     """`send` on behalf of `me` (a local account, or an outside user for sandbox.send) from
     `device` (default: the local device if `me` is local, else its phone)."""
     p = Params(raw)
-    targets = Targets.parse(network, me, p)
+    targets = Targets.parse(network, me, p, notify_self=True)
     if p.flag("endSession"):
         # End-session only resets 1:1 sessions; signal-cli prints nothing for it.
         return {}
@@ -110,7 +110,7 @@ async def remote_delete(ctx: Context, raw: dict[str, Any]) -> Any:
 
 async def send_typing(ctx: Context, raw: dict[str, Any]) -> Any:
     network, p = ctx.network, Params(raw)
-    targets = Targets.parse(network, ctx.me, p, note_to_self=False)
+    targets = Targets.parse(network, ctx.me, p, note_to_self=False, usernames=False)
     action = "STOPPED" if p.flag("stop") else "STARTED"
     timestamp = network.next_timestamp()
 
