@@ -289,3 +289,16 @@ def test_what_the_phone_sends_reaches_the_linked_account_as_a_sync(
         ),
         "account": CAROL,
     }
+
+
+def test_a_group_member_named_by_username_joins_the_group(accounts: RunningService) -> None:
+    service = accounts
+    response = service.client.put(f"/v1/sandbox/numbers/{CAROL}", json={"username": "carol.07"})
+    assert response.status_code == 200, response.text
+    response = service.client.post(
+        f"/v1/groups/{ALICE}", json={"name": "Team", "members": ["carol.07"]}
+    )
+    assert response.status_code == 201, response.text
+    group_id = response.json()["id"]
+    [entry] = service.client.get(f"/v1/groups/{ALICE}").json()
+    assert (entry["id"], entry["members"]) == (group_id, [ALICE, CAROL])
