@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -48,6 +49,10 @@ CREATE TABLE IF NOT EXISTS profiles (
     number TEXT PRIMARY KEY, given_name TEXT, family_name TEXT, about TEXT, about_emoji TEXT,
     avatar BLOB, updated INTEGER NOT NULL);
 """
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 class Store:
