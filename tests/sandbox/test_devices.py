@@ -241,3 +241,38 @@ async def test_only_send_reads_notify_self(rpc: LineClient) -> None:
     assert transcript["envelope"] == envelope(
         ALICE, alice, 2, transcript["envelope"], **sent(ALICE, alice, data)
     )
+
+
+async def test_an_edit_reaches_the_phone_as_an_edit_transcript(rpc: LineClient) -> None:
+    await link(rpc, ALICE)
+    alice, carol = await uuid_of(rpc, ALICE), await uuid_of(rpc, CAROL)
+    first = await rpc.call("send", {"account": ALICE, "recipient": CAROL, "message": "helo"})
+    edit = await rpc.call(
+        "send",
+        {
+            "account": ALICE,
+            "recipient": CAROL,
+            "message": "hello",
+            "editTimestamp": first["timestamp"],
+        },
+    )
+    _, transcript = await phone(rpc, ALICE)
+    edited = {
+        "targetSentTimestamp": first["timestamp"],
+        "dataMessage": text(edit["timestamp"], "hello"),
+    }
+    # signal-cli leaves the flattened message fields out when the transcript is an edit.
+    assert transcript["envelope"] == envelope(
+        ALICE,
+        alice,
+        2,
+        transcript["envelope"],
+        syncMessage={
+            "sentMessage": {
+                "destination": CAROL,
+                "destinationNumber": CAROL,
+                "destinationUuid": carol,
+                "editMessage": edited,
+            }
+        },
+    )
