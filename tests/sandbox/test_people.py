@@ -451,3 +451,20 @@ async def test_send_typing_has_no_username_param(rpc: LineClient) -> None:
     assert await rpc.error("sendTyping", {"account": ALICE, "username": "carol.07"}) == err(
         -1, "No recipients given"
     )
+
+
+async def test_send_to_a_username_link_names_the_username_behind_it(rpc: LineClient) -> None:
+    await make_account(rpc, ALICE)
+    carol = await rpc.call("sandbox.setNumber", {"number": CAROL, "username": "carol.07"})
+    carol_uuid = await uuid_of(rpc, CAROL)
+    sent = await rpc.call(
+        "send", {"account": ALICE, "username": carol["usernameLink"], "message": "via link"}
+    )
+    assert sent["results"] == [
+        {
+            "recipientAddress": {"uuid": carol_uuid, "number": None, "username": "carol.07"},
+            "type": "SUCCESS",
+        }
+    ]
+    [message] = await rpc.call("sandbox.listReceived", {"number": CAROL})
+    assert message["envelope"]["dataMessage"] == text(sent["timestamp"], "via link")

@@ -164,6 +164,9 @@ def lookup_username(network: Network, viewer: str, name: str) -> str | None:
             raise usernames.lookup_failure(exc) from None
     number = network.number_of_username(name)
     if number is not None:
+        # A link reveals the username behind it; a name is kept as it was typed.
+        if usernames.link_key(name) is not None:
+            name = network.username_of(number) or name
         network.learn_username(viewer, number, name)
     return number
 

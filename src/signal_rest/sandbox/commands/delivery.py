@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import groups
+from .. import groups, usernames
 from ..errors import user_error
 from ..network import Network, Sender
 from ..params import Params
@@ -104,6 +104,8 @@ def _username_result(network: Network, me: str, name: str) -> tuple[str | None, 
     if number is None:
         address = {"uuid": None, "number": None, "username": name}
         return None, {"recipientAddress": address, "type": "UNREGISTERED_FAILURE"}
+    if usernames.link_key(name) is not None:
+        name = network.username_of(number) or name  # a link reveals the username behind it
     network.learn_username(me, number, name)
     address = {"uuid": network.uuid_of(number), "number": None, "username": name}
     return number, {"recipientAddress": address, "type": "SUCCESS"}
