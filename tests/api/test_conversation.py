@@ -468,30 +468,85 @@ def test_reaction_to_an_unregistered_number_names_it(accounts: RunningService) -
     )
 
 
-def test_usernames_go_to_signal_cli_as_usernames(accounts: RunningService) -> None:
-    # The sandbox knows no username yet: each comes back unregistered, in the form it was sent.
+def test_reactions_typing_and_deletes_reach_a_username(accounts: RunningService) -> None:
+    client = accounts.client
+    named = client.put(f"/v1/sandbox/numbers/{CAROL}", json={"username": "carol.42"})
+    assert named.status_code == 200, named.text
+    alice_uuid = uuid_of(client, ALICE)
+
+    body = {
+        "recipient": "carol.42",
+        "reaction": "🎉",
+        "target_author": ALICE,
+        "timestamp": TARGET_TS,
+    }
+    reacted = client.post(f"/v1/reactions/{ALICE}", json=body)
+    assert (reacted.status_code, reacted.content) == (204, b"")
+    typing = client.put(f"/v1/typing-indicator/{ALICE}", json={"recipient": "carol.42"})
+    assert (typing.status_code, typing.content) == (204, b"")
+    deleted = client.request(
+        "DELETE",
+        f"/v1/remote-delete/{ALICE}",
+        json={"recipient": "carol.42", "timestamp": TARGET_TS},
+    )
+    assert deleted.status_code == 201, deleted.text
+    delete_ts = int(deleted.json()["timestamp"])
+
+    # (the first data message is the one uuid_of sent to learn ALICE's ACI)
+    [reaction, remote_delete] = received_by_outsider(client, CAROL, "dataMessage")[-2:]
+    [typed] = received_by_outsider(client, CAROL, "typingMessage")
+    reaction_ts = reaction["envelope"]["timestamp"]
+    typing_ts = typed["envelope"]["timestamp"]
+    assert [reaction, typed, remote_delete] == [
+        envelope_of(
+            reaction,
+            account=CAROL,
+            source=ALICE,
+            ts=reaction_ts,
+            dataMessage=data_message(
+                reaction_ts,
+                None,
+                reaction={
+                    "emoji": "🎉",
+                    "targetAuthor": ALICE,
+                    "targetAuthorNumber": ALICE,
+                    "targetAuthorUuid": alice_uuid,
+                    "targetSentTimestamp": TARGET_TS,
+                    "isRemove": False,
+                },
+            ),
+        ),
+        envelope_of(
+            typed,
+            account=CAROL,
+            source=ALICE,
+            ts=typing_ts,
+            typingMessage={"action": "STARTED", "timestamp": typing_ts},
+        ),
+        envelope_of(
+            remote_delete,
+            account=CAROL,
+            source=ALICE,
+            ts=delete_ts,
+            dataMessage=data_message(delete_ts, None, remoteDelete={"timestamp": TARGET_TS}),
+        ),
+    ]
+
+
+def test_a_username_nobody_holds_is_named_in_the_error(accounts: RunningService) -> None:
     client = accounts.client
     body = {**REACTION, "recipient": "nobody.42"}
     reaction = client.post(f"/v1/reactions/{ALICE}", json=body)
-    assert (reaction.status_code, reaction.json()) == (
-        400,
-        {"error": "Failed to send message (nobody.42: UNREGISTERED_FAILURE)"},
-    )
     deleted = client.request(
         "DELETE",
         f"/v1/remote-delete/{ALICE}",
         json={"recipient": "nobody.42", "timestamp": TARGET_TS},
     )
-    assert (deleted.status_code, deleted.json()) == (
-        400,
-        {"error": "Failed to send message (nobody.42: UNREGISTERED_FAILURE)"},
-    )
-    # sendTyping and sendReceipt take no `username`: the name goes as signal-cli's `u:` recipient.
+    # sendTyping takes no `username`: the name goes as signal-cli's `u:` recipient.
     typing = client.put(f"/v1/typing-indicator/{ALICE}", json={"recipient": "nobody.42"})
-    assert (typing.status_code, typing.json()) == (
-        400,
-        {"error": "The user u:nobody.42 is not registered."},
-    )
+    failed = (400, {"error": "Failed to send message (nobody.42: UNREGISTERED_FAILURE)"})
+    for response in (reaction, deleted, typing):
+        assert (response.status_code, response.json()) == failed
 
 
 # --- the other direction: outside users act on accounts --------------------------------------

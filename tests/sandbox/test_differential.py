@@ -204,6 +204,52 @@ CASES: list[tuple[str, list[str]]] = [
         ['{"jsonrpc":"2.0","method":"nope"}', '{"jsonrpc":"2.0","id":37,"method":"version"}'],
     ),
     ("trailing_garbage_ignored", ['{"jsonrpc":"2.0","id":38,"method":"version"} x']),
+    (
+        "update_account_without_account",
+        ['{"jsonrpc":"2.0","id":39,"method":"updateAccount","params":{"username":"nick"}}'],
+    ),
+    (
+        "update_account_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":40,"method":"updateAccount","params":{"account":"+14155550177","username":"nick.42"}}'
+        ],
+    ),
+    (
+        "update_account_delete_username_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":41,"method":"updateAccount","params":{"account":"+14155550177","deleteUsername":true}}'
+        ],
+    ),
+    (
+        "update_profile_without_account",
+        ['{"jsonrpc":"2.0","id":42,"method":"updateProfile","params":{"givenName":"A"}}'],
+    ),
+    (
+        "update_profile_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":43,"method":"updateProfile","params":{"account":"+14155550177","givenName":"A","removeAvatar":true}}'
+        ],
+    ),
+    (
+        "get_user_status_username_without_account",
+        ['{"jsonrpc":"2.0","id":44,"method":"getUserStatus","params":{"username":["nick.42"]}}'],
+    ),
+    (
+        "get_user_status_username_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":45,"method":"getUserStatus","params":{"account":"+14155550177","username":"nick.42"}}'
+        ],
+    ),
+    (
+        "send_to_username_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":46,"method":"send","params":{"account":"+14155550177","username":"nick.42","message":"x","notifySelf":true}}'
+        ],
+    ),
+    (
+        "send_note_to_self_without_account",
+        ['{"jsonrpc":"2.0","id":47,"method":"send","params":{"noteToSelf":true,"message":"x"}}'],
+    ),
 ]
 
 

@@ -49,6 +49,8 @@ async def test_register_requires_captcha_when_number_demands_it(rpc: LineClient)
         "registered": True,
         "requiresCaptcha": True,
         "registrationLockPin": None,
+        "username": None,
+        "usernameLink": None,
     }
     assert await rpc.error("register", {"account": NUMBER}) == err(-1, CAPTCHA_TEXT)
     token = "signalcaptcha://signal-hcaptcha.5fad97ac.registration.P1_abc"

@@ -133,6 +133,7 @@ NUMBER_FIELDS: dict[str, tuple[str, type | tuple[type, ...]]] = {
     "registered": ("registered", bool),
     "requires_captcha": ("requiresCaptcha", bool),
     "registration_lock_pin": ("registrationLockPin", (str, type(None))),
+    "username": ("username", (str, type(None))),
 }
 
 
@@ -152,6 +153,11 @@ NUMBER_SETTINGS_DOC: dict[str, Any] = {
                             "type": ["string", "null"],
                             "description": "null: no registration lock",
                         },
+                        "username": {
+                            "type": ["string", "null"],
+                            "description": "`nick` (a free discriminator is picked), "
+                            "`nick.42` (exactly that one) or null (no username)",
+                        },
                     },
                 }
             }
@@ -166,6 +172,23 @@ NUMBER_SETTINGS_DOC: dict[str, Any] = {
     openapi_extra=NUMBER_SETTINGS_DOC,
 )
 async def set_number(number: str, request: Request, backend: SandboxDep) -> dict[str, Any]:
+    # Read by hand: here an explicit null means something (no registration-lock PIN).
+    params = await _fields_by_hand(request, number, NUMBER_FIELDS)
+    result = await backend.rpc.call("sandbox.setNumber", params)
+    return {
+        "number": result.get("number"),
+        "registered": result.get("registered"),
+        "requires_captcha": result.get("requiresCaptcha"),
+        "registration_lock_pin": result.get("registrationLockPin"),
+        "username": result.get("username"),
+        "username_link": result.get("usernameLink"),
+    }
+
+
+async def _fields_by_hand(
+    request: Request, number: str, fields: dict[str, tuple[str, type | tuple[type, ...]]]
+) -> dict[str, Any]:
+    """The known fields of a JSON object body, renamed for the control method; null kept."""
     raw = await read_body(request)
     try:
         data = load_json(raw) if raw.strip() else {}
@@ -173,19 +196,62 @@ async def set_number(number: str, request: Request, backend: SandboxDep) -> dict
         raise ValidationError("Couldn't process request - invalid request") from exc
     if not isinstance(data, dict):
         raise ValidationError("Couldn't process request - invalid request")
-    # Read by hand: here an explicit null means something (no registration-lock PIN).
     params: dict[str, Any] = {"number": number_from_path(number)}
     for key, value in data.items():
-        if key.lower() not in NUMBER_FIELDS:
+        if key.lower() not in fields:
             continue
-        name, kinds = NUMBER_FIELDS[key.lower()]
+        name, kinds = fields[key.lower()]
         if not isinstance(value, kinds):
             raise ValidationError(f"Couldn't process request - invalid {key}")
         params[name] = value
-    result = await backend.rpc.call("sandbox.setNumber", params)
+    return params
+
+
+_TEXT_OR_NULL = (str, type(None))
+PROFILE_FIELDS: dict[str, tuple[str, type | tuple[type, ...]]] = {
+    "given_name": ("givenName", _TEXT_OR_NULL),
+    "family_name": ("familyName", _TEXT_OR_NULL),
+    "about": ("about", _TEXT_OR_NULL),
+    "about_emoji": ("aboutEmoji", _TEXT_OR_NULL),
+    "avatar": ("avatar", _TEXT_OR_NULL),
+}
+
+PROFILE_DOC: dict[str, Any] = {
+    "requestBody": {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "description": "Absent fields stay as they are; null clears one.",
+                    "properties": {
+                        **{
+                            key: {"type": ["string", "null"]}
+                            for key in ("given_name", "family_name", "about", "about_emoji")
+                        },
+                        "avatar": {"type": ["string", "null"], "description": "base64 image"},
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+@router.put(
+    "/profiles/{number}",
+    summary="The profile an outside Signal user publishes (its name is the sourceName)",
+    openapi_extra=PROFILE_DOC,
+)
+async def set_profile(number: str, request: Request, backend: SandboxDep) -> dict[str, Any]:
+    params = await _fields_by_hand(request, number, PROFILE_FIELDS)
+    result = await backend.rpc.call("sandbox.setProfile", params)
     return {
         "number": result.get("number"),
-        "registered": result.get("registered"),
-        "requires_captcha": result.get("requiresCaptcha"),
-        "registration_lock_pin": result.get("registrationLockPin"),
+        "given_name": result.get("givenName"),
+        "family_name": result.get("familyName"),
+        "about": result.get("about"),
+        "about_emoji": result.get("aboutEmoji"),
+        "has_avatar": result.get("hasAvatar"),
+        "last_updated_timestamp": result.get("lastUpdateTimestamp"),
     }

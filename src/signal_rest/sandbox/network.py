@@ -4,22 +4,36 @@ Local accounts are the accounts of this daemon (what `listAccounts` shows); ever
 E.164 number is an outside Signal user whose phone keeps everything it receives. Envelopes to a
 local account wait in its queue until a client takes them (see daemon.py); envelopes to an
 outside user land in its inbox, which the control method `sandbox.listReceived` reads.
+
+Devices. A number has one phone (device 1). A local account registered here *is* that phone.
+A local account linked here (device 2, 3, …) has its phone outside: the phone's inbox is
+`sandbox.listReceived` of the account's own number, and `sandbox.send`/`sandbox.act` from that
+number act as the phone. Every device of a number receives what is sent to the number, and
+when one device sends a data message the number's other devices get a
+`syncMessage.sentMessage` transcript (per recipient; `destination` null for groups) with
+source = the own number and `sourceDevice` = the sending device. A note to self (the own
+number as recipient, or `noteToSelf`) gives a transcript with destination = the own number;
+with `notifySelf` the other devices get the message itself instead, as they do for a group
+message sent with `notifySelf`. Only the device the sender addressed sends receipts back.
+See people.py for usernames and profiles.
 """
 
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .people import People
 from .store import Store
+from .store import now_ms as now_ms  # re-exported: the daemon stamps deliveries with it
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 DELIVERABLE = ("dataMessage", "editMessage")
+PHONE = 1  # the device id of a number's primary device
 
 
 @dataclass(frozen=True)
@@ -45,16 +59,12 @@ class Settings:
         }
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def delivered_now(envelope: dict[str, Any]) -> None:
     """Stamp the moment the server hands `envelope` over: never before it received it."""
     envelope["serverDeliveredTimestamp"] = max(now_ms(), envelope["serverReceivedTimestamp"])
 
 
-class Network:
+class Network(People):
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         self.attachments_dir = data_dir / "attachments"
@@ -118,8 +128,13 @@ class Network:
     def is_registered(self, number: str) -> bool:
         return self.is_local(number) or self.settings(number).registered
 
-    def address(self, number: str) -> dict[str, Any]:
-        return {"uuid": self.uuid_of(number), "number": number, "username": None}
+    def address(self, number: str, viewer: str | None = None) -> dict[str, Any]:
+        """signal-cli's RecipientAddress as `viewer` knows it: a username only when it is the
+        viewer's own or one the viewer has looked up."""
+        username = None
+        if viewer is not None:
+            username = self.username_of(number) if viewer == number else self.known(viewer, number)
+        return {"uuid": self.uuid_of(number), "number": number, "username": username}
 
     # local accounts
     def local_accounts(self) -> list[str]:
@@ -130,9 +145,16 @@ class Network:
     def is_local(self, number: str) -> bool:
         return self.store.one("SELECT 1 FROM accounts WHERE number = ?", number) is not None
 
-    def sender(self, number: str) -> Sender:
+    def local_device(self, number: str) -> int | None:
         row = self.store.one("SELECT device_id FROM accounts WHERE number = ?", number)
-        return Sender(number, self.uuid_of(number), 1 if row is None else int(row["device_id"]))
+        return None if row is None else int(row["device_id"])
+
+    def sender(self, number: str, device: int | None = None) -> Sender:
+        """`number` sending from `device`; by default from this daemon's device when the number
+        is local, else from its phone (device 1)."""
+        if device is None:
+            device = self.local_device(number) or PHONE
+        return Sender(number, self.uuid_of(number), device)
 
     def add_account(self, number: str, device_name: str | None, *, linked: bool) -> None:
         created = now_ms()
@@ -188,7 +210,7 @@ class Network:
             "source": sender.number,
             "sourceNumber": sender.number,
             "sourceUuid": sender.uuid,
-            "sourceName": None,
+            "sourceName": self.display_name(sender.number),
             "sourceDevice": sender.device,
             "timestamp": timestamp,
             # Message timestamps are unique network-wide, so a burst runs a few ms ahead of the
@@ -201,17 +223,38 @@ class Network:
     def deliver(self, recipient: str, envelope: dict[str, Any]) -> None:
         """Hand an envelope to the recipient's device: queue (local) or phone inbox (outside)."""
         message = {"envelope": envelope, "account": recipient}
-        if self.is_local(recipient):
+        local = self.local_device(recipient)
+        if local is not None:
             if self._blocks(recipient, envelope):
                 return  # signal-cli drops what blocked contacts and groups send
             self.store.enqueue(recipient, message)
             self.on_queued(recipient)
+            if local != PHONE:
+                self._to_phone(recipient, envelope)  # the linked account's phone gets it too
             return
         delivered_now(envelope)
         self.store.add_received(recipient, message)
         # A phone acknowledges what it receives; local senders see the delivery receipt.
         if any(key in envelope for key in DELIVERABLE) and self.is_local(envelope["sourceNumber"]):
             self.send_delivery_receipt(recipient, envelope)
+
+    def deliver_to_own_devices(self, sender: Sender, envelope: dict[str, Any]) -> None:
+        """Hand an envelope to the sender's other devices: the local account (queue) and, when
+        that is a linked device, the number's phone (its inbox). No receipts come back."""
+        number = sender.number
+        local = self.local_device(number)
+        if local is None:
+            return  # an outside user's phone is its only device
+        if local != sender.device:
+            self.store.enqueue(number, {"envelope": envelope, "account": number})
+            self.on_queued(number)
+        if local != PHONE and sender.device != PHONE:
+            self._to_phone(number, envelope)
+
+    def _to_phone(self, number: str, envelope: dict[str, Any]) -> None:
+        copy = dict(envelope)
+        delivered_now(copy)
+        self.store.add_received(number, {"envelope": copy, "account": number})
 
     def _blocks(self, account: str, envelope: dict[str, Any]) -> bool:
         targets = [envelope["sourceNumber"]]

@@ -24,7 +24,14 @@ def resolve(network: Network, identifier: str) -> str:
         if number is None:
             raise user_error(f"The user {identifier} is not registered.")
         return number
-    elif text.startswith(("u:", "PNI:")):
+    elif text.startswith("u:"):
+        # signal-cli turns every failed username lookup into "not registered", bad names too.
+        name = text[2:]
+        number = network.number_of_username(name)
+        if number is None:
+            raise user_error(f"The user {name} is not registered.")
+        return number
+    elif text.startswith("PNI:"):
         raise user_error(f"The user {identifier} is not registered.")
     raise user_error(
         f"Invalid phone number '{identifier}': "

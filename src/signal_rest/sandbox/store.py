@@ -2,7 +2,8 @@
 
 Everything the simulated network knows lives here so a restarted daemon continues where it
 stopped: numbers and their settings, local accounts and devices, pending verification codes,
-groups, undelivered messages of local accounts and the inboxes of outside users. All access
+groups, undelivered messages of local accounts and the inboxes of outside users, usernames
+(and which usernames each sender has looked up) and profiles. All access
 happens on the event loop thread; statements are tiny, so they run inline.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,7 +39,20 @@ CREATE TABLE IF NOT EXISTS received (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT NOT NULL, message TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS blocked (
     account TEXT NOT NULL, target TEXT NOT NULL, PRIMARY KEY (account, target));
+CREATE TABLE IF NOT EXISTS usernames (
+    number TEXT PRIMARY KEY, username TEXT NOT NULL, folded TEXT UNIQUE NOT NULL,
+    link TEXT UNIQUE NOT NULL);
+CREATE TABLE IF NOT EXISTS known_usernames (
+    account TEXT NOT NULL, number TEXT NOT NULL, username TEXT NOT NULL,
+    PRIMARY KEY (account, number));
+CREATE TABLE IF NOT EXISTS profiles (
+    number TEXT PRIMARY KEY, given_name TEXT, family_name TEXT, about TEXT, about_emoji TEXT,
+    avatar BLOB, updated INTEGER NOT NULL);
 """
+
+
+def now_ms() -> int:
+    return time.time_ns() // 1_000_000
 
 
 class Store:

@@ -14,6 +14,8 @@ COMMANDS: dict[str, Command] = {
     "verify": Command("registration", accounts.verify),
     "listDevices": Command("single", accounts.list_devices),
     "getUserStatus": Command("single", accounts.get_user_status),
+    "updateAccount": Command("single", accounts.update_account),
+    "updateProfile": Command("single", accounts.update_profile),
     "block": Command("single", accounts.block),
     "unblock": Command("single", accounts.unblock),
     "send": Command("single", messaging.send_command),
@@ -37,4 +39,5 @@ COMMANDS: dict[str, Command] = {
     "sandbox.listReceived": Command("control", control.list_received),
     "sandbox.scanLink": Command("control", control.scan_link),
     "sandbox.setNumber": Command("control", control.set_number),
+    "sandbox.setProfile": Command("control", control.set_profile),
 }

@@ -1,15 +1,18 @@
-"""Account-level methods: version, accounts, registration, linking, devices, status, blocking."""
+"""Account-level methods: version, accounts, registration, linking, devices, status, blocking,
+usernames and profiles."""
 
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 from typing import Any
 
+from .. import usernames
 from ..context import Context
 from ..errors import INTERNAL_ERROR, IO_ERROR, RpcError, user_error
-from ..network import E164
+from ..network import E164, Network
 from ..params import Params, typed
-from ..recipients import group_id, resolve
+from ..recipients import group_id, java_b64decode, resolve
 
 VERSION = "0.13.19"
 CAPTCHA_REQUIRED = (
@@ -140,8 +143,108 @@ async def get_user_status(ctx: Context, raw: dict[str, Any]) -> Any:
             }
         )
     for name in p.items("username"):
-        out.append({"recipient": name, "username": name, "uuid": None, "isRegistered": False})
+        found = lookup_username(network, ctx.me, name)
+        out.append(
+            {
+                "recipient": name,
+                "username": name,
+                "uuid": None if found is None else network.uuid_of(found),
+                "isRegistered": found is not None,
+            }
+        )
     return out
+
+
+def lookup_username(network: Network, viewer: str, name: str) -> str | None:
+    """The number holding a username (or username link); the viewer learns the username."""
+    if usernames.link_key(name) is None:
+        try:
+            usernames.parse(name)
+        except usernames.UsernameError as exc:
+            raise usernames.lookup_failure(exc) from None
+    number = network.number_of_username(name)
+    if number is not None:
+        # A link reveals the username behind it; a name is kept as it was typed.
+        if usernames.link_key(name) is not None:
+            name = network.username_of(number) or name
+        network.learn_username(viewer, number, name)
+    return number
+
+
+def set_username(network: Network, number: str, text: str) -> dict[str, Any]:
+    """What updateAccount's `username` does: `nick` gets a free discriminator, `nick.42`
+    exactly that username; the result is signal-cli's `{"username", "usernameLink"}`."""
+    current = network.username_of(number)
+    try:
+        if "." in text:
+            wanted = [usernames.parse(text)]
+        elif current is not None and current.rpartition(".")[0] == text:
+            wanted = [current]  # signal-cli keeps a username with the same nickname
+        else:
+            wanted = usernames.candidates(text)
+    except usernames.UsernameError as exc:
+        raise usernames.invalid(exc) from None
+    if wanted == [current]:
+        chosen: str | None = current
+    else:
+        chosen = network.claim_username(number, wanted)
+    if chosen is None:
+        raise user_error("Invalid username: Username is already registered")
+    return {"username": chosen, "usernameLink": network.username_link(number)}
+
+
+async def update_account(ctx: Context, raw: dict[str, Any]) -> Any:
+    p = Params(raw)
+    for name in ("unrestrictedUnidentifiedSender", "discoverableByNumber", "numberSharing"):
+        p.flag(name)  # accepted; the sandbox does not model sealed sender or discovery
+    device_name = p.text("deviceName")
+    if device_name is not None:
+        ctx.network.store.run(
+            "UPDATE devices SET name = ? WHERE number = ? AND device_id = ?",
+            device_name,
+            ctx.me,
+            ctx.network.sender(ctx.me).device,
+        )
+    result: Any = {}
+    username = p.text("username")
+    if username is not None:
+        result = set_username(ctx.network, ctx.me, username)
+    if p.flag("deleteUsername"):
+        ctx.network.delete_username(ctx.me)
+    return result
+
+
+_PROFILE_TEXTS = (
+    ("givenName", "given_name"),
+    ("familyName", "family_name"),
+    ("about", "about"),
+    ("aboutEmoji", "about_emoji"),
+)
+
+
+async def update_profile(ctx: Context, raw: dict[str, Any]) -> Any:
+    p = Params(raw)
+    changes: dict[str, Any] = {}
+    for param, column in _PROFILE_TEXTS:
+        value = p.text(param)
+        if value is not None:
+            changes[column] = value
+    coin = p.text("mobileCoinAddress")
+    if coin is not None:
+        try:
+            java_b64decode(coin)  # checked like signal-cli does, then not modelled
+        except ValueError as exc:
+            raise RpcError(INTERNAL_ERROR, f"{exc} (IllegalArgumentException)") from None
+    avatar = p.text("avatar")
+    if p.flag("removeAvatar"):
+        changes["avatar"] = None
+    elif avatar is not None:
+        try:
+            changes["avatar"] = Path(avatar).read_bytes()
+        except OSError as exc:
+            raise RpcError(IO_ERROR, f"Update profile error: {avatar} ({exc.strerror})") from None
+    ctx.network.update_profile(ctx.me, changes)
+    return {}
 
 
 def _primary_only(ctx: Context) -> None:

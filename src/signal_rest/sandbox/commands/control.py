@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from ..context import Context
 from ..errors import user_error
-from ..network import E164, Network
+from ..network import E164, PHONE, Network
+from .accounts import set_username
 from .groups import update_group_as
 from .messaging import send_as
 
@@ -39,12 +42,14 @@ async def get_verification_code(ctx: Context, raw: dict[str, Any]) -> Any:
 
 
 async def send(ctx: Context, raw: dict[str, Any]) -> Any:
+    """`send` from the phone of `from`: an outside user, a registered account (its phone is
+    this daemon's device), or the phone of an account linked here (see network.py)."""
     number, rest = _actor(ctx.network, raw)
-    return send_as(ctx.network, number, rest)
+    return send_as(ctx.network, number, rest, PHONE)
 
 
 # What an outside user can do to accounts with `sandbox.act`: the send-like methods, run as if
-# the outside user's phone called them. A method joins this list when its handler works for a
+# the user's phone called them. A method joins this list when its handler works for a
 # sender that is no local account (see messaging.py).
 ACTS = (
     "send",
@@ -72,7 +77,8 @@ async def act(ctx: Context, raw: dict[str, Any]) -> Any:
         raise user_error("params must be an object")
     from . import COMMANDS  # the table imports this module
 
-    return await COMMANDS[method].handler(Context(ctx.network, ctx.links, number), params)
+    actor = Context(ctx.network, ctx.links, number, PHONE)
+    return await COMMANDS[method].handler(actor, params)
 
 
 async def update_group(ctx: Context, raw: dict[str, Any]) -> Any:
@@ -113,4 +119,51 @@ async def set_number(ctx: Context, raw: dict[str, Any]) -> Any:
         if pin is not None and not isinstance(pin, str):
             raise user_error("registrationLockPin must be a string or null")
         changes["registrationLockPin"] = pin
-    return ctx.network.update_settings(number, changes).to_json()
+    if "username" in raw:
+        # `nick` gets a free discriminator, `nick.42` exactly that one, null removes it; done
+        # first so a refused username changes nothing.
+        name = raw["username"]
+        if name is None:
+            ctx.network.delete_username(number)
+        elif isinstance(name, str):
+            set_username(ctx.network, number, name)
+        else:
+            raise user_error("username must be a string or null")
+    settings = ctx.network.update_settings(number, changes).to_json()
+    return {
+        **settings,
+        "username": ctx.network.username_of(number),
+        "usernameLink": ctx.network.username_link(number),
+    }
+
+
+_PROFILE_FIELDS = {
+    "givenName": "given_name",
+    "familyName": "family_name",
+    "about": "about",
+    "aboutEmoji": "about_emoji",
+}
+
+
+async def set_profile(ctx: Context, raw: dict[str, Any]) -> Any:
+    """`{"number", "givenName"?, "familyName"?, "about"?, "aboutEmoji"?, "avatar"?: base64 |
+    null}`: what a user publishes in its profile; absent fields stay, null clears."""
+    number = _number(raw)
+    changes: dict[str, Any] = {}
+    for key, column in _PROFILE_FIELDS.items():
+        if key in raw:
+            if raw[key] is not None and not isinstance(raw[key], str):
+                raise user_error(f"{key} must be a string or null")
+            changes[column] = raw[key]
+    if "avatar" in raw:
+        avatar = raw["avatar"]
+        if avatar is not None and not isinstance(avatar, str):
+            raise user_error("avatar must be base64 or null")
+        try:
+            changes["avatar"] = None if avatar is None else base64.b64decode(avatar, validate=True)
+        except binascii.Error:
+            raise user_error("avatar must be base64 or null") from None
+    ctx.network.update_profile(number, changes)
+    profile = ctx.network.profile(number)
+    assert profile is not None
+    return {"number": number, **profile}

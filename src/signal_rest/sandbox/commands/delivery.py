@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import groups
+from .. import groups, usernames
 from ..errors import user_error
 from ..network import Network, Sender
 from ..params import Params
@@ -18,10 +18,18 @@ ContentFor = Callable[[dict[str, Any] | None], dict[str, Any]]
 class Targets:
     """Who a send-like command addresses: individual numbers, usernames, groups."""
 
-    def __init__(self, numbers: list[str], usernames: list[str], group_ids: list[str]) -> None:
+    def __init__(
+        self,
+        numbers: list[str],
+        usernames: list[str],
+        group_ids: list[str],
+        *,
+        notify_self: bool = False,
+    ) -> None:
         self.numbers = numbers
         self.usernames = usernames
         self.group_ids = group_ids
+        self.notify_self = notify_self
 
     @classmethod
     def parse(
@@ -31,12 +39,18 @@ class Targets:
         p: Params,
         *,
         note_to_self: bool = True,
+        notify_self: bool = False,
         usernames: bool = True,
     ) -> Targets:
-        """The recipients of a command's params; `note_to_self` and `usernames` say whether the
-        command has those params (sendTyping has neither: it ignores them)."""
+        """The command's recipient params; the flags say which of `noteToSelf`, `notifySelf`
+        and `username` the command reads (in 0.13.19 only `send` has notifySelf, and
+        sendTyping has neither noteToSelf nor username)."""
         numbers: list[str] = []
+        named: list[str] = []
         for value in p.items("recipient"):
+            if value.strip().startswith("u:"):
+                named.append(value.strip()[2:])
+                continue
             number = resolve(network, value)
             if number not in numbers:
                 numbers.append(number)
@@ -47,14 +61,18 @@ class Targets:
             gid = group_id(value)
             if gid not in ids:
                 ids.append(gid)
-        names = list(dict.fromkeys(p.items("username"))) if usernames else []
-        targets = cls(numbers, names, ids)
+        names = list(dict.fromkeys(named + (p.items("username") if usernames else [])))
+        notify = notify_self and p.flag("notifySelf")
+        targets = cls(numbers, names, ids, notify_self=notify)
         if not (numbers or names or ids):
             raise user_error("No recipients given")
         return targets
 
     def single(self) -> str | None:
-        return self.numbers[0] if len(self.numbers) == 1 and not self.group_ids else None
+        """The one individual recipient (as a recipient string), when there is exactly one."""
+        if self.group_ids or len(self.numbers) + len(self.usernames) != 1:
+            return None
+        return self.numbers[0] if self.numbers else "u:" + self.usernames[0]
 
 
 def sendable_group(network: Network, me: str, gid: str) -> dict[str, Any]:
@@ -66,9 +84,9 @@ def sendable_group(network: Network, me: str, gid: str) -> dict[str, Any]:
     return group
 
 
-def _result(network: Network, number: str, gid: str | None) -> dict[str, Any]:
+def _result(network: Network, number: str, gid: str | None, viewer: str) -> dict[str, Any]:
     if network.is_registered(number):
-        entry: dict[str, Any] = {"recipientAddress": network.address(number)}
+        entry: dict[str, Any] = {"recipientAddress": network.address(number, viewer)}
         kind = "SUCCESS"
     else:
         entry = {"recipientAddress": {"uuid": None, "number": number, "username": None}}
@@ -77,6 +95,52 @@ def _result(network: Network, number: str, gid: str | None) -> dict[str, Any]:
         entry["groupId"] = gid
     entry["type"] = kind
     return entry
+
+
+def _username_result(network: Network, me: str, name: str) -> tuple[str | None, dict[str, Any]]:
+    """Resolve a username recipient like signal-cli: any failed lookup is unregistered; the ACI
+    is all a username lookup tells, so the address carries no number."""
+    number = network.number_of_username(name)
+    if number is None:
+        address = {"uuid": None, "number": None, "username": name}
+        return None, {"recipientAddress": address, "type": "UNREGISTERED_FAILURE"}
+    if usernames.link_key(name) is not None:
+        name = network.username_of(number) or name  # a link reveals the username behind it
+    network.learn_username(me, number, name)
+    address = {"uuid": network.uuid_of(number), "number": None, "username": name}
+    return number, {"recipientAddress": address, "type": "SUCCESS"}
+
+
+def _transcript(
+    network: Network, destination: dict[str, Any] | None, body: dict[str, Any]
+) -> dict[str, Any] | None:
+    """The syncMessage.sentMessage the sender's other devices get for a data message."""
+    if "dataMessage" not in body and "editMessage" not in body:
+        return None  # typing, receipts: no transcript
+    number = None if destination is None else destination["number"]
+    uuid = None if destination is None else destination["uuid"]
+    sent: dict[str, Any] = {
+        "destination": number or uuid,
+        "destinationNumber": number,
+        "destinationUuid": uuid,
+    }
+    if "editMessage" in body:
+        sent["editMessage"] = body["editMessage"]
+    else:
+        sent.update(body["dataMessage"])
+    return {"syncMessage": {"sentMessage": sent}}
+
+
+def _sync(
+    network: Network,
+    sender: Sender,
+    timestamp: int,
+    destination: dict[str, Any] | None,
+    body: dict[str, Any],
+) -> None:
+    transcript = _transcript(network, destination, body)
+    if transcript is not None:
+        network.deliver_to_own_devices(sender, network.envelope(sender, timestamp, transcript))
 
 
 def send(
@@ -88,34 +152,58 @@ def send(
     *,
     check: bool = True,
 ) -> dict[str, Any]:
-    """Deliver to every target and return signal-cli's SendResult (or raise its error)."""
-    group_list = [sendable_group(network, sender.number, gid) for gid in targets.group_ids]
+    """Deliver to every target and return signal-cli's SendResult (or raise its error).
+
+    The sender's other devices hear of each data message: a sentMessage transcript per
+    recipient, or the message itself when it goes to the own number with `notifySelf`.
+    """
+    me = sender.number
+    group_list = [sendable_group(network, me, gid) for gid in targets.group_ids]
     results: list[dict[str, Any]] = []
     with network.store.transaction():
         for number in targets.numbers:
-            entry = _result(network, number, None)
-            if entry["type"] == "SUCCESS" and number != sender.number:
-                network.deliver(number, network.envelope(sender, timestamp, content(None)))
+            entry = _result(network, number, None, me)
             results.append(entry)
+            if number == me:
+                _to_self(network, sender, timestamp, content(None), targets.notify_self)
+            elif entry["type"] == "SUCCESS":
+                network.deliver(number, network.envelope(sender, timestamp, content(None)))
+                _sync(network, sender, timestamp, entry["recipientAddress"], content(None))
         for name in targets.usernames:
-            results.append(
-                {
-                    "recipientAddress": {"uuid": None, "number": None, "username": name},
-                    "type": "UNREGISTERED_FAILURE",
-                }
-            )
+            found, entry = _username_result(network, me, name)
+            results.append(entry)
+            if found == me:
+                _to_self(network, sender, timestamp, content(None), targets.notify_self)
+            elif found is not None:
+                network.deliver(found, network.envelope(sender, timestamp, content(None)))
+                _sync(network, sender, timestamp, entry["recipientAddress"], content(None))
         for group in group_list:
             for number in group["members"]:
-                if number == sender.number:
+                if number == me:
                     continue
-                entry = _result(network, number, group["id"])
+                entry = _result(network, number, group["id"], me)
                 if entry["type"] == "SUCCESS":
                     network.deliver(number, network.envelope(sender, timestamp, content(group)))
                 results.append(entry)
+            if targets.notify_self:
+                envelope = network.envelope(sender, timestamp, content(group))
+                network.deliver_to_own_devices(sender, envelope)
+            else:
+                _sync(network, sender, timestamp, None, content(group))
     outcome = {"timestamp": timestamp, "results": results}
     if check and results and not any(r["type"] == "SUCCESS" for r in results):
         raise user_error("Failed to send message", {"response": outcome})
     return outcome
+
+
+def _to_self(
+    network: Network, sender: Sender, timestamp: int, body: dict[str, Any], notify: bool
+) -> None:
+    """Note to self: the other devices get a transcript, or with notifySelf the message."""
+    if notify:
+        network.deliver_to_own_devices(sender, network.envelope(sender, timestamp, body))
+    else:
+        _sync(network, sender, timestamp, network.address(sender.number), body)
 
 
 def send_group_update(
@@ -140,7 +228,7 @@ def send_group_update(
         network.store.show_group(sender.number, group["id"])
         for number in dict.fromkeys(recipients):
             network.store.show_group(number, group["id"])
-            entry = _result(network, number, group["id"])
+            entry = _result(network, number, group["id"], sender.number)
             if entry["type"] == "SUCCESS":
                 envelope = network.envelope(sender, timestamp, {"dataMessage": dict(message)})
                 network.deliver(number, envelope)

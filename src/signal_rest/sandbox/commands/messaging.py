@@ -22,10 +22,13 @@ def _with_group(message: dict[str, Any], group: dict[str, Any] | None) -> dict[s
     return out
 
 
-def send_as(network: Network, me: str, raw: dict[str, Any]) -> dict[str, Any]:
-    """`send` on behalf of `me` (a local account, or an outside user for sandbox.send)."""
+def send_as(
+    network: Network, me: str, raw: dict[str, Any], device: int | None = None
+) -> dict[str, Any]:
+    """`send` on behalf of `me` (a local account, or an outside user for sandbox.send) from
+    `device` (default: the local device if `me` is local, else its phone)."""
     p = Params(raw)
-    targets = Targets.parse(network, me, p)
+    targets = Targets.parse(network, me, p, notify_self=True)
     if p.flag("endSession"):
         # End-session only resets 1:1 sessions; signal-cli prints nothing for it.
         return {}
@@ -42,11 +45,11 @@ def send_as(network: Network, me: str, raw: dict[str, Any]) -> dict[str, Any]:
             return {"editMessage": {"targetSentTimestamp": edit, "dataMessage": body}}
         return {"dataMessage": body}
 
-    return send(network, network.sender(me), targets, timestamp, envelope_content)
+    return send(network, network.sender(me, device), targets, timestamp, envelope_content)
 
 
 async def send_command(ctx: Context, raw: dict[str, Any]) -> Any:
-    return send_as(ctx.network, ctx.me, raw)
+    return send_as(ctx.network, ctx.me, raw, ctx.device)
 
 
 def _send_data(
@@ -55,7 +58,7 @@ def _send_data(
     """Send a data message (reaction, remote delete, ...) with the group info of each target."""
     return send(
         ctx.network,
-        ctx.network.sender(ctx.me),
+        ctx.sender,
         targets,
         timestamp,
         lambda group: {"dataMessage": _with_group(message, group)},
@@ -123,7 +126,7 @@ async def send_typing(ctx: Context, raw: dict[str, Any]) -> Any:
             message["groupId"] = group["id"]
         return {"typingMessage": message}
 
-    return send(network, network.sender(ctx.me), targets, timestamp, typing)
+    return send(network, ctx.sender, targets, timestamp, typing)
 
 
 async def send_receipt(ctx: Context, raw: dict[str, Any]) -> Any:
@@ -158,7 +161,7 @@ async def send_receipt(ctx: Context, raw: dict[str, Any]) -> Any:
     targets = Targets([recipient], [], [])
     return send(
         network,
-        network.sender(ctx.me),
+        ctx.sender,
         targets,
         timestamp,
         lambda group: {"receiptMessage": receipt},

@@ -56,7 +56,7 @@ def data_send(
         body.update(after_group or {})
         return {"dataMessage": body}
 
-    return send(ctx.network, ctx.network.sender(ctx.me), targets, timestamp, message)
+    return send(ctx.network, ctx.sender, targets, timestamp, message)
 
 
 def author_fields(ctx: Context, number: str, prefix: str) -> dict[str, Any]:
