@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..context import Command
-from . import accounts, control, groups, messaging
+from . import accounts, control, groups, messaging, stickers
 
 COMMANDS: dict[str, Command] = {
     "version": Command("multi", accounts.version),
@@ -25,6 +25,9 @@ COMMANDS: dict[str, Command] = {
     "updateGroup": Command("single", groups.update_group),
     "listGroups": Command("single", groups.list_groups),
     "quitGroup": Command("single", groups.quit_group),
+    "listStickerPacks": Command("single", stickers.list_sticker_packs),
+    "addStickerPack": Command("single", stickers.add_sticker_pack),
+    "getSticker": Command("single", stickers.get_sticker),
     "sandbox.getVerificationCode": Command("control", control.get_verification_code),
     "sandbox.send": Command("control", control.send),
     "sandbox.act": Command("control", control.act),
@@ -32,4 +35,5 @@ COMMANDS: dict[str, Command] = {
     "sandbox.listReceived": Command("control", control.list_received),
     "sandbox.scanLink": Command("control", control.scan_link),
     "sandbox.setNumber": Command("control", control.set_number),
+    "sandbox.createStickerPack": Command("control", control.create_sticker_pack),
 }

@@ -7,6 +7,7 @@ from typing import Any
 from ..context import Context
 from ..errors import user_error
 from ..network import E164, Network
+from ..stickers import create as create_pack
 from .groups import update_group_as
 from .messaging import send_as
 
@@ -103,3 +104,10 @@ async def set_number(ctx: Context, raw: dict[str, Any]) -> Any:
             raise user_error("registrationLockPin must be a string or null")
         changes["registrationLockPin"] = pin
     return ctx.network.update_settings(number, changes).to_json()
+
+
+async def create_sticker_pack(ctx: Context, raw: dict[str, Any]) -> Any:
+    """`{"from", "title", "author", "stickers": [{"emoji", "data": base64}]}`: `from` uploads a
+    pack to the network (signal-cli's uploadStickerPack) and knows it from then on."""
+    number, rest = _actor(ctx.network, raw)
+    return create_pack(ctx.network, number, rest)
