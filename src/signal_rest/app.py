@@ -31,6 +31,7 @@ from signal_rest.api import (
     register,
     sandbox,
     send,
+    sticker_packs,
 )
 from signal_rest.auth.guard import TokenGuard, token_guard_options
 from signal_rest.auth.scopes import OPEN, RouteTable
@@ -59,6 +60,7 @@ def _routes(app: FastAPI) -> None:
     table.mount(qrcodelink.router, "admin")  # /v1/qrcodelink[/raw]
     table.mount(accounts.router, "admin")  # /v1/accounts
     table.mount(send.router, "send")  # /v1/send, /v2/send
+    table.mount(sticker_packs.router, "send")  # /v1/sticker-packs/{number}
     table.mount(receive.router, "receive")  # /v1/receive/{number} (poll and websocket)
     table.mount(groups.router, "groups")  # /v1/groups/{number}[/{groupid}]
     table.mount(group_members.router, "groups")  # /v1/groups/{number}/{groupid}/members|admins
