@@ -1,4 +1,4 @@
-"""Group permissions beyond sending, enforced step by step as Signal's server does for signal-cli."""
+"""Group permissions beyond sending, enforced step by step as Signal's server does."""
 
 from __future__ import annotations
 
