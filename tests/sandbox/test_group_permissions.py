@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -157,4 +158,37 @@ async def test_an_admin_may_do_everything(rpc: LineClient) -> None:
         "banned": [DAVE],
         "expiration": 9,
         "permissions": ["ONLY_ADMINS", "ONLY_ADMINS", "EVERY_MEMBER"],
+    }
+
+
+async def test_quit_group_hands_over_to_a_member_named_admin(rpc: LineClient) -> None:
+    await make_account(rpc, ALICE)
+    created = await rpc.call("updateGroup", {"account": ALICE, "name": "Mine", "member": [DAVE]})
+    gid = created["groupId"]
+    last = {
+        "code": -1,
+        "message": f"You need to specify a new admin with --admin: User is last admin in group: "
+        f"Mine ({gid})",
+        "data": None,
+    }
+    quit_params = {"account": ALICE, "groupId": gid}
+    assert await rpc.error("quitGroup", quit_params) == last
+    # Someone outside the group does not count, as in signal-cli.
+    assert await rpc.error("quitGroup", {**quit_params, "admin": [CAROL]}) == last
+    left = await rpc.call("quitGroup", {**quit_params, "admin": [DAVE], "delete": True})
+    assert [r["recipientAddress"]["number"] for r in left["results"]] == [DAVE]
+    assert await rpc.call("listGroups", {"account": ALICE}) == []
+    received = await rpc.call("sandbox.listReceived", {"number": DAVE})
+    assert received[-1]["envelope"]["dataMessage"]["groupInfo"]["revision"] == 1
+
+
+async def test_quit_group_resolves_new_admins_before_the_group(rpc: LineClient) -> None:
+    await make_account(rpc, ALICE)
+    nobodys = base64.b64encode(bytes(32)).decode()
+    params = {"account": ALICE, "groupId": nobodys, "admin": ["nope"]}
+    assert await rpc.error("quitGroup", params) == {
+        "code": -1,
+        "message": "Invalid phone number 'nope': The string supplied did not seem to be a "
+        "phone number.",
+        "data": None,
     }

@@ -283,6 +283,8 @@ async def quit_group(ctx: Context, raw: dict[str, Any]) -> Any:
             'Cannot invoke "String.length()" because "s" is null (NullPointerException)',
         )
     gid = group_id(gid_text)
+    # signal-cli resolves the new admins before it looks the group up.
+    admins = _people(network, p.items("admin"))
     group = network.store.group(gid)
     if group is None or gid not in network.store.group_ids_for(me):
         raise user_error(f"Failed to send to group: Group not found: {gid}")
@@ -291,7 +293,7 @@ async def quit_group(ctx: Context, raw: dict[str, Any]) -> Any:
         if me in group["pending"]:
             group["pending"] = [n for n in group["pending"] if n != me]
         else:
-            new_admins = [n for n in _people(network, p.items("admin")) if n in group["members"]]
+            new_admins = [n for n in admins if n in group["members"]]
             new_admins = [n for n in new_admins if n not in group["admins"]]
             if group["admins"] == [me] and len(group["members"]) > 1 and not new_admins:
                 raise user_error(
