@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -111,11 +111,16 @@ async def get_group(
     responses={200: {"description": "left and deleted; empty body"}},
 )
 async def delete_group(
-    number: str, groupid: str, request: Request, backend: BackendDep
+    number: str,
+    groupid: str,
+    backend: BackendDep,
+    new_admin: Annotated[
+        list[str], Query(description="a member to make admin before leaving (repeatable)")
+    ] = [],  # FastAPI copies the default per request
 ) -> Response:
     # Leaves the group and deletes it locally, so it is gone from the list afterwards (the Go
     # project only leaves, and the group stays listed with "member": false).
-    new_admins = [_query_number(v) for v in request.query_params.getlist("new_admin")]
+    new_admins = [_query_number(v) for v in new_admin]
     await delete_group_of(backend, account(number), rest_to_internal(groupid), new_admins)
     return Response(status_code=200)
 
