@@ -115,12 +115,12 @@ async def delete_group(
     groupid: str,
     backend: BackendDep,
     new_admin: Annotated[
-        list[str], Query(description="a member to make admin before leaving (repeatable)")
-    ] = [],  # FastAPI copies the default per request
+        list[str] | None, Query(description="a member to make admin before leaving (repeatable)")
+    ] = None,
 ) -> Response:
     # Leaves the group and deletes it locally, so it is gone from the list afterwards (the Go
     # project only leaves, and the group stays listed with "member": false).
-    new_admins = [_query_number(v) for v in new_admin]
+    new_admins = [_query_number(v) for v in new_admin or []]
     await delete_group_of(backend, account(number), rest_to_internal(groupid), new_admins)
     return Response(status_code=200)
 
