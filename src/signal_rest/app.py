@@ -37,6 +37,7 @@ from signal_rest.api import (
     sandbox,
     send,
     typing_indicator,
+    sticker_packs,
 )
 from signal_rest.auth.guard import TokenGuard, token_guard_options
 from signal_rest.auth.scopes import OPEN, RouteTable
@@ -69,6 +70,7 @@ def _routes(app: FastAPI) -> None:
     table.mount(receipts.router, "send")  # /v1/receipts/{number}
     table.mount(typing_indicator.router, "send")  # /v1/typing-indicator/{number}
     table.mount(remote_delete.router, "send")  # /v1/remote-delete/{number}
+    table.mount(sticker_packs.router, "send")  # /v1/sticker-packs/{number}
     table.mount(receive.router, "receive")  # /v1/receive/{number} (poll and websocket)
     table.mount(groups.router, "groups")  # /v1/groups/{number}[/{groupid}]
     table.mount(group_members.router, "groups")  # /v1/groups/{number}/{groupid}/members|admins

@@ -367,27 +367,60 @@ def test_delete_group_leaves_and_forgets_it(accounts: RunningService, prefixed: 
     assert [g["id"] for g in listed(accounts)] == [kept]
 
 
-def test_delete_group_as_last_admin_with_members_is_refused(accounts: RunningService) -> None:
-    # signal-cli will not leave a group without an admin; the Go project passes its text on.
-    group_id = create(accounts, {"name": "Team", "members": [BOB]})
+def test_delete_group_as_only_admin_with_members_says_how_to_leave(
+    accounts: RunningService,
+) -> None:
+    # signal-cli will not leave a group without an admin; its `--admin` means nothing over REST.
+    group_id = create(accounts, {"name": "Team", "members": [BOB, CAROL]})
     internal_id = base64.b64decode(bare(group_id)).decode()
+    refused = {
+        "error": "You are the only admin of this group: name a member as new admin with "
+        f"?new_admin=<number> to leave it (members: {BOB}, {CAROL}) (signal-cli: You need to "
+        f"specify a new admin with --admin: User is last admin in group: Team ({internal_id}))"
+    }
     response = accounts.client.delete(f"/v1/groups/{ALICE}/{group_id}")
+    assert (response.status_code, response.json()) == (400, refused)
+    # Someone who is not a member cannot take over either.
+    response = accounts.client.delete(
+        f"/v1/groups/{ALICE}/{group_id}", params={"new_admin": "+4915100000009"}
+    )
+    assert (response.status_code, response.json()) == (400, refused)
+    assert [g["id"] for g in listed(accounts)] == [group_id]
+
+
+@pytest.mark.parametrize("encoded", [True, False], ids=["plus-encoded", "plus-as-space"])
+def test_delete_group_with_new_admin_hands_over_and_leaves(
+    accounts: RunningService, encoded: bool
+) -> None:
+    group_id = create(accounts, {"name": "Team", "members": [BOB, CAROL]})
+    query = "%2B4915100000002" if encoded else "+4915100000002"
+    response = accounts.client.delete(f"/v1/groups/{ALICE}/{group_id}?new_admin={query}")
+    assert (response.status_code, response.content) == (200, b"")
+    assert listed(accounts) == []
+    [entry] = listed(accounts, BOB)
+    assert (entry["id"], entry["members"], entry["admins"]) == (group_id, [BOB, CAROL], [BOB])
+
+
+def test_delete_group_refuses_an_empty_new_admin(accounts: RunningService) -> None:
+    group_id = create(accounts, {"name": "Team", "members": [BOB]})
+    response = accounts.client.delete(f"/v1/groups/{ALICE}/{group_id}?new_admin=")
     assert (response.status_code, response.json()) == (
         400,
-        {
-            "error": "You need to specify a new admin with --admin: User is last admin in "
-            f"group: Team ({internal_id})"
-        },
+        {"error": "Couldn't process request - new_admin must be a member's number"},
     )
     assert [g["id"] for g in listed(accounts)] == [group_id]
 
 
-def test_delete_group_twice_is_a_json_400(accounts: RunningService) -> None:
+def test_delete_unknown_or_deleted_group_is_404_like_get(accounts: RunningService) -> None:
     group_id = create(accounts, {"name": "Once"})
     assert accounts.client.delete(f"/v1/groups/{ALICE}/{group_id}").status_code == 200
-    response = accounts.client.delete(f"/v1/groups/{ALICE}/{group_id}")
-    assert response.status_code == 400
-    assert list(response.json()) == ["error"]
+    nobodys = "group." + base64.b64encode(base64.b64encode(bytes(32))).decode()
+    for gone in (group_id, bare(group_id), nobodys):
+        response = accounts.client.delete(f"/v1/groups/{ALICE}/{gone}")
+        assert (response.status_code, response.json()) == (
+            404,
+            {"error": "No group with that id found"},
+        )
 
 
 @pytest.mark.parametrize(

@@ -186,12 +186,14 @@ def test_client_group_lifecycle(accounts: RunningService, alice: SignalCliRestAp
     assert alice.list_groups() == [entry]
     assert alice.get_group(group_id) == entry
 
-    # The last admin cannot leave while others remain: signal-cli's error, as the Go project.
+    # The last admin cannot leave while others remain: an error, as with the Go project, that
+    # says how to hand over in REST terms and keeps signal-cli's text.
     with pytest.raises(SignalCliRestApiError) as refused:
         alice.delete_group(group_id)
     assert str(refused.value) == (
-        "You need to specify a new admin with --admin: User is last admin in group: "
-        f"Household ({internal_id})"
+        "You are the only admin of this group: name a member as new admin with "
+        f"?new_admin=<number> to leave it (members: {BOB}) (signal-cli: You need to specify a "
+        f"new admin with --admin: User is last admin in group: Household ({internal_id}))"
     )
 
     bob = SignalCliRestApi(accounts.url, BOB)

@@ -250,6 +250,42 @@ CASES: list[tuple[str, list[str]]] = [
         "send_note_to_self_without_account",
         ['{"jsonrpc":"2.0","id":47,"method":"send","params":{"noteToSelf":true,"message":"x"}}'],
     ),
+    (
+        "list_sticker_packs_without_account",
+        ['{"jsonrpc":"2.0","id":39,"method":"listStickerPacks"}'],
+    ),
+    (
+        "list_sticker_packs_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":40,"method":"listStickerPacks","params":{"account":"+14155550177"}}'
+        ],
+    ),
+    (
+        "add_sticker_pack_without_account",
+        ['{"jsonrpc":"2.0","id":41,"method":"addStickerPack","params":{"uri":"x"}}'],
+    ),
+    (
+        "add_sticker_pack_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":42,"method":"addStickerPack","params":{"account":"+14155550177","uri":["https://signal.art/addstickers/#pack_id=00&pack_key=00"]}}'
+        ],
+    ),
+    (
+        "get_sticker_without_account",
+        ['{"jsonrpc":"2.0","id":43,"method":"getSticker","params":{"packId":"00","stickerId":0}}'],
+    ),
+    (
+        "get_sticker_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":44,"method":"getSticker","params":{"account":"+14155550177","packId":"0"}}'
+        ],
+    ),
+    (
+        "quit_group_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":45,"method":"quitGroup","params":{"account":"+14155550177","groupId":"x","admin":["+14155550101"]}}'
+        ],
+    ),
 ]
 
 

@@ -214,6 +214,12 @@ async def test_send_input_errors(rpc: LineClient) -> None:
 async def test_send_rich_message_fields(rpc: LineClient) -> None:
     await make_account(rpc, ALICE)
     carol_uuid = await uuid_of(rpc, CAROL)
+    # Alice uploads the pack, so her device knows it (a sticker needs a known pack).
+    image = base64.b64encode(b"\x89PNG\r\n\x1a\n").decode()
+    pack = await rpc.call(
+        "sandbox.createStickerPack",
+        {"from": ALICE, "title": "T", "stickers": [{"data": image}] * 3},
+    )
     params = {
         "account": ALICE,
         "recipient": CAROL,
@@ -223,7 +229,7 @@ async def test_send_rich_message_fields(rpc: LineClient) -> None:
         "quoteTimestamp": 1752436800000,
         "quoteAuthor": CAROL,
         "quoteMessage": "Can someone check?",
-        "sticker": "00abac3bc18d7f599bff2325dc306d43:2",
+        "sticker": pack["packId"] + ":2",
         "previewUrl": "https://example.com",
         "previewTitle": "Example",
     }
@@ -249,7 +255,7 @@ async def test_send_rich_message_fields(rpc: LineClient) -> None:
         "previews": [
             {"url": "https://example.com", "title": "Example", "description": None, "image": None}
         ],
-        "sticker": {"packId": "00abac3bc18d7f599bff2325dc306d43", "stickerId": 2},
+        "sticker": {"packId": pack["packId"], "stickerId": 2},
         "textStyles": [{"style": "BOLD", "start": 11, "length": 4}],
     }
 

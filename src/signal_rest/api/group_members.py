@@ -19,7 +19,7 @@ from signal_rest.backend import Backend
 from signal_rest.domain.groupids import rest_to_internal
 from signal_rest.domain.groups import member_param
 from signal_rest.errors import NotFound, ValidationError
-from signal_rest.services.groups import fetch_groups
+from signal_rest.services.groups import fetch_groups, update_group
 
 __all__ = ["router"]
 
@@ -44,7 +44,7 @@ async def _update(
     if not any(g.get("id") == internal_id for g in await fetch_groups(backend, number)):
         raise NotFound(f"No group with that group id ({groupid}) found")
     params: dict[str, Any] = {"groupId": internal_id, key: values, "account": number}
-    await backend.rpc.call("updateGroup", params)
+    await update_group(backend, params)
     return Response(status_code=204)
 
 

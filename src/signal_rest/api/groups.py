@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import Field
 
@@ -18,6 +18,7 @@ from signal_rest.backend import Backend
 from signal_rest.domain.groupids import internal_to_rest, rest_to_internal
 from signal_rest.domain.groups import group_entry, member_param, permission_params
 from signal_rest.errors import NotFound, ValidationError
+from signal_rest.services.groups import delete_group as delete_group_of
 from signal_rest.services.groups import fetch_groups, update_with_avatar
 
 __all__ = ["router"]
@@ -103,14 +104,34 @@ async def get_group(
 @router.delete(
     "/v1/groups/{number}/{groupid}",
     summary="Delete a Signal Group",
+    description=(
+        "Leaves the group and forgets it. The group's only admin names a member as new admin "
+        "with `?new_admin=NUMBER` (repeatable); without one, leaving is refused."
+    ),
     responses={200: {"description": "left and deleted; empty body"}},
 )
-async def delete_group(number: str, groupid: str, backend: BackendDep) -> Response:
+async def delete_group(
+    number: str,
+    groupid: str,
+    backend: BackendDep,
+    new_admin: Annotated[
+        list[str] | None, Query(description="a member to make admin before leaving (repeatable)")
+    ] = None,
+) -> Response:
     # Leaves the group and deletes it locally, so it is gone from the list afterwards (the Go
     # project only leaves, and the group stays listed with "member": false).
-    params = {"groupId": rest_to_internal(groupid), "delete": True, "account": account(number)}
-    await backend.rpc.call("quitGroup", params)
+    new_admins = [_query_number(v) for v in new_admin or []]
+    await delete_group_of(backend, account(number), rest_to_internal(groupid), new_admins)
     return Response(status_code=200)
+
+
+def _query_number(value: str) -> str:
+    # An unencoded `+` in a query string arrives as a space: `?new_admin=+49…` means +49….
+    if value.startswith(" ") and value[1:].isdigit():
+        value = "+" + value[1:]
+    if not value.strip():
+        raise ValidationError("Couldn't process request - new_admin must be a member's number")
+    return value.strip()
 
 
 @router.put(

@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from signal_rest.api.body import RequestModel, body_doc, load_json, parse_json_body, read_body
 from signal_rest.api.deps import get_backend
@@ -102,6 +102,52 @@ async def act(request: Request, backend: SandboxDep) -> Any:
         raise ValidationError("Couldn't process request - 'from' and 'method' are needed")
     params = {"from": body.sender, "method": body.method, "params": body.params}
     return await backend.rpc.call("sandbox.act", params)
+
+
+class NewSticker(RequestModel):
+    emoji: str = ""
+    data: str = ""
+
+
+class NewStickerPack(RequestModel):
+    sender: str = Field("", alias="from")
+    title: str = ""
+    author: str = ""
+    stickers: list[NewSticker] = []
+
+
+class CreatedStickerPack(BaseModel):
+    pack_id: str
+    pack_key: str
+    url: str
+
+
+@router.post(
+    "/sticker-packs",
+    summary="Upload a sticker pack to the network as an outside Signal user (or any account)",
+    description=(
+        'Each sticker is `{"emoji", "data"}` with `data` a base64 WebP, PNG or GIF image. '
+        "The uploader knows the pack and can send its stickers; others add it with "
+        "`POST /v1/sticker-packs/{number}` and the returned `pack_id` and `pack_key`."
+    ),
+    status_code=201,
+    openapi_extra=body_doc(NewStickerPack),
+)
+async def create_sticker_pack(request: Request, backend: SandboxDep) -> CreatedStickerPack:
+    body = parse_json_body(NewStickerPack, await read_body(request, files=True))
+    require_account(request, body.sender)
+    if not body.sender:
+        raise ValidationError("Couldn't process request - please provide the uploader in 'from'")
+    params = {
+        "from": body.sender,
+        "title": body.title,
+        "author": body.author,
+        "stickers": [s.model_dump() for s in body.stickers],
+    }
+    result = await backend.rpc.call("sandbox.createStickerPack", params)
+    return CreatedStickerPack(
+        pack_id=result["packId"], pack_key=result["packKey"], url=result["url"]
+    )
 
 
 @router.get("/received/{number}", summary="What an outside Signal user has received")

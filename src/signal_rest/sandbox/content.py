@@ -9,6 +9,7 @@ from .errors import user_error
 from .network import Network
 from .params import Params
 from .recipients import resolve
+from .stickers import parse_sticker
 
 STYLES = ("NONE", "BOLD", "ITALIC", "SPOILER", "STRIKETHROUGH", "MONOSPACE")
 EMPTY_MESSAGE = (
@@ -106,15 +107,8 @@ def _quote(network: Network, p: Params, uploaded: int) -> dict[str, Any] | None:
 def _sticker(value: str | None) -> dict[str, Any] | None:
     if value is None:
         return None
-    pack, sep, sticker = value.partition(":")
-    try:
-        if not sep or not pack:
-            raise ValueError
-        return {"packId": pack.lower(), "stickerId": int(sticker)}
-    except ValueError:
-        raise user_error(
-            f"Invalid sticker syntax ({value}) expected 'stickerPackId:stickerId'"
-        ) from None
+    pack_id, sticker_id = parse_sticker(value)
+    return {"packId": pack_id, "stickerId": sticker_id}
 
 
 def validate(network: Network, p: Params) -> None:

@@ -6,7 +6,7 @@ import base64
 import secrets
 from typing import Any
 
-from .errors import user_error
+from .errors import INTERNAL_ERROR, RpcError, user_error
 from .network import Network
 
 PERMISSIONS = {
@@ -57,6 +57,29 @@ def title(group: dict[str, Any]) -> str:
 
 def not_member(group: dict[str, Any]) -> Exception:
     return user_error(f"User is not a member in group: {title(group)}")
+
+
+# The server refuses a change the member may not make (HTTP 403); signal-cli's updateGroup turns
+# the AuthorizationFailedException into this unexpected error.
+REFUSED = (
+    "Failed to send message: [403] Authorization failed! (AuthorizationFailedException) "
+    "(UnexpectedErrorException)"
+)
+
+
+def allowed(group: dict[str, Any], number: str, need: str) -> bool:
+    """May member `number` make a change that needs `need` (admin, addMember, editDetails)?"""
+    if number in group["admins"]:
+        return True
+    if need == "addMember":
+        return bool(group["permissionAddMember"] == "EVERY_MEMBER")
+    if need == "editDetails":
+        return bool(group["permissionEditDetails"] == "EVERY_MEMBER")
+    return False
+
+
+def refused() -> RpcError:
+    return RpcError(INTERNAL_ERROR, REFUSED)
 
 
 def info(group: dict[str, Any], kind: str) -> dict[str, Any]:

@@ -30,6 +30,11 @@ CREATE TABLE IF NOT EXISTS devices (
     PRIMARY KEY (number, device_id));
 CREATE TABLE IF NOT EXISTS codes (
     number TEXT PRIMARY KEY, code TEXT NOT NULL, transport TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sticker_packs (
+    pack_id TEXT PRIMARY KEY, pack_key TEXT NOT NULL, manifest TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS sticker_views (
+    number TEXT NOT NULL, pack_id TEXT NOT NULL, installed INTEGER NOT NULL,
+    PRIMARY KEY (number, pack_id));
 CREATE TABLE IF NOT EXISTS groups (id TEXT PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS group_views (
     account TEXT NOT NULL, group_id TEXT NOT NULL, PRIMARY KEY (account, group_id));

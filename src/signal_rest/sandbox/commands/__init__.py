@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..context import Command
-from . import accounts, control, groups, messaging, pins, polls
+from . import accounts, control, groups, messaging, pins, polls, stickers
 
 COMMANDS: dict[str, Command] = {
     "version": Command("multi", accounts.version),
@@ -32,6 +32,9 @@ COMMANDS: dict[str, Command] = {
     "updateGroup": Command("single", groups.update_group),
     "listGroups": Command("single", groups.list_groups),
     "quitGroup": Command("single", groups.quit_group),
+    "listStickerPacks": Command("single", stickers.list_sticker_packs),
+    "addStickerPack": Command("single", stickers.add_sticker_pack),
+    "getSticker": Command("single", stickers.get_sticker),
     "sandbox.getVerificationCode": Command("control", control.get_verification_code),
     "sandbox.send": Command("control", control.send),
     "sandbox.act": Command("control", control.act),
@@ -40,4 +43,5 @@ COMMANDS: dict[str, Command] = {
     "sandbox.scanLink": Command("control", control.scan_link),
     "sandbox.setNumber": Command("control", control.set_number),
     "sandbox.setProfile": Command("control", control.set_profile),
+    "sandbox.createStickerPack": Command("control", control.create_sticker_pack),
 }

@@ -9,6 +9,7 @@ from typing import Any
 from ..context import Context
 from ..errors import user_error
 from ..network import E164, PHONE, Network
+from ..stickers import create as create_pack
 from .accounts import set_username
 from .groups import update_group_as
 from .messaging import send_as
@@ -167,3 +168,10 @@ async def set_profile(ctx: Context, raw: dict[str, Any]) -> Any:
     profile = ctx.network.profile(number)
     assert profile is not None
     return {"number": number, **profile}
+
+
+async def create_sticker_pack(ctx: Context, raw: dict[str, Any]) -> Any:
+    """`{"from", "title", "author", "stickers": [{"emoji", "data": base64}]}`: `from` uploads a
+    pack to the network (signal-cli's uploadStickerPack) and knows it from then on."""
+    number, rest = _actor(ctx.network, raw)
+    return create_pack(ctx.network, number, rest)

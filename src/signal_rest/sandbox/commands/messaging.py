@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from typing import Any
 
-from .. import content, groups
+from .. import content, groups, stickers
 from ..context import Context
 from ..errors import INTERNAL_ERROR, RpcError, user_error
 from ..network import Network
@@ -35,6 +35,9 @@ def send_as(
     content.validate(network, p)
     for gid in targets.group_ids:
         groups.load(network, gid)
+    sticker = p.text("sticker")
+    if sticker is not None:
+        stickers.check_sendable(network, me, sticker)
     timestamp = network.next_timestamp()
     message = content.build(network, p, timestamp)
     edit = p.long("editTimestamp")
@@ -45,7 +48,10 @@ def send_as(
             return {"editMessage": {"targetSentTimestamp": edit, "dataMessage": body}}
         return {"dataMessage": body}
 
-    return send(network, network.sender(me, device), targets, timestamp, envelope_content)
+    outcome = send(network, network.sender(me, device), targets, timestamp, envelope_content)
+    if sticker is not None:
+        stickers.learn_from(network, message["sticker"]["packId"], outcome["results"])
+    return outcome
 
 
 async def send_command(ctx: Context, raw: dict[str, Any]) -> Any:
