@@ -36,8 +36,8 @@ from signal_rest.api import (
     remote_delete,
     sandbox,
     send,
-    typing_indicator,
     sticker_packs,
+    typing_indicator,
 )
 from signal_rest.auth.guard import TokenGuard, token_guard_options
 from signal_rest.auth.scopes import OPEN, RouteTable
