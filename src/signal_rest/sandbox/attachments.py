@@ -28,7 +28,12 @@ _MAGIC: list[tuple[bytes, str]] = [
 
 
 def sniff(data: bytes, filename: str | None) -> str:
-    """Content first (like URLConnection.guessContentTypeFromStream), then the file name."""
+    """The file name first (Files.probeContentType), then the content
+    (URLConnection.guessContentTypeFromStream), as signal-cli's Utils.getFileMimeType does."""
+    if filename:
+        guessed, _ = mimetypes.guess_type(filename)
+        if guessed:
+            return guessed
     for magic, mime in _MAGIC:
         if data.startswith(magic):
             return mime
@@ -36,10 +41,6 @@ def sniff(data: bytes, filename: str | None) -> str:
         return "image/webp"
     if data[4:8] == b"ftyp":
         return "video/mp4"
-    if filename:
-        guessed, _ = mimetypes.guess_type(filename)
-        if guessed:
-            return guessed
     return "application/octet-stream"
 
 

@@ -113,6 +113,11 @@ class Network:
     def is_registered(self, number: str) -> bool:
         return self.is_local(number) or self.settings(number).registered
 
+    def profile_avatar(self, number: str) -> bytes | None:
+        """The avatar `number`'s profile shows, None without one (profiles do not keep avatars
+        yet)."""
+        return None
+
     def address(self, number: str) -> dict[str, Any]:
         return {"uuid": self.uuid_of(number), "number": number, "username": None}
 

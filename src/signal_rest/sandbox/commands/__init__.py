@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..context import Command
-from . import accounts, control, groups, messaging
+from . import accounts, avatars, control, groups, messaging
 
 COMMANDS: dict[str, Command] = {
     "version": Command("multi", accounts.version),
@@ -22,6 +22,7 @@ COMMANDS: dict[str, Command] = {
     "sendReceipt": Command("single", messaging.send_receipt),
     "remoteDelete": Command("single", messaging.remote_delete),
     "getAttachment": Command("single", messaging.get_attachment),
+    "getAvatar": Command("single", avatars.get_avatar),
     "updateGroup": Command("single", groups.update_group),
     "listGroups": Command("single", groups.list_groups),
     "quitGroup": Command("single", groups.quit_group),
