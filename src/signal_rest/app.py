@@ -23,6 +23,7 @@ from signal_rest import __version__
 from signal_rest.api import (
     about,
     accounts,
+    attachments,
     docs,
     group_members,
     groups,
@@ -60,6 +61,7 @@ def _routes(app: FastAPI) -> None:
     table.mount(accounts.router, "admin")  # /v1/accounts
     table.mount(send.router, "send")  # /v1/send, /v2/send
     table.mount(receive.router, "receive")  # /v1/receive/{number} (poll and websocket)
+    table.mount(attachments.router, "receive")  # /v1/attachments[/{attachment}]
     table.mount(groups.router, "groups")  # /v1/groups/{number}[/{groupid}]
     table.mount(group_members.router, "groups")  # /v1/groups/{number}/{groupid}/members|admins
     table.mount(sandbox.router, "admin")  # /v1/sandbox/* (only when the backend is the sandbox)
