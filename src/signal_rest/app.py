@@ -25,6 +25,7 @@ from signal_rest.api import (
     accounts,
     attachments,
     docs,
+    group_avatar,
     group_members,
     groups,
     qrcodelink,
@@ -64,6 +65,7 @@ def _routes(app: FastAPI) -> None:
     table.mount(attachments.router, "receive")  # /v1/attachments[/{attachment}]
     table.mount(groups.router, "groups")  # /v1/groups/{number}[/{groupid}]
     table.mount(group_members.router, "groups")  # /v1/groups/{number}/{groupid}/members|admins
+    table.mount(group_avatar.router, "groups")  # /v1/groups/{number}/{groupid}/avatar
     table.mount(sandbox.router, "admin")  # /v1/sandbox/* (only when the backend is the sandbox)
     table.mount(docs.router, OPEN)  # /swagger/*
 
