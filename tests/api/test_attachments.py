@@ -326,3 +326,24 @@ def test_remote_daemon_that_lost_the_file_answers_404(
     (sandbox.data_dir / "attachments" / attachment["id"]).unlink()
     answer = service.client.get(f"/v1/attachments/{attachment['id']}")
     assert (answer.status_code, answer.json()) == (404, NOT_FOUND)
+
+
+LARGE = bytes(range(256)) * (6 * 4096 + 7)  # about 6 MB: many chunks, a ragged end
+
+
+def test_large_attachment_is_downloaded_whole(accounts: RunningService) -> None:
+    send_from_carol(accounts, ALICE, base64.b64encode(LARGE).decode())
+    [attachment] = received_attachments(accounts, ALICE)
+    assert attachment["size"] == len(LARGE)
+    assert download(accounts, attachment["id"]) == (200, "application/octet-stream", LARGE)
+
+
+def test_large_attachment_from_a_remote_daemon_is_downloaded_whole(
+    remote: tuple[SandboxProcess, RunningService], tmp_path: Path
+) -> None:
+    sandbox, service = remote
+    path = tmp_path / "recording.bin"
+    path.write_bytes(LARGE)
+    sandbox.call("sandbox.send", {"from": CAROL, "recipient": [BOB], "attachment": [str(path)]})
+    [attachment] = received_attachments(service, BOB)
+    assert download(service, attachment["id"]) == (200, "application/octet-stream", LARGE)
