@@ -292,9 +292,10 @@ async def test_attachments_by_path_and_data_uri(tmp_path: Path, rpc: LineClient)
         "message": "Could not find attachment with ID: missing.png",
         "data": None,
     }
+    # 0.13.19 hands the missing id to java.io.File, whose NullPointerException has no message.
     assert await rpc.error("getAttachment", {"account": ALICE}) == {
-        "code": -1,
-        "message": "Missing attachment id parameter",
+        "code": -32603,
+        "message": "null (NullPointerException)",
         "data": None,
     }
 
