@@ -78,8 +78,7 @@ async def open_attachment(
     receivers = await _receivers(backend, name, accounts)
     folder = backend.attachments_dir
     if folder is not None:
-        file, size = await asyncio.to_thread(_open_regular, folder / name)
-        head = await asyncio.to_thread(file.read, SNIFF_BYTES)
+        file, size, head = await asyncio.to_thread(_open_regular, folder / name)
         return Download(content_type(head), size, _file_chunks(file, head))
     return await _fetch(backend, name, receivers)
 
@@ -122,7 +121,8 @@ def _files_in(folder: Path) -> list[str]:
         raise InternalError(f"Couldn't get list of attachments: {exc.strerror}") from exc
 
 
-def _open_regular(path: Path) -> tuple[BinaryIO, int]:
+def _open_regular(path: Path) -> tuple[BinaryIO, int, bytes]:
+    """The open file at `path` (a regular file, no symlink), its size and its first bytes."""
     try:
         fd = os.open(path, _OPEN_FLAGS)
     except OSError as exc:
@@ -138,7 +138,12 @@ def _open_regular(path: Path) -> tuple[BinaryIO, int]:
         os.close(fd)
         raise
     file = os.fdopen(fd, "rb")
-    return file, info.st_size
+    try:
+        head = file.read(SNIFF_BYTES)
+    except OSError as exc:
+        file.close()
+        raise InternalError(READ_FAILED) from exc
+    return file, info.st_size, head
 
 
 async def _file_chunks(file: BinaryIO, head: bytes) -> AsyncIterator[bytes]:
@@ -170,11 +175,12 @@ async def _fetch(backend: Backend, name: str, receivers: list[str]) -> Download:
             raise NotFound(NO_ATTACHMENT) from exc
         raise
     data = result.get("data") if isinstance(result, dict) else None
+    text = data if isinstance(data, str) else ""
     try:
-        layout = b64.scan(data if isinstance(data, str) else "")
+        layout = b64.scan(text)
     except b64.Base64Error as exc:
         raise InternalError(READ_FAILED) from exc
-    chunks = b64.iter_decode(data or "", layout)
+    chunks = b64.iter_decode(text, layout)
     head = next(chunks, b"")
     return Download(content_type(head), layout.size, _decoded_chunks(head, chunks))
 
