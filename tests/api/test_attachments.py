@@ -129,6 +129,24 @@ def test_attachment_list_is_empty_before_anything_arrived(accounts: RunningServi
     assert (answer.status_code, answer.json()) == (200, [])
 
 
+def test_attachments_an_account_sent_are_not_listed(accounts: RunningService) -> None:
+    # As with signal-cli: only what an account receives is downloaded into the folder.
+    response = accounts.client.post(
+        "/v2/send",
+        json={
+            "number": ALICE,
+            "recipients": [CAROL],
+            "base64_attachments": [base64.b64encode(PNG).decode()],
+        },
+    )
+    assert response.status_code == 201, response.text
+    outside = accounts.client.get(f"/v1/sandbox/received/{CAROL}").json()
+    [sent] = outside[0]["envelope"]["dataMessage"]["attachments"]
+    assert accounts.client.get("/v1/attachments").json() == []
+    answer = accounts.client.get(f"/v1/attachments/{sent['id']}")
+    assert (answer.status_code, answer.json()) == (404, NOT_FOUND)
+
+
 def test_text_sent_as_bare_base64_arrives_as_text_plain(accounts: RunningService) -> None:
     # How Home Assistant sends `attachments: [path]`: the file's bytes as plain base64.
     response = accounts.client.post(

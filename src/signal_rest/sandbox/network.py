@@ -9,6 +9,7 @@ outside user land in its inbox, which the control method `sandbox.listReceived` 
 from __future__ import annotations
 
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .attachments import referenced_ids
 from .store import Store
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -52,8 +54,12 @@ def now_ms() -> int:
 class Network:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
+        # What senders uploaded (Signal's CDN), and what this daemon's accounts downloaded from
+        # it on receiving, under the same id (signal-cli's attachments folder).
+        self.uploads_dir = data_dir / "uploads"
         self.attachments_dir = data_dir / "attachments"
-        self.attachments_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (self.uploads_dir, self.attachments_dir):
+            folder.mkdir(parents=True, exist_ok=True)
         self.store = Store(data_dir / "sandbox.sqlite3")
         # The daemon listens here: on_queued(account) after an envelope was queued for a local
         # account, on_account(number) after an account became local.
@@ -222,6 +228,15 @@ class Network:
         marks = ",".join("?" * len(targets))
         sql = f"SELECT 1 FROM blocked WHERE account = ? AND target IN ({marks})"
         return self.store.one(sql, account, *targets) is not None
+
+    def download_attachments(self, message: dict[str, Any]) -> None:
+        """What signal-cli does as it receives `message`: fetch every attachment it refers to
+        into the attachments folder, before any client sees the message."""
+        for ident in referenced_ids(message):
+            target = self.attachments_dir / ident
+            source = self.uploads_dir / ident
+            if source.is_file() and not target.exists():
+                shutil.copyfile(source, target)
 
     def handed_over(self, account: str, message: dict[str, Any]) -> None:
         """signal-cli sends a delivery receipt for every data message it receives."""
