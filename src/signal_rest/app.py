@@ -23,7 +23,9 @@ from signal_rest import __version__
 from signal_rest.api import (
     about,
     accounts,
+    attachments,
     docs,
+    group_avatar,
     group_members,
     group_pins,
     groups,
@@ -72,10 +74,12 @@ def _routes(app: FastAPI) -> None:
     table.mount(remote_delete.router, "send")  # /v1/remote-delete/{number}
     table.mount(sticker_packs.router, "send")  # /v1/sticker-packs/{number}
     table.mount(receive.router, "receive")  # /v1/receive/{number} (poll and websocket)
+    table.mount(attachments.router, "receive")  # /v1/attachments[/{attachment}]
     table.mount(groups.router, "groups")  # /v1/groups/{number}[/{groupid}]
     table.mount(group_members.router, "groups")  # /v1/groups/{number}/{groupid}/members|admins
     table.mount(group_pins.router, "groups")  # /v1/groups/{number}/{groupid}/pin-message
     table.mount(polls.router, "send")  # /v1/polls/{number}[/vote]
+    table.mount(group_avatar.router, "groups")  # /v1/groups/{number}/{groupid}/avatar
     table.mount(sandbox.router, "admin")  # /v1/sandbox/* (only when the backend is the sandbox)
     table.mount(docs.router, OPEN)  # /swagger/*
 

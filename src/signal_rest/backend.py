@@ -96,6 +96,16 @@ class Backend:
     def is_sandbox(self) -> bool:
         return self.sandbox is not None
 
+    @property
+    def attachments_dir(self) -> Path | None:
+        """The folder the daemon downloads received attachments into; None when signal-cli runs
+        elsewhere (`--signal-cli-url`) and only its `getAttachment` method reaches them."""
+        if self.sandbox is not None:
+            return self.sandbox.network.attachments_dir
+        if self.supervisor is not None:
+            return self.settings.signal_cli_dir / "attachments"
+        return None
+
     @classmethod
     def from_settings(cls, settings: Settings) -> Backend:
         data_dir = settings.data_dir

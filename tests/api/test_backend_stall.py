@@ -8,14 +8,9 @@ send and the health check behind it hung as long as the daemon stayed stopped.
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import shutil
 import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -29,55 +24,10 @@ import pytest
 from tests.support.flows import ALICE, BOB, is_content, receive_until
 from tests.support.service import RunningService, start_service
 from tests.support.shapes import data_message
+from tests.support.standalone import SandboxProcess
 
 RPC_TIMEOUT = 2.0
 TWENTY_MB = 20 * 1000 * 1000
-
-
-class SandboxProcess:
-    """`signal-rest sandbox` in a child process, on a UNIX socket."""
-
-    def __init__(self, root: Path) -> None:
-        self.socket = root / "sandbox.sock"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "signal_rest",
-                "sandbox",
-                "--data-dir",
-                str(root / "network"),
-                "--socket",
-                str(self.socket),
-                "--receive-mode",
-                "manual",
-            ]
-        )
-        deadline = time.monotonic() + 30
-        while not self.socket.exists():
-            assert self.process.poll() is None, "the sandbox exited"
-            assert time.monotonic() < deadline, "the sandbox did not open its socket"
-            time.sleep(0.05)
-
-    def call(self, method: str, params: dict[str, Any]) -> Any:
-        """One JSON-RPC call on a connection of its own (the sandbox's control methods)."""
-        with socket.socket(socket.AF_UNIX) as conn:
-            conn.connect(str(self.socket))
-            request = {"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
-            conn.sendall(json.dumps(request).encode() + b"\n")
-            answer = json.loads(conn.makefile("rb").readline())
-        assert "result" in answer, answer
-        return answer["result"]
-
-    def stop(self) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(self.process.pid, signal.SIGCONT)
-        self.process.terminate()
-        try:
-            self.process.wait(20)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
 
 
 @pytest.fixture

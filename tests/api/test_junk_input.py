@@ -31,6 +31,7 @@ PATH_VALUES = {
     "number": "%2B4915100000001",
     "groupid": "group.bm90LWEtZ3JvdXA=",
     "token": "123-456",
+    "attachment": "nope.png",
 }
 
 

@@ -101,6 +101,36 @@ def test_realcli_unknown_account_is_rejected(real: RunningService) -> None:
 
 
 @pytest.mark.realcli
+def test_realcli_attachments_are_served_from_its_config_dir(real: RunningService) -> None:
+    # signal-cli downloads into <config>/attachments; it has received nothing yet.
+    folder = real.settings.signal_cli_dir / "attachments"
+    assert real.client.get("/v1/attachments").json() == []
+    folder.mkdir(exist_ok=True)
+    (folder / "1234567890.pdf").write_bytes(b"%PDF-1.4 as signal-cli stored it")
+    try:
+        assert real.client.get("/v1/attachments").json() == ["1234567890.pdf"]
+        served = real.client.get("/v1/attachments/1234567890.pdf")
+        assert (served.status_code, served.headers["content-type"], served.content) == (
+            200,
+            "application/pdf",
+            b"%PDF-1.4 as signal-cli stored it",
+        )
+        assert real.client.delete("/v1/attachments/1234567890.pdf").status_code == 204
+        assert list(folder.iterdir()) == []
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.realcli
+def test_realcli_group_avatar_of_an_unknown_account_is_signal_clis_error(
+    real: RunningService,
+) -> None:
+    group = "group.QUFFQ0F3UUZCZ2NJQ1FvTERBME9EeEFSRWhNVUZSWVhHQmthR3h3ZEhoOD0="
+    answer = real.client.get(f"/v1/groups/{UNKNOWN_ACCOUNT}/{group}/avatar")
+    assert (answer.status_code, answer.json()) == (400, NO_ACCOUNT)
+
+
+@pytest.mark.realcli
 def test_realcli_has_no_sandbox_routes(real: RunningService) -> None:
     response = real.client.post(
         "/v1/sandbox/send",

@@ -31,7 +31,12 @@ from tests.support.tokens import bearer, create_token
 CAROL = "+4915100000003"  # never an account: the number admin routes are called with
 # Well-formed, but no group has it.
 UNKNOWN_GROUP = "group.QUFFQ0F3UUZCZ2NJQ1FvTERBME9EeEFSRWhNVUZSWVhHQmthR3h3ZEhoOD0="
-VALUES = {"groupid": UNKNOWN_GROUP, "token": "123456", "name": "swagger-ui.css"}
+VALUES = {
+    "groupid": UNKNOWN_GROUP,
+    "token": "123456",
+    "name": "swagger-ui.css",
+    "attachment": "nope.png",
+}
 WWW_AUTHENTICATE = 'Bearer realm="signal-rest", Basic realm="signal-rest"'
 
 

@@ -29,6 +29,7 @@ PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
 PDF = b"%PDF-1.4 quarterly report"
+TEXT = b"Front door opened at 07:15\nBack door closed\n"
 GROUP_ID = re.compile(r"^group\.[a-zA-Z0-9]{59}=$")
 
 
@@ -95,8 +96,9 @@ def test_client_send_message_reaches_the_number(
     [
         ("filenames", PNG, "image/png", ".png"),
         ("attachments_as_bytes", PDF, "application/pdf", ".pdf"),
+        ("filenames", TEXT, "text/plain", ".txt"),
     ],
-    ids=["file-png", "bytes-pdf"],
+    ids=["file-png", "bytes-pdf", "file-text"],
 )
 def test_client_send_message_with_attachment_sniffs_its_mime_type(
     accounts: RunningService,
@@ -348,3 +350,76 @@ def test_client_reaction_errors_carry_the_go_texts(alice: SignalCliRestApi) -> N
         alice.add_reaction("👍", BOB, 0)
     with pytest.raises(SignalCliRestApiError, match=r"^Invalid group id$"):
         alice.remove_reaction("group.bm90IGEgZ3JvdXAgaWQ!", 1752436800000, BOB)
+
+
+def test_client_lists_gets_and_deletes_received_attachments(
+    accounts: RunningService, alice: SignalCliRestApi
+) -> None:
+    files = [base64.b64encode(PNG).decode(), base64.b64encode(TEXT).decode()]
+    sent = accounts.client.post(
+        "/v1/sandbox/send",
+        json={
+            "from": OUTSIDER,
+            "recipients": [ALICE],
+            "message": "two",
+            "base64_attachments": files,
+        },
+    )
+    assert sent.status_code == 201, sent.text
+
+    [received] = alice.receive(timeout=1)
+    png, text = received["envelope"]["dataMessage"]["attachments"]
+    assert (png["contentType"], text["contentType"]) == ("image/png", "text/plain")
+    assert alice.list_attachments() == sorted([png["id"], text["id"]])
+    assert alice.get_attachment(png["id"]) == PNG
+    assert alice.get_attachment(text["id"]) == TEXT
+
+    assert alice.delete_attachment(png["id"]) is None
+    assert alice.list_attachments() == [text["id"]]
+    with pytest.raises(SignalCliRestApiError, match=r"^No attachment with that name found$"):
+        alice.get_attachment(png["id"])
+    with pytest.raises(SignalCliRestApiError, match=r"^No attachment with that name found$"):
+        alice.delete_attachment(png["id"])
+
+
+def test_client_with_a_token_for_one_account_sees_only_its_attachments(
+    accounts: RunningService,
+) -> None:
+    for number, content in ((ALICE, PNG), (BOB, PDF)):
+        sent = accounts.client.post(
+            "/v1/sandbox/send",
+            json={
+                "from": OUTSIDER,
+                "recipients": [number],
+                "base64_attachments": [base64.b64encode(content).decode()],
+            },
+        )
+        assert sent.status_code == 201, sent.text
+    [for_alice] = receive_until(accounts.client, ALICE, 1)[0]["envelope"]["dataMessage"][
+        "attachments"
+    ]
+    [for_bob] = receive_until(accounts.client, BOB, 1)[0]["envelope"]["dataMessage"]["attachments"]
+    secret = create_token(
+        accounts.settings.data_dir, "home-assistant", "--scope", "receive", "--account", ALICE
+    )
+    api = SignalCliRestApi(accounts.url, ALICE, auth=SignalCliRestApiHTTPBasicAuth("api", secret))
+
+    assert api.list_attachments() == [for_alice["id"]]
+    assert api.get_attachment(for_alice["id"]) == PNG
+    with pytest.raises(SignalCliRestApiError, match=r"^No attachment with that name found$"):
+        api.get_attachment(for_bob["id"])
+    with pytest.raises(SignalCliRestApiError, match=r"^No attachment with that name found$"):
+        api.delete_attachment(for_bob["id"])
+
+
+def test_client_update_group_avatar_is_served_back(
+    accounts: RunningService, alice: SignalCliRestApi
+) -> None:
+    group_id = alice.create_group("Family", [BOB])["id"]
+    alice.update_group(group_id, attachment_as_bytes=PNG)
+    avatar = accounts.client.get(f"/v1/groups/{ALICE}/{group_id}/avatar")
+    assert (avatar.status_code, avatar.headers["content-type"], avatar.content) == (
+        200,
+        "image/png",
+        PNG,
+    )

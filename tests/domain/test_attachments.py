@@ -99,8 +99,17 @@ def test_decode_to_file_keeps_data_uri_filename(tmp_path):
 
 
 def test_decode_to_file_without_known_type_has_no_extension(tmp_path):
+    binary = b"\x00\x01\x02 not a known format"
+    spec = AttachmentSpec(base64.b64encode(binary).decode())
+    path = decode_to_file(spec, tmp_path, max_bytes=MB)
+    assert (uuid.UUID(path.name).version, path.read_bytes()) == (4, binary)
+
+
+def test_decode_to_file_names_utf8_text_txt(tmp_path):
+    # signal-cli types a file by its name: `.txt` is what makes recipients see text/plain.
     path = decode_to_file(AttachmentSpec("aGVsbG8gd29ybGQ="), tmp_path, max_bytes=MB)
-    assert (uuid.UUID(path.name).version, path.read_bytes()) == (4, b"hello world")
+    assert (uuid.UUID(path.name.removesuffix(".txt")).version, path.suffix) == (4, ".txt")
+    assert path.read_bytes() == b"hello world"
 
 
 def test_decode_to_file_streams_5mb_in_chunks(tmp_path, monkeypatch):

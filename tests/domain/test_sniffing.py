@@ -1,6 +1,6 @@
 import pytest
 
-from signal_rest.domain.sniffing import extension_for, sniff_mime
+from signal_rest.domain.sniffing import SNIFF_BYTES, content_type, extension_for, sniff_mime
 
 
 def _ftyp(brand: bytes) -> bytes:
@@ -44,8 +44,14 @@ def _ftyp(brand: bytes) -> bytes:
         pytest.param(b"\xff\xf1\x50\x80", "audio/aac", ".aac", id="aac-adts"),
         pytest.param(b"RIFF\x24\x00\x00\x00WAVEfmt ", "audio/wav", ".wav", id="wav"),
         pytest.param(b"fLaC\x00\x00\x00\x22", "audio/flac", ".flac", id="flac"),
-        pytest.param(b"hello world", None, "", id="text-not-guessed"),
-        pytest.param(b"BMW is a car brand", None, "", id="bm-text-not-bmp"),
+        pytest.param(b"hello world\n", "text/plain", ".txt", id="text"),
+        pytest.param(b"BMW is a car brand", "text/plain", ".txt", id="bm-text-not-bmp"),
+        pytest.param("Grüße\tüber\r\n".encode(), "text/plain", ".txt", id="utf8-text"),
+        pytest.param("\ufeffBOM first".encode(), "text/plain", ".txt", id="utf8-bom"),
+        pytest.param(b"cut in the middle \xc3", "text/plain", ".txt", id="utf8-cut-at-the-end"),
+        pytest.param(b"caf\xe9 latin-1", None, "", id="not-utf8"),
+        pytest.param(b"text\x00with a nul", None, "", id="nul-is-binary"),
+        pytest.param(b"\x01\x02\x03\x04", None, "", id="controls-are-binary"),
         pytest.param(b"\xff\xed\x00", None, "", id="mpeg-reserved-version"),
         pytest.param(b"\x1a\x45\xdf\xa3\x00", None, "", id="ebml-unknown-doctype"),
         pytest.param(b"", None, "", id="empty"),
@@ -66,3 +72,22 @@ def test_sniff_mime_recognises_magic_numbers(head, mime, extension):
 )
 def test_extension_for_maps_mime_types(mime, extension):
     assert extension_for(mime) == extension
+
+
+def test_sniff_mime_reads_text_only_as_far_as_the_sniffed_head() -> None:
+    # A character cut by the head's end is not an error; binary after the head is not looked at.
+    head = "ü".encode() * (SNIFF_BYTES // 2) + b"\x00"
+    assert sniff_mime(head[: SNIFF_BYTES - 1]) == "text/plain"
+    assert sniff_mime(head) == "text/plain"
+
+
+@pytest.mark.parametrize(
+    ("head", "served"),
+    [
+        pytest.param(b"\x89PNG\r\n\x1a\n\x00", "image/png", id="png"),
+        pytest.param(b"plain words", "text/plain; charset=utf-8", id="text-with-charset"),
+        pytest.param(b"\x00\x01binary", "application/octet-stream", id="unknown"),
+    ],
+)
+def test_content_type_is_what_a_file_is_served_with(head: bytes, served: str) -> None:
+    assert content_type(head) == served

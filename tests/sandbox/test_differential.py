@@ -159,6 +159,26 @@ CASES: list[tuple[str, list[str]]] = [
         "get_attachment_without_account",
         ['{"jsonrpc":"2.0","id":24,"method":"getAttachment","params":{"id":"x"}}'],
     ),
+    (
+        "get_attachment_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":251,"method":"getAttachment","params":{"account":"+14155550177","id":"x.png"}}'
+        ],
+    ),
+    (
+        "get_avatar_without_account",
+        ['{"jsonrpc":"2.0","id":252,"method":"getAvatar","params":{"groupId":"AAAA"}}'],
+    ),
+    (
+        "get_avatar_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":253,"method":"getAvatar","params":{"account":"+14155550177","groupId":"AAAA"}}'
+        ],
+    ),
+    (
+        "get_avatar_numeric_account",
+        ['{"jsonrpc":"2.0","id":254,"method":"getAvatar","params":{"account":5,"profile":"+1"}}'],
+    ),
     ("version", ['{"jsonrpc":"2.0","id":25,"method":"version"}']),
     (
         "list_accounts",

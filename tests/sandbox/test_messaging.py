@@ -291,16 +291,27 @@ async def test_attachments_by_path_and_data_uri(tmp_path: Path, rpc: LineClient)
         and png["filename"] == "dot one.png"
         and png["size"] == len(PNG)
     )
-    fetched = await rpc.call("getAttachment", {"account": ALICE, "id": png["id"]})
+    # signal-cli keeps no copy of what it sent: only received attachments are downloaded.
+    assert await rpc.error("getAttachment", {"account": ALICE, "id": png["id"]}) == {
+        "code": -1,
+        "message": f"Could not find attachment with ID: {png['id']}",
+        "data": None,
+    }
+    await rpc.call("sandbox.send", {"from": CAROL, "recipient": ALICE, "attachment": [uri]})
+    messages = await rpc.call("receive", {"account": ALICE, "timeout": 0.1})
+    [received] = [m for m in messages if "dataMessage" in m["envelope"]]  # not the receipt
+    [back] = received["envelope"]["dataMessage"]["attachments"]
+    fetched = await rpc.call("getAttachment", {"account": ALICE, "id": back["id"]})
     assert fetched == {"data": base64.b64encode(PNG).decode()}
     assert await rpc.error("getAttachment", {"account": ALICE, "id": "missing.png"}) == {
         "code": -1,
         "message": "Could not find attachment with ID: missing.png",
         "data": None,
     }
+    # 0.13.19 hands the missing id to java.io.File, whose NullPointerException has no message.
     assert await rpc.error("getAttachment", {"account": ALICE}) == {
-        "code": -1,
-        "message": "Missing attachment id parameter",
+        "code": -32603,
+        "message": "null (NullPointerException)",
         "data": None,
     }
 

@@ -90,12 +90,14 @@ def _replace_lone_surrogates(value: Any) -> Any:
 
 
 def load_json(raw: bytes) -> Any:
-    """Parse a request body as Go's encoding/json would (ValueError when it is not JSON).
+    """Parse a request body as Go's encoding/json would (ValueError when it is not JSON), except
+    that raw control characters inside strings are accepted: `"$(base64 image.png)"` pastes
+    the line breaks of Linux `base64` (76 columns) into the JSON string, and Go refuses that.
 
     `read_body` has refused bodies that nest deeper than the limit; one that gets here some
     other way and is too deep for the parser is "not JSON" too, never a RecursionError."""
     try:
-        return _replace_lone_surrogates(json.loads(raw))
+        return _replace_lone_surrogates(json.loads(raw, strict=False))
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
 

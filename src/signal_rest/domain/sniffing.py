@@ -1,18 +1,24 @@
 """Content-type sniffing from magic numbers, for attachments that arrive as bare base64.
 
     sniff_mime(b"\\x89PNG\\r\\n\\x1a\\n...")   # "image/png"
+    sniff_mime(b"Dear diary")              # "text/plain"
     extension_for("image/png")             # ".png"
     extension_for(None)                    # ""
+    content_type(b"Dear diary")            # "text/plain; charset=utf-8" (for serving files)
 
 Most clients (pysignalclirestapi, signalbot, pysignalapi) send no MIME type, and signal-cli guesses
 an attachment's type from its file name, so the name we give the temp file decides how recipients
-see it. The Go project uses gabriel-vasile/mimetype; the names and extensions here follow it. Text
-is deliberately not guessed: a wrong `.txt` is worse than none, which signal-cli sniffs itself.
+see it. The Go project uses gabriel-vasile/mimetype; the names and extensions here follow it,
+UTF-8 text included: like mimetype, a head that decodes as UTF-8 and holds none of the control
+bytes binary formats are made of is text, so a text file arrives as `text/plain` (signal-cli
+itself reports an extensionless file as `application/octet-stream`).
 """
 
 from __future__ import annotations
 
-__all__ = ["SNIFF_BYTES", "extension_for", "sniff_mime"]
+__all__ = ["OCTET_STREAM", "SNIFF_BYTES", "content_type", "extension_for", "sniff_mime"]
+
+OCTET_STREAM = "application/octet-stream"
 
 # Every signature below lies within the first 64 bytes; EBML doc types may sit a little later.
 SNIFF_BYTES = 512
@@ -110,7 +116,15 @@ def sniff_mime(head: bytes) -> str | None:
     # "BM" alone starts plenty of text; the BMP header's 4 reserved bytes are zero.
     if head.startswith(b"BM") and head[6:10] == b"\x00\x00\x00\x00":
         return "image/bmp"
-    return _mpeg_audio_mime(head)
+    return _mpeg_audio_mime(head) or _text_mime(head)
+
+
+def content_type(head: bytes) -> str:
+    """The Content-Type to serve a file whose first bytes are `head` with (as the Go project)."""
+    mime = sniff_mime(head)
+    if mime is None:
+        return OCTET_STREAM
+    return f"{mime}; charset=utf-8" if mime == "text/plain" else mime
 
 
 def extension_for(mime: str | None) -> str:
@@ -139,3 +153,21 @@ def _mpeg_audio_mime(head: bytes) -> str | None:
     if layer == 0b00:
         return "audio/aac"  # ADTS, the framing of raw AAC streams
     return "audio/mpeg" if layer == 0b01 else None
+
+
+# The bytes mimetype counts as binary: C0 controls other than tab, line feed, form feed, carriage
+# return and escape.
+_BINARY_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x1B), *range(0x1C, 0x20)])
+
+
+def _text_mime(head: bytes) -> str | None:
+    sample = head[:SNIFF_BYTES]
+    if not sample or sample != sample.translate(None, _BINARY_BYTES):
+        return None
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # The head may end inside a multi-byte character; only an error before that counts.
+        if exc.reason != "unexpected end of data":
+            return None
+    return "text/plain"

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from signal_rest.inbox import attachments
+
 __all__ = ["InboxStore", "StoredMessage"]
 
 T = TypeVar("T")
@@ -105,7 +107,10 @@ class InboxStore:
                 "VALUES (?, ?, ?, ?)",
                 (account, digest, payload, time.time()),
             )
-            return cursor.lastrowid if cursor.rowcount == 1 else None
+            if cursor.rowcount != 1:
+                return None
+            attachments.record(conn, account, message)
+            return cursor.lastrowid
 
         return await self.write(insert)
 
@@ -154,6 +159,29 @@ class InboxStore:
         )
         return bool(rows) and rows[0][0] is not None
 
+    async def attachment_ids(self, accounts: tuple[str, ...] | None = None) -> list[str]:
+        """The attachment ids received by `accounts` (None: by any), sorted."""
+        sql = "SELECT DISTINCT id FROM attachments"
+        if accounts is not None:
+            sql += f" WHERE account IN ({','.join('?' * len(accounts))})"
+        rows = await asyncio.to_thread(self._read, sql + " ORDER BY id", accounts or ())
+        return [str(r[0]) for r in rows]
+
+    async def attachment_accounts(self, attachment_id: str) -> list[str]:
+        """The accounts that received attachment `attachment_id`, first receiver first."""
+        rows = await asyncio.to_thread(
+            self._read,
+            "SELECT account FROM attachments WHERE id = ? ORDER BY seen_at, account",
+            (attachment_id,),
+        )
+        return [str(r[0]) for r in rows]
+
+    async def forget_attachment(self, attachment_id: str) -> None:
+        def delete(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM attachments WHERE id = ?", (attachment_id,))
+
+        await self.write(delete)
+
     def _read(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         if self._reader is None:
             raise RuntimeError("the inbox is not open")
@@ -164,7 +192,12 @@ class InboxStore:
         conn = sqlite3.connect(self.path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
-        conn.executescript(SCHEMA)
+        indexed = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'attachments'").fetchone()
+        conn.executescript(SCHEMA + attachments.SCHEMA)
+        if indexed is None:
+            conn.execute("BEGIN IMMEDIATE")
+            attachments.backfill(conn)
+            conn.execute("COMMIT")
         loop.call_soon_threadsafe(ready.set_result, None)
         while True:
             item = self._queue.get()

@@ -5,8 +5,10 @@ from __future__ import annotations
 import base64
 import binascii
 import mimetypes
+import re
 import secrets
 import string
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
@@ -28,7 +30,12 @@ _MAGIC: list[tuple[bytes, str]] = [
 
 
 def sniff(data: bytes, filename: str | None) -> str:
-    """Content first (like URLConnection.guessContentTypeFromStream), then the file name."""
+    """The file name first (Files.probeContentType), then the content
+    (URLConnection.guessContentTypeFromStream), as signal-cli's Utils.getFileMimeType does."""
+    if filename:
+        guessed, _ = mimetypes.guess_type(filename)
+        if guessed:
+            return guessed
     for magic, mime in _MAGIC:
         if data.startswith(magic):
             return mime
@@ -36,11 +43,23 @@ def sniff(data: bytes, filename: str | None) -> str:
         return "image/webp"
     if data[4:8] == b"ftyp":
         return "video/mp4"
-    if filename:
-        guessed, _ = mimetypes.guess_type(filename)
-        if guessed:
-            return guessed
     return "application/octet-stream"
+
+
+_STORED_ID = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)?")
+
+
+def referenced_ids(value: Any) -> Iterator[str]:
+    """The ids of the attachments (JsonAttachments: `id` beside `contentType`) in a message."""
+    if isinstance(value, dict):
+        ident = value.get("id")
+        if "contentType" in value and isinstance(ident, str) and _STORED_ID.fullmatch(ident):
+            yield ident
+        for item in value.values():
+            yield from referenced_ids(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from referenced_ids(item)
 
 
 def _invalid(name: str, reason: str) -> RpcError:

@@ -85,7 +85,7 @@ def _quote(network: Network, p: Params, uploaded: int) -> dict[str, Any] | None:
         filename, _, preview = rest.partition(":")
         quoted: dict[str, Any] = {"contentType": content_type, "filename": filename or None}
         if preview:
-            quoted["thumbnail"] = store_attachment(network.attachments_dir, preview, uploaded)
+            quoted["thumbnail"] = store_attachment(network.uploads_dir, preview, uploaded)
         attachments.append(quoted)
     quote: dict[str, Any] = {
         "id": quote_ts,
@@ -124,14 +124,12 @@ def validate(network: Network, p: Params) -> None:
 def build(network: Network, p: Params, timestamp: int) -> dict[str, Any]:
     """The dataMessage for a `send`; attachments are uploaded once and shared by all recipients."""
     attachments = [
-        store_attachment(network.attachments_dir, a, timestamp) for a in p.items("attachment")
+        store_attachment(network.uploads_dir, a, timestamp) for a in p.items("attachment")
     ]
     previews = []
     if p.text("previewUrl") is not None:
         image_path = p.text("previewImage")
-        image = (
-            store_attachment(network.attachments_dir, image_path, timestamp) if image_path else None
-        )
+        image = store_attachment(network.uploads_dir, image_path, timestamp) if image_path else None
         previews.append(
             {
                 "url": p.text("previewUrl"),

@@ -347,6 +347,7 @@ class SandboxDaemon:
         self.network.store.dequeue([seq for seq, _ in queued])
         for _, message in queued:
             delivered_now(message["envelope"])
+            self.network.download_attachments(message)
             for sub in subs:
                 if sub.explicit:
                     params: dict[str, Any] = {"subscription": sub.id, "result": message}
@@ -375,6 +376,7 @@ class SandboxDaemon:
                 self.network.store.dequeue([seq for seq, _ in batch])
                 for _, message in batch:
                     delivered_now(message["envelope"])
+                    self.network.download_attachments(message)
                     received.append(message)
                     self.network.handed_over(account, message)
                 continue

@@ -21,12 +21,14 @@ See people.py for usernames and profiles.
 from __future__ import annotations
 
 import re
+import shutil
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .attachments import referenced_ids
 from .people import People
 from .store import Store
 from .store import now_ms as now_ms  # re-exported: the daemon stamps deliveries with it
@@ -67,8 +69,12 @@ def delivered_now(envelope: dict[str, Any]) -> None:
 class Network(People):
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
+        # What senders uploaded (Signal's CDN), and what this daemon's accounts downloaded from
+        # it on receiving, under the same id (signal-cli's attachments folder).
+        self.uploads_dir = data_dir / "uploads"
         self.attachments_dir = data_dir / "attachments"
-        self.attachments_dir.mkdir(parents=True, exist_ok=True)
+        for folder in (self.uploads_dir, self.attachments_dir):
+            folder.mkdir(parents=True, exist_ok=True)
         self.store = Store(data_dir / "sandbox.sqlite3")
         # The daemon listens here: on_queued(account) after an envelope was queued for a local
         # account, on_account(number) after an account became local.
@@ -267,6 +273,15 @@ class Network(People):
         marks = ",".join("?" * len(targets))
         sql = f"SELECT 1 FROM blocked WHERE account = ? AND target IN ({marks})"
         return self.store.one(sql, account, *targets) is not None
+
+    def download_attachments(self, message: dict[str, Any]) -> None:
+        """What signal-cli does as it receives `message`: fetch every attachment it refers to
+        into the attachments folder, before any client sees the message."""
+        for ident in referenced_ids(message):
+            target = self.attachments_dir / ident
+            source = self.uploads_dir / ident
+            if source.is_file() and not target.exists():
+                shutil.copyfile(source, target)
 
     def handed_over(self, account: str, message: dict[str, Any]) -> None:
         """signal-cli sends a delivery receipt for every data message it receives."""

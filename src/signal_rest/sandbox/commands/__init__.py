@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..context import Command
-from . import accounts, control, groups, messaging, pins, polls, stickers
+from . import accounts, avatars, control, groups, messaging, pins, polls, stickers
 
 COMMANDS: dict[str, Command] = {
     "version": Command("multi", accounts.version),
@@ -29,6 +29,7 @@ COMMANDS: dict[str, Command] = {
     "sendPollTerminate": Command("single", polls.send_poll_terminate),
     "sendPinMessage": Command("single", pins.send_pin_message),
     "sendUnpinMessage": Command("single", pins.send_unpin_message),
+    "getAvatar": Command("single", avatars.get_avatar),
     "updateGroup": Command("single", groups.update_group),
     "listGroups": Command("single", groups.list_groups),
     "quitGroup": Command("single", groups.quit_group),

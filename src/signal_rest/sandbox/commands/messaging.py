@@ -177,7 +177,8 @@ async def send_receipt(ctx: Context, raw: dict[str, Any]) -> Any:
 async def get_attachment(ctx: Context, raw: dict[str, Any]) -> Any:
     attachment_id = Params(raw).text("id")
     if attachment_id is None:
-        raise user_error("Missing attachment id parameter")
+        # signal-cli 0.13.19 builds `new File(attachmentsPath, id)`, which throws a bare NPE.
+        raise RpcError(INTERNAL_ERROR, "null (NullPointerException)")
     path = ctx.network.attachments_dir / attachment_id
     if "/" in attachment_id or attachment_id in (".", "..") or not path.is_file():
         raise user_error(f"Could not find attachment with ID: {attachment_id}")
