@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.routing import APIRoute
 
 from signal_rest.app import create_app
 from signal_rest.config import Settings
@@ -129,6 +130,18 @@ def test_operations_that_read_input_document_their_refusals(document: dict[str, 
         if absent := needed - set(operation["responses"]):
             missing.append(f"{method} {path}: {sorted(absent)}")
     assert missing == []
+
+
+def test_no_route_passes_its_body_through_a_response_model(tmp_path: Path) -> None:
+    # A response model filters and coerces what a route returns: shapes go into `responses=`,
+    # and a route returning a dict says `response_model=None`, so bodies stay as they are.
+    app = create_app(Settings(sandbox=True, data_dir=tmp_path))
+    filtered = [
+        f"{sorted(route.methods or ())} {route.path}"
+        for route in app.state.route_table.routes()
+        if isinstance(route, APIRoute) and route.response_model is not None
+    ]
+    assert filtered == []
 
 
 def test_no_operation_documents_fastapis_422(document: dict[str, Any]) -> None:
