@@ -3,7 +3,9 @@
 schemathesis reads `/swagger/doc.json` from the running service (on the sandbox, over real HTTP)
 and sends each operation there generated requests, valid and invalid (its examples, coverage and
 fuzzing phases). Every answer must be below 500, and every error an `{"error": "<text>"}` object
-served as `application/json`.
+served as `application/json`. Every answer must also be what the document says the operation
+answers: a documented status, with a documented media type and a body that its schema accepts
+(a success documented without content is empty).
 
 So that cases reach past the account and group checks, ALICE and BOB are registered and share a
 group first, half of the generated `{number}` and `{groupid}` path values are theirs, and part of
@@ -21,6 +23,11 @@ import pytest
 import schemathesis
 from hypothesis import strategies as st
 from schemathesis import Case
+from schemathesis.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from schemathesis.config import SchemathesisConfig
 
 from tests.support.flows import ALICE, BOB, register
@@ -106,9 +113,14 @@ def _schemathesis_nodeid(request: pytest.FixtureRequest) -> None:
     request.node._nodeid = request.node.nodeid
 
 
+# What the document says must hold for every answer.
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
 def call_and_check(case: Case[Any], params: dict[str, str] | None) -> None:
-    """Send `case` (with extra query `params`); the answer must be below 500 and an error must
-    be an `{"error": "<text>"}` object served as JSON."""
+    """Send `case` (with extra query `params`); the answer must be below 500, an error must be
+    an `{"error": "<text>"}` object served as JSON, and the answer must be one the document
+    gives the operation."""
     response = case.call(params=params, timeout=30)
     request = f"{case.as_curl_command()} (plus query {params})"
     assert response.status_code < 500, (request, response.text)
@@ -117,6 +129,10 @@ def call_and_check(case: Case[Any], params: dict[str, str] | None) -> None:
         body = response.json()
         assert isinstance(body, dict) and list(body) == ["error"], (request, body)
         assert isinstance(body["error"], str) and body["error"], (request, body)
+    case.validate_response(response, checks=CONFORMANCE)
+    documented = case.operation.definition.raw["responses"].get(str(response.status_code), {})
+    if response.status_code < 300 and not documented.get("content"):
+        assert response.content == b"", (request, "documented without a body", response.text)
 
 
 @schema.parametrize()

@@ -37,6 +37,7 @@ from signal_rest.api import (
     register,
     remote_delete,
     sandbox,
+    schemas,
     send,
     sticker_packs,
     typing_indicator,
@@ -61,7 +62,7 @@ log = logging.getLogger(__name__)
 def _routes(app: FastAPI) -> None:
     # Top to bottom, this is every URL the service answers, with the scope an API token needs
     # for it (open: answered without one). A route added any other way is refused to every token.
-    table = RouteTable(app)
+    table = RouteTable(app, refusals=schemas.refusals)
     table.mount_existing(OPEN)  # /swagger/doc.json, made by FastAPI itself
     table.mount(about.router, OPEN)  # /v1/about, /v1/health
     table.mount(register.router, "admin")  # /v1/register/{number}[/verify/{token}]
@@ -168,6 +169,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     app.state.settings = settings
     app.state.websockets = set()
     _routes(app)
+    schemas.tidy_responses(app)
     _error_handlers(app)
     _middleware(app, settings)
     return app

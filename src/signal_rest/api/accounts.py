@@ -5,13 +5,19 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from signal_rest.api.deps import BackendDep
+from signal_rest.api.schemas import errors, ok
 from signal_rest.auth.guard import token_of
 from signal_rest.errors import InternalError, RpcError
 
 router = APIRouter(tags=["Accounts"])
 
 
-@router.get("/v1/accounts", summary="List all accounts")
+@router.get(
+    "/v1/accounts",
+    summary="List all accounts",
+    response_model=None,
+    responses=ok(list[str], description="The accounts' numbers") | errors(500, 503, 504),
+)
 async def list_accounts(request: Request, backend: BackendDep) -> list[str]:
     try:
         accounts = await backend.rpc.call("listAccounts")

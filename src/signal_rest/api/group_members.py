@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.schemas import BODY, DAEMON, errors
 from signal_rest.backend import Backend
 from signal_rest.domain.groupids import rest_to_internal
 from signal_rest.domain.groups import member_param
@@ -70,6 +71,7 @@ def _no_op(number: str, groupid: str) -> Response:
     summary="Add one or more members to an existing Signal Group",
     status_code=204,
     openapi_extra=body_doc(ChangeMembers),
+    responses=errors(*BODY, 404, *DAEMON),
 )
 async def add_members(number: str, groupid: str, request: Request, backend: BackendDep) -> Response:
     members = await _members(request, backend)
@@ -83,6 +85,7 @@ async def add_members(number: str, groupid: str, request: Request, backend: Back
     summary="Remove one or more members from an existing Signal Group",
     status_code=204,
     openapi_extra=body_doc(ChangeMembers),
+    responses=errors(*BODY, 404, *DAEMON),
 )
 async def remove_members(
     number: str, groupid: str, request: Request, backend: BackendDep
@@ -98,6 +101,7 @@ async def remove_members(
     summary="Add one or more admins to an existing Signal Group",
     status_code=204,
     openapi_extra=body_doc(ChangeAdmins),
+    responses=errors(*BODY, 404, *DAEMON),
 )
 async def add_admins(number: str, groupid: str, request: Request, backend: BackendDep) -> Response:
     admins = await _admins(request, backend)
@@ -111,6 +115,7 @@ async def add_admins(number: str, groupid: str, request: Request, backend: Backe
     summary="Remove one or more admins from an existing Signal Group",
     status_code=204,
     openapi_extra=body_doc(ChangeAdmins),
+    responses=errors(*BODY, 404, *DAEMON),
 )
 async def remove_admins(
     number: str, groupid: str, request: Request, backend: BackendDep

@@ -6,14 +6,16 @@ prefix on GET and refuses it elsewhere). Members and admins are in `group_member
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import Field
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account, query_flag
+from signal_rest.api.schemas import BODY, DAEMON, empty, errors, ok
 from signal_rest.backend import Backend
 from signal_rest.domain.groupids import internal_to_rest, rest_to_internal
 from signal_rest.domain.groups import group_entry, member_param, permission_params
@@ -55,11 +57,72 @@ class CreateGroup(RequestModel):
     expiration_time: Int64 = 0
 
 
+# "" when signal-cli reports neither.
+Permission = Literal["every-member", "only-admins", ""]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class GroupPermissions(TypedDict):
+    add_members: Permission
+    edit_group: Permission
+    send_messages: Permission
+
+
+@with_config(ConfigDict(extra="forbid"))
+class GroupMember(TypedDict):
+    """A member with `?expand=true`; `number` is "" when signal-cli does not know it."""
+
+    number: str
+    uuid: str
+
+
+@with_config(ConfigDict(extra="forbid"))
+class GroupEntry(TypedDict):
+    """A group; each member is a number, or a UUID where the number is unknown."""
+
+    name: str
+    description: str
+    id: str
+    internal_id: str
+    members: list[str]
+    blocked: bool
+    member: bool
+    pending_invites: list[str]
+    pending_requests: list[str]
+    invite_link: str
+    admins: list[str]
+    permissions: GroupPermissions
+
+
+@with_config(ConfigDict(extra="forbid"))
+class ExpandedGroupEntry(TypedDict):
+    """A group with `?expand=true`: each member as its number and UUID."""
+
+    name: str
+    description: str
+    id: str
+    internal_id: str
+    members: list[GroupMember]
+    blocked: bool
+    member: bool
+    pending_invites: list[GroupMember]
+    pending_requests: list[GroupMember]
+    invite_link: str
+    admins: list[GroupMember]
+    permissions: GroupPermissions
+
+
+@with_config(ConfigDict(extra="forbid"))
+class CreatedGroup(TypedDict):
+    id: str
+
+
 @router.post(
     "/v1/groups/{number}",
     summary="Create a new Signal Group",
     status_code=201,
     openapi_extra=body_doc(CreateGroup),
+    responses=ok(CreatedGroup, status=201) | errors(*BODY, *DAEMON),
 )
 async def create_group(number: str, request: Request, backend: BackendDep) -> JSONResponse:
     body = parse_json_body(CreateGroup, await read_body(request))
@@ -83,13 +146,23 @@ async def create_group(number: str, request: Request, backend: BackendDep) -> JS
     return JSONResponse({"id": internal_to_rest(group_id)}, status_code=201)
 
 
-@router.get("/v1/groups/{number}", summary="List all Signal Groups")
+@router.get(
+    "/v1/groups/{number}",
+    summary="List all Signal Groups",
+    response_model=None,
+    responses=ok(list[GroupEntry | ExpandedGroupEntry]) | errors(*DAEMON),
+)
 async def list_groups(number: str, request: Request, backend: BackendDep) -> list[dict[str, Any]]:
     expand = query_flag(request, "expand")
     return [group_entry(g, expand=expand) for g in await fetch_groups(backend, account(number))]
 
 
-@router.get("/v1/groups/{number}/{groupid}", summary="List a Signal Group")
+@router.get(
+    "/v1/groups/{number}/{groupid}",
+    summary="List a Signal Group",
+    response_model=None,
+    responses=ok(GroupEntry | ExpandedGroupEntry) | errors(404, *DAEMON),
+)
 async def get_group(
     number: str, groupid: str, request: Request, backend: BackendDep
 ) -> dict[str, Any]:
@@ -108,7 +181,8 @@ async def get_group(
         "Leaves the group and forgets it. The group's only admin names a member as new admin "
         "with `?new_admin=NUMBER` (repeatable); without one, leaving is refused."
     ),
-    responses={200: {"description": "left and deleted; empty body"}},
+    response_class=Response,
+    responses=empty(200, "Left and deleted") | errors(400, 404, *DAEMON),
 )
 async def delete_group(
     number: str,
@@ -139,6 +213,7 @@ def _query_number(value: str) -> str:
     summary="Update the state of a Signal Group",
     status_code=204,
     openapi_extra=body_doc(UpdateGroup),
+    responses=errors(*BODY, *DAEMON),
 )
 async def update_group(
     number: str, groupid: str, request: Request, backend: BackendDep
@@ -175,18 +250,33 @@ async def _group_action(number: str, groupid: str, backend: Backend, method: str
     return Response(status_code=204)
 
 
-@router.post("/v1/groups/{number}/{groupid}/block", summary="Block a Signal Group", status_code=204)
+@router.post(
+    "/v1/groups/{number}/{groupid}/block",
+    summary="Block a Signal Group",
+    status_code=204,
+    responses=errors(*DAEMON),
+)
 async def block_group(number: str, groupid: str, backend: BackendDep) -> Response:
     return await _group_action(number, groupid, backend, "block")
 
 
-@router.post("/v1/groups/{number}/{groupid}/join", summary="Join a Signal Group", status_code=204)
+@router.post(
+    "/v1/groups/{number}/{groupid}/join",
+    summary="Join a Signal Group",
+    status_code=204,
+    responses=errors(*DAEMON),
+)
 async def join_group(number: str, groupid: str, backend: BackendDep) -> Response:
     # An update without changes: it accepts a pending invitation.
     return await _group_action(number, groupid, backend, "updateGroup")
 
 
-@router.post("/v1/groups/{number}/{groupid}/quit", summary="Quit a Signal Group", status_code=204)
+@router.post(
+    "/v1/groups/{number}/{groupid}/quit",
+    summary="Quit a Signal Group",
+    status_code=204,
+    responses=errors(*DAEMON),
+)
 async def quit_group(number: str, groupid: str, backend: BackendDep) -> Response:
     # Unlike DELETE, the group stays listed (with "member": false), as in Go.
     return await _group_action(number, groupid, backend, "quitGroup")

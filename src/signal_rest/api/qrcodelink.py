@@ -12,8 +12,11 @@ import re
 
 import segno
 from fastapi import APIRouter, Request, Response
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
 
 from signal_rest.api.deps import BackendDep
+from signal_rest.api.schemas import DAEMON, binary, errors, ok
 from signal_rest.backend import Backend
 from signal_rest.errors import SignalApiError, ValidationError
 
@@ -79,7 +82,7 @@ def qr_png(data: str, version: int | None = None) -> bytes:
     "/v1/qrcodelink",
     summary="Link device and generate QR code",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses=binary("image/png", "The QR code to scan with the phone") | errors(*DAEMON),
 )
 async def qrcodelink(request: Request, backend: BackendDep) -> Response:
     device_name = _device_name(request)
@@ -95,7 +98,17 @@ async def qrcodelink(request: Request, backend: BackendDep) -> Response:
     return Response(qr_png(uri, version), media_type="image/png")
 
 
-@router.get("/v1/qrcodelink/raw", summary="Link device and return the device link URI")
+@with_config(ConfigDict(extra="forbid"))
+class DeviceLink(TypedDict):
+    device_link_uri: str
+
+
+@router.get(
+    "/v1/qrcodelink/raw",
+    summary="Link device and return the device link URI",
+    response_model=None,
+    responses=ok(DeviceLink) | errors(400, 503),
+)
 async def qrcodelink_raw(request: Request, backend: BackendDep) -> dict[str, str]:
     device_name = _device_name(request)
     try:

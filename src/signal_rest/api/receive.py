@@ -25,6 +25,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from signal_rest.api.deps import BackendDep, account, query_flag
+from signal_rest.api.envelopes import ReceivedMessage
+from signal_rest.api.schemas import errors, ok
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
 from signal_rest.edge.responses import refuse
@@ -132,7 +134,11 @@ class _Delivery(JSONResponse):
 @router.get(
     "/v1/receive/{number}",
     summary="Receive Signal Messages",
-    responses={200: {"description": 'array of {"envelope": …, "account": …}'}},
+    responses=ok(
+        list[ReceivedMessage],
+        description="The messages that arrived, oldest first, as signal-cli emits them",
+    )
+    | errors(400),
 )
 async def receive(number: str, request: Request, backend: BackendDep) -> Response:
     query = request.query_params

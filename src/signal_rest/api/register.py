@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.schemas import BODY, DAEMON, empty, errors
 from signal_rest.errors import RpcError
 
 router = APIRouter(tags=["Devices"])
@@ -33,6 +34,8 @@ class Verify(RequestModel):
     "/v1/register/{number}",
     summary="Register a phone number",
     status_code=201,
+    response_class=Response,
+    responses=empty(201, "A code is on its way to the phone") | errors(*BODY, *DAEMON),
     openapi_extra=body_doc(Register, required=False),
 )
 async def register(number: str, request: Request, backend: BackendDep) -> Response:
@@ -56,6 +59,8 @@ async def register(number: str, request: Request, backend: BackendDep) -> Respon
     "/v1/register/{number}/verify/{token}",
     summary="Verify a registered phone number",
     status_code=201,
+    response_class=Response,
+    responses=empty(201, "The number is registered") | errors(*BODY, *DAEMON),
     openapi_extra=body_doc(Verify, required=False),
 )
 async def verify(number: str, token: str, request: Request, backend: BackendDep) -> Response:

@@ -7,15 +7,25 @@ code with an account's phone, and decide how the network treats a number.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, NotRequired
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from signal_rest.api.body import RequestModel, body_doc, load_json, parse_json_body, read_body
 from signal_rest.api.deps import get_backend
-from signal_rest.api.send import SendV2, send_v2_body, v2_targets
+from signal_rest.api.envelopes import ReceivedMessage
+from signal_rest.api.schemas import BODY, DAEMON, errors, ok
+from signal_rest.api.send import (
+    SEND_ERRORS,
+    SendFailure,
+    SendResult,
+    SendV2,
+    send_v2_body,
+    v2_targets,
+)
 from signal_rest.auth.guard import require_account
 from signal_rest.backend import Backend
 from signal_rest.domain.recipients import number_from_path
@@ -43,7 +53,60 @@ class Link(RequestModel):
     number: str = ""
 
 
-@router.get("/verification-code/{number}", summary="The code the network sent to a number")
+@with_config(ConfigDict(extra="forbid"))
+class VerificationCode(TypedDict):
+    number: str
+    code: str
+    transport: str
+
+
+@with_config(ConfigDict(extra="forbid"))
+class SandboxSent(SendResult):
+    """The first send's entry, as in `/v2/send`; with several sends, all of them in `sends`."""
+
+    sends: NotRequired[list[SendResult | SendFailure]]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class SandboxSendFailed(SendFailure):
+    """The first send failed while others succeeded; all of them are in `sends`."""
+
+    sends: NotRequired[list[SendResult | SendFailure]]
+
+
+@with_config(ConfigDict(extra="allow"))
+class RecipientResult(TypedDict):
+    recipientAddress: dict[str, str | None]
+    type: str
+    groupId: NotRequired[str]
+    token: NotRequired[str]
+    retryAfterSeconds: NotRequired[int]
+
+
+@with_config(ConfigDict(extra="allow"))
+class ActResult(TypedDict):
+    """signal-cli's result of the method; for the send-like ones its SendMessageResult."""
+
+    timestamp: NotRequired[int]
+    results: NotRequired[list[RecipientResult]]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class NumberSettings(TypedDict):
+    number: str
+    registered: bool
+    requires_captcha: bool
+    registration_lock_pin: str | None
+    username: str | None
+    username_link: str | None
+
+
+@router.get(
+    "/verification-code/{number}",
+    summary="The code the network sent to a number",
+    response_model=None,
+    responses=ok(VerificationCode) | errors(404, *DAEMON),
+)
 async def verification_code(number: str, backend: SandboxDep) -> dict[str, Any]:
     try:
         result: dict[str, Any] = await backend.rpc.call(
@@ -61,6 +124,7 @@ async def verification_code(number: str, backend: SandboxDep) -> dict[str, Any]:
     summary="Send a message as an outside Signal user (or any account)",
     status_code=201,
     openapi_extra=body_doc(SandboxSend),
+    responses=ok(SandboxSent | SandboxSendFailed, status=201) | SEND_ERRORS | errors(404),
 )
 async def send_as(request: Request, backend: SandboxDep) -> JSONResponse:
     raw = await read_body(request, files=True)
@@ -94,6 +158,8 @@ class Act(RequestModel):
         "This is how tests make a contact react, mark read, type or delete for an account."
     ),
     openapi_extra=body_doc(Act),
+    response_model=None,
+    responses=ok(ActResult) | errors(*BODY, 403, 404, *DAEMON),
 )
 async def act(request: Request, backend: SandboxDep) -> Any:
     body = parse_json_body(Act, await read_body(request, files=True))
@@ -150,7 +216,12 @@ async def create_sticker_pack(request: Request, backend: SandboxDep) -> CreatedS
     )
 
 
-@router.get("/received/{number}", summary="What an outside Signal user has received")
+@router.get(
+    "/received/{number}",
+    summary="What an outside Signal user has received",
+    response_model=None,
+    responses=ok(list[ReceivedMessage], description="Oldest first") | errors(404, *DAEMON),
+)
 async def received(number: str, backend: SandboxDep) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = await backend.rpc.call(
         "sandbox.listReceived", {"number": number_from_path(number)}
@@ -163,6 +234,7 @@ async def received(number: str, backend: SandboxDep) -> list[dict[str, Any]]:
     summary="The phone of `number` scans a device-link QR code",
     status_code=204,
     openapi_extra=body_doc(Link),
+    responses=errors(*BODY, 403, 404, *DAEMON),
 )
 async def link(request: Request, backend: SandboxDep) -> Response:
     body = parse_json_body(Link, await read_body(request))
@@ -216,6 +288,8 @@ NUMBER_SETTINGS_DOC: dict[str, Any] = {
     "/numbers/{number}",
     summary="How the simulated network treats a number",
     openapi_extra=NUMBER_SETTINGS_DOC,
+    response_model=None,
+    responses=ok(NumberSettings) | errors(*BODY, 404, *DAEMON),
 )
 async def set_number(number: str, request: Request, backend: SandboxDep) -> dict[str, Any]:
     # Read by hand: here an explicit null means something (no registration-lock PIN).

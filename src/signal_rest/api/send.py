@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, NotRequired
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep
+from signal_rest.api.schemas import BODY, DAEMON, error, errors, ok
 from signal_rest.auth.guard import require_account
 from signal_rest.backend import Backend
 from signal_rest.domain.groupids import rest_to_internal
@@ -20,7 +23,16 @@ from signal_rest.domain.styles import parse_styled
 from signal_rest.errors import ValidationError
 from signal_rest.services.sending import PreparedSend, send_all
 
-__all__ = ["SendV2", "router", "send_v2_body", "v2_params", "v2_targets"]
+__all__ = [
+    "SEND_ERRORS",
+    "SendFailure",
+    "SendResult",
+    "SendV2",
+    "router",
+    "send_v2_body",
+    "v2_params",
+    "v2_targets",
+]
 
 router = APIRouter(tags=["Messages"])
 
@@ -63,6 +75,52 @@ class SendV1(RequestModel):
     message: str = ""
     base64_attachment: str = ""
     is_group: bool = False
+
+
+@with_config(ConfigDict(extra="forbid"))
+class FailedRecipient(TypedDict):
+    """A recipient the send did not reach; `reason` is signal-cli's result type."""
+
+    username: NotRequired[str]
+    number: NotRequired[str]
+    uuid: NotRequired[str]
+    reason: str
+
+
+@with_config(ConfigDict(extra="forbid"))
+class SendErrors(TypedDict):
+    recipients: list[FailedRecipient]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class SendResult(TypedDict):
+    """One signal-cli send: its timestamp (a string, as in the Go project) and, when some
+    recipients were not reached, who and why."""
+
+    timestamp: str
+    errors: NotRequired[SendErrors]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class SendFailure(TypedDict):
+    """A send of the request that failed while others succeeded: signal-cli's error and the
+    target it was for."""
+
+    error: str
+    recipients: list[str]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class SendRateLimited(TypedDict):
+    """signal-cli's rate limit: the challenge tokens lift it via
+    `/v1/accounts/{number}/rate-limit-challenge`."""
+
+    error: str
+    challenge_tokens: NotRequired[list[str]]
+    account: NotRequired[str]
+
+
+SEND_ERRORS = errors(*BODY, 403, *DAEMON) | error(429, SendRateLimited)
 
 
 def _mention_strings(mentions: list[Mention]) -> list[str]:
@@ -144,7 +202,13 @@ def v2_targets(body: SendV2) -> list[SendTarget]:
     summary="Send a signal message",
     status_code=201,
     openapi_extra=body_doc(SendV2),
-    responses={201: {"description": "one entry per signal-cli send: {timestamp, errors?}"}},
+    responses=ok(
+        list[SendResult | SendFailure],
+        status=201,
+        description="One entry per signal-cli send: one per group, one for all numbers, one "
+        "for all usernames",
+    )
+    | SEND_ERRORS,
 )
 async def send_v2(request: Request, backend: BackendDep) -> JSONResponse:
     body = parse_json_body(SendV2, await read_body(request, files=True))
@@ -162,6 +226,7 @@ async def send_v2(request: Request, backend: BackendDep) -> JSONResponse:
     status_code=201,
     deprecated=True,
     openapi_extra=body_doc(SendV1),
+    responses=ok(SendResult, status=201) | SEND_ERRORS,
 )
 async def send_v1(request: Request, backend: BackendDep) -> JSONResponse:
     body = parse_json_body(SendV1, await read_body(request, files=True))

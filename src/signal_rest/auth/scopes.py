@@ -8,11 +8,13 @@
 A scope is one of the token scopes (`send`, `receive`, `groups`, `admin`) or `open` (answered
 without a token: health checks, version probes, the API documentation). A route without a scope
 is refused to every token, so one that escapes the table fails closed. The scope also goes into
-the OpenAPI document: `x-scope` and a `security` requirement on every operation.
+the OpenAPI document: `x-scope` and a `security` requirement on every operation, and with
+`refusals` the error responses the edge gives a route of that scope before it runs.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -42,6 +44,7 @@ SECURITY_SCHEMES: dict[str, Any] = {
 _SECURITY: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
 
 RouteMatch = tuple[BaseRoute | None, str | None, dict[str, Any]]
+Refusals = Callable[[str], dict[int | str, dict[str, Any]]]
 
 
 class RouteTable:
@@ -50,8 +53,9 @@ class RouteTable:
     Scopes belong to the routes as their routers declare them (FastAPI includes routers
     without copying their routes), looked up by identity."""
 
-    def __init__(self, app: FastAPI) -> None:
+    def __init__(self, app: FastAPI, *, refusals: Refusals | None = None) -> None:
         self.app = app
+        self._refusals = refusals
         self._scopes: dict[int, tuple[BaseRoute, str]] = {}
         app.state.route_table = self
         _document_security(app)
@@ -61,7 +65,8 @@ class RouteTable:
         self._claim(
             [context.original_route for context in iter_route_contexts(router.routes)], scope
         )
-        self.app.include_router(router)
+        responses = self._refusals(scope) if self._refusals is not None else None
+        self.app.include_router(router, responses=responses)
 
     def mount_existing(self, scope: str) -> None:
         """Give `scope` to the routes the app made itself (FastAPI's OpenAPI document)."""

@@ -1,0 +1,126 @@
+"""What the OpenAPI document says routes answer: the error body, and `responses=` builders.
+
+    @router.get(
+        "/v1/groups/{number}/{groupid}",
+        response_model=None,
+        responses=ok(GroupEntry | ExpandedGroupEntry) | errors(404, *DAEMON),
+    )
+
+Routes keep returning what they return today; the shapes only describe it. They go into
+`responses=`, never into `response_model`, which would filter and coerce the body on the wire;
+`response_model=None` keeps FastAPI from deriving one from a `-> dict[str, Any]` annotation.
+Shapes of our own bodies forbid unknown keys, so a key added to a body without its shape fails
+the fuzz test, which checks every answer against this document (tests/test_fuzz.py).
+
+The refusals a request can meet before its route (a browser Origin or Host, API tokens) are
+added to every route by the route table, from `refusals(scope)`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
+
+from signal_rest.auth.scopes import OPEN
+
+__all__ = [
+    "BODY",
+    "DAEMON",
+    "ERRORS",
+    "ErrorBody",
+    "Responses",
+    "binary",
+    "empty",
+    "error",
+    "errors",
+    "ok",
+    "refusals",
+    "tidy_responses",
+]
+
+Responses = dict[int | str, dict[str, Any]]
+
+
+@with_config(ConfigDict(extra="forbid"))
+class ErrorBody(TypedDict):
+    """Every error: `{"error": "<text>"}` (signal-cli's own text where it refused)."""
+
+    error: str
+
+
+# What each error status means here; every one of them has an ErrorBody.
+ERRORS: dict[int, str] = {
+    400: "The request is invalid (body, path or query), or signal-cli refused it",
+    401: "API tokens are on and the request carries no valid one",
+    403: "Not allowed: a browser Origin or a Host that is not allowed, or an API token "
+    "without the route's scope or the account",
+    404: "Not found: the group, account or code named does not exist, or the path matches no route",
+    408: "The request body did not arrive in time",
+    413: "The request body is larger than the limit",
+    429: "Too many requests: an API token over its rate limit (see Retry-After)",
+    500: "signal-cli failed where the Go project answers 500",
+    503: "signal-cli is not reachable (or the API token file is unusable)",
+    504: "signal-cli did not answer in time",
+}
+
+# Routes that read a JSON body, and routes that call signal-cli (whose errors are 400s).
+BODY = (400, 408, 413)
+DAEMON = (400, 503, 504)
+
+
+def ok(shape: Any, *, status: int = 200, description: str = "Success") -> Responses:
+    """A success answered with a JSON body of `shape`."""
+    return {status: {"model": shape, "description": description}}
+
+
+def empty(status: int, description: str) -> Responses:
+    """A success with an empty body (the route's `response_class` must be `Response`)."""
+    return {status: {"description": description}}
+
+
+def binary(media_type: str, description: str, *, status: int = 200) -> Responses:
+    """A success whose body is a file of `media_type`."""
+    schema = {"type": "string", "format": "binary"}
+    return {status: {"description": description, "content": {media_type: {"schema": schema}}}}
+
+
+def error(status: int, shape: Any) -> Responses:
+    """An error status whose body has more than `error` (the send routes' rate limit)."""
+    return {status: {"model": shape, "description": ERRORS[status]}}
+
+
+def errors(*statuses: int) -> Responses:
+    """The error statuses a route gives, each with an `{"error"}` body."""
+    return {status: {"model": ErrorBody, "description": ERRORS[status]} for status in statuses}
+
+
+def refusals(scope: str) -> Responses:
+    """What the edge gives any route of `scope` before it runs: a browser Origin or Host that
+    is not allowed (403) and, for a route that needs an API token, the token guard's 401, 403,
+    429 and 503."""
+    return errors(403) if scope == OPEN else errors(401, 403, 429, 503)
+
+
+def tidy_responses(app: FastAPI) -> None:
+    """List each operation's responses by status, and take FastAPI's 422 out of `app`'s
+    document: a request that fails validation is a 400 `{"error"}` here (`signal_rest.app`),
+    so no route ever answers 422."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            for operations in document.get("paths", {}).values():
+                for operation in operations.values():
+                    responses = operation.get("responses", {})
+                    responses.pop("422", None)
+                    operation["responses"] = dict(sorted(responses.items()))
+            shapes = document.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                shapes.pop(name, None)
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
