@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import segno
 
-from signal_rest.api.qrcodelink import qr_png
+from signal_rest.domain.qrcodes import qr_png
 from signal_rest.errors import ValidationError
 from tests.support.flows import receive_until, register
 from tests.support.service import RunningService
