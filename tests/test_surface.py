@@ -49,6 +49,29 @@ def test_every_route_is_one_of_the_go_projects(tmp_path: Path) -> None:
     } <= ours
 
 
+def test_conversation_routes_are_all_here(tmp_path: Path) -> None:
+    # Issue 6: reactions, receipts, typing, remote delete, polls, pins, stickers, attachments.
+    assert {
+        ("POST", "/v1/reactions/{}"),
+        ("DELETE", "/v1/reactions/{}"),
+        ("POST", "/v1/receipts/{}"),
+        ("PUT", "/v1/typing-indicator/{}"),
+        ("DELETE", "/v1/typing-indicator/{}"),
+        ("DELETE", "/v1/remote-delete/{}"),
+        ("POST", "/v1/polls/{}"),
+        ("POST", "/v1/polls/{}/vote"),
+        ("DELETE", "/v1/polls/{}"),
+        ("POST", "/v1/groups/{}/{}/pin-message"),
+        ("DELETE", "/v1/groups/{}/{}/pin-message"),
+        ("GET", "/v1/groups/{}/{}/avatar"),
+        ("GET", "/v1/sticker-packs/{}"),
+        ("POST", "/v1/sticker-packs/{}"),
+        ("GET", "/v1/attachments"),
+        ("GET", "/v1/attachments/{}"),
+        ("DELETE", "/v1/attachments/{}"),
+    } <= _our_routes(tmp_path)
+
+
 def test_configuration_doc_is_generated_from_the_settings() -> None:
     documented = (ROOT / "docs" / "configuration.md").read_text()
     assert documented == DOC_HEADER + settings_markdown(), (
