@@ -79,8 +79,7 @@ def run_bot(service: RunningService) -> tuple[PhotoFromCarol, Acknowledge]:
             "signal_service": f"127.0.0.1:{service.port}",
             "connection_mode": "http_only",
             "storage": {"type": "in-memory"},
-            # GET /v1/attachments/{id} is not served yet (issue 6, another part).
-            "download_attachments": False,
+            "download_attachments": True,  # GET /v1/attachments/{id}, as a bot does by default
         }
     )
     ready, handler = PhotoFromCarol(service), Acknowledge()
@@ -106,6 +105,7 @@ def test_signalbot_receives_a_photo_and_acknowledges_it(accounts: RunningService
         len(PNG),
         False,
     )
+    assert attachment.base64_content == base64.b64encode(PNG).decode()  # downloaded, exact
 
     received = accounts.client.get(f"/v1/sandbox/received/{CAROL}").json()
     # Carol's phone: everything the bot did, after the delivery receipt signal-cli sends itself.
