@@ -44,7 +44,8 @@ def test_create_prints_the_token_once_and_stores_only_its_hash(tmp_path: Path) -
     path = tmp_path / TOKEN_FILE
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     text = path.read_text()
-    assert secret not in text and secret.split("_")[2] not in text
+    # The random part (43 chars, after `srt_<id>_`; it may hold `_` itself) is nowhere on disk.
+    assert secret not in text and secret[len("srt_") + 12 + 1 :] not in text
     [record] = stored(tmp_path)
     assert isinstance(record["created"], str) and CREATED.match(record["created"])
     assert record == {
