@@ -27,9 +27,11 @@ __all__ = [
     "TextFormatter",
     "UvicornFilter",
     "configure",
+    "level_name",
     "log_unexpected",
     "printable",
     "quiet_uvicorn",
+    "set_level",
 ]
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("signal_rest_request_id", default=None)
@@ -134,6 +136,26 @@ def configure(level: str, log_format: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
     quiet_uvicorn()
+
+
+# The Go project's level names (logrus), and the logging levels they stand for.
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+def level_name() -> str:
+    """The level the service logs from now, by its Go name."""
+    level = logging.getLogger().getEffectiveLevel()
+    return next((name for name, value in LEVELS.items() if value >= level), "error")
+
+
+def set_level(name: str) -> None:
+    """Log from level `name` (one of LEVELS) on, from now on; KeyError for another name."""
+    logging.getLogger().setLevel(LEVELS[name])
 
 
 def log_unexpected(

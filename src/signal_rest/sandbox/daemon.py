@@ -23,6 +23,7 @@ from .errors import (
     RpcError,
     user_error,
 )
+from .identities import DEFAULT_MODE, TRUST_MODES
 from .jackson import (
     PARAMS_ARRAY,
     REQUEST_CLASS,
@@ -95,11 +96,19 @@ class SandboxDaemon:
     await daemon.close()
     """
 
-    def __init__(self, data_dir: Path, *, receive_mode: str = "on-start") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        receive_mode: str = "on-start",
+        trust_new_identities: str = DEFAULT_MODE,
+    ) -> None:
         if receive_mode not in RECEIVE_MODES:
             raise ValueError(f"receive_mode must be one of {RECEIVE_MODES}")
+        if trust_new_identities not in TRUST_MODES:
+            raise ValueError(f"trust_new_identities must be one of {TRUST_MODES}")
         self.receive_mode = receive_mode
-        self.network = Network(data_dir)
+        self.network = Network(data_dir, trust_new_identities=trust_new_identities)
         self.network.on_queued = self._pump
         self.network.on_account = self._account_added
         self.links = LinkRequests()
