@@ -274,6 +274,9 @@ class SandboxDaemon:
         if request.method == "unsubscribeReceive":
             return self._unsubscribe(connection, raw)
         if isinstance(raw, list):
+            if command is not None and command.kind == "single":
+                # An array names no account: signal-cli selects one before reading the params.
+                self._select_account({})
             raise RpcError(INVALID_REQUEST, PARAMS_ARRAY)
         params: dict[str, Any] = dict(raw or {})
         if request.method == "subscribeReceive":
