@@ -21,8 +21,8 @@ UNTRUSTED_SEND = "Unable to complete request due to untrusted recipient keys"
 
 @pytest.fixture
 def root_level() -> Iterator[None]:
-    """The service runs in this process: give the root logger its level back afterwards."""
-    root = logging.getLogger()
+    """The service runs in this process: give its loggers their level back afterwards."""
+    root = logging.getLogger("signal_rest")
     before = root.level
     try:
         yield
@@ -54,9 +54,13 @@ def test_log_level_is_read_and_changed_at_run_time(service: RunningService) -> N
         response = client.post("/v1/configuration", json={"logging": {"Level": level}})
         assert (response.status_code, response.content) == (204, b"")
         levels.append(client.get("/v1/configuration").json())
+        if level == "debug":
+            assert logging.getLogger("signal_rest.access").isEnabledFor(logging.DEBUG)
+        if level == "error":
+            assert not logging.getLogger("signal_rest.access").isEnabledFor(logging.WARNING)
 
     assert levels == [{"logging": {"Level": level}} for level in ("debug", "warn", "error", "info")]
-    assert logging.getLogger().level == logging.INFO
+    assert logging.getLogger("signal_rest").level == logging.INFO
 
 
 @pytest.mark.usefixtures("root_level")
