@@ -4,6 +4,8 @@ time, over real HTTP on the sandbox."""
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import pytest
 
 from tests.support.flows import ALICE, register
 from tests.support.service import RunningService, start_service
+from tests.support.standalone import SandboxProcess
 
 CAROL = "+4915100000003"  # an outside Signal user
 DAVE = "+4915100000004"  # another, never written to before
@@ -191,3 +194,39 @@ def test_trust_mode_of_an_unknown_account_is_refused(accounts: RunningService) -
             400,
             {"error": "Specified account does not exist"},
         )
+
+
+def test_trust_mode_with_a_daemon_run_elsewhere_is_the_daemons() -> None:
+    # A daemon the service reaches by URL (here the sandbox as its own process) is like
+    # signal-cli: one --trust-new-identities for all its accounts.
+    root = Path(tempfile.mkdtemp(prefix="sr-"))  # short: UNIX socket paths are limited
+    daemon = SandboxProcess(root)
+    running = None
+    try:
+        running = start_service(
+            root / "data", sandbox=False, signal_cli_url=f"unix://{daemon.socket}"
+        )
+        client = running.client
+        assert client.post(f"/v1/register/{ALICE}").status_code == 201
+        code = daemon.call("sandbox.getVerificationCode", {"number": ALICE})["code"]
+        assert client.post(f"/v1/register/{ALICE}/verify/{code}").status_code == 201
+        url = f"/v1/configuration/{ALICE}/settings"
+
+        read = client.get(url)
+        same = client.post(url, json={"trust_mode": "on-first-use"})
+        other = client.post(url, json={"trust_mode": "never"})
+
+        assert (read.status_code, read.json()) == (200, {"trust_mode": "on-first-use"})
+        assert (same.status_code, same.content) == (204, b"")
+        assert (other.status_code, other.json()) == (
+            400,
+            {
+                "error": "Couldn't set trust mode - signal-cli applies one trust mode to all its "
+                "accounts; set JSON_RPC_TRUST_NEW_IDENTITIES"
+            },
+        )
+    finally:
+        if running is not None:
+            running.stop()
+        daemon.stop()
+        shutil.rmtree(root, ignore_errors=True)

@@ -11,6 +11,7 @@ __all__ = ["TRUST_MODES", "list_identities", "set_trust_mode", "trust", "trust_m
 
 TRUST_MODES = ("on-first-use", "always", "never")
 ACCOUNT_SELECTION = -32602  # signal-cli's code for an unknown or missing account
+NO_ACCOUNT = "Specified account does not exist"  # signal-cli's text
 ONE_MODE = (
     "Couldn't set trust mode - signal-cli applies one trust mode to all its accounts; "
     "set JSON_RPC_TRUST_NEW_IDENTITIES"
@@ -52,7 +53,11 @@ async def trust(
     await backend.rpc.call("trust", params)
 
 
-def _daemon_mode(backend: Backend) -> str:
+async def _daemon_mode(backend: Backend, number: str) -> str:
+    # signal-cli has no per-account setting to ask about; the account must still be one of its.
+    accounts = await backend.rpc.call("listAccounts")
+    if not any(isinstance(a, dict) and a.get("number") == number for a in accounts or []):
+        raise ValidationError(NO_ACCOUNT)
     return backend.settings.trust_new_identities or "on-first-use"
 
 
@@ -60,7 +65,7 @@ async def trust_mode(backend: Backend, number: str) -> str:
     """The `--trust-new-identities` mode that applies to `number`: on the sandbox its own (or
     the daemon's), with signal-cli the daemon's, which every account shares."""
     if not backend.is_sandbox:
-        return _daemon_mode(backend)
+        return await _daemon_mode(backend, number)
     answer = await backend.rpc.call("sandbox.setTrustMode", {"account": number})
     return str(answer["mode"])
 
@@ -68,7 +73,7 @@ async def trust_mode(backend: Backend, number: str) -> str:
 async def set_trust_mode(backend: Backend, number: str, mode: str) -> None:
     """Make `mode` apply to `number`'s new identities from now on."""
     if not backend.is_sandbox:
-        if mode != _daemon_mode(backend):
+        if mode != await _daemon_mode(backend, number):
             raise ValidationError(ONE_MODE)
         return
     await backend.rpc.call("sandbox.setTrustMode", {"account": number, "mode": mode})
