@@ -303,3 +303,17 @@ async def test_reinstall_and_trust_mode_refuse_unknown_numbers(rpc: LineClient) 
     assert await rpc.error("sandbox.setTrustMode", {"account": CAROL, "mode": "always"}) == err(
         -1, "Specified account does not exist"
     )
+
+
+async def test_group_send_skips_a_reinstalled_member_with_an_identity_failure(
+    rpc: LineClient,
+) -> None:
+    await make_account(rpc, ALICE)
+    group = await rpc.call("updateGroup", {"account": ALICE, "name": "g", "member": [CAROL, DAVE]})
+    gid = group["groupId"]
+    await rpc.call("sandbox.reinstall", {"number": CAROL})
+
+    sent = await rpc.call("send", {"account": ALICE, "groupId": gid, "message": "hi"})
+
+    kinds = {r["recipientAddress"]["number"]: (r["type"], r["groupId"]) for r in sent["results"]}
+    assert kinds == {CAROL: ("IDENTITY_FAILURE", gid), DAVE: ("SUCCESS", gid)}
