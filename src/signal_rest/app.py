@@ -24,11 +24,13 @@ from signal_rest.api import (
     about,
     accounts,
     attachments,
+    configuration,
     docs,
     group_avatar,
     group_members,
     group_pins,
     groups,
+    identities,
     polls,
     qrcodelink,
     reactions,
@@ -81,6 +83,8 @@ def _routes(app: FastAPI) -> None:
     table.mount(group_pins.router, "groups")  # /v1/groups/{number}/{groupid}/pin-message
     table.mount(polls.router, "send")  # /v1/polls/{number}[/vote]
     table.mount(group_avatar.router, "groups")  # /v1/groups/{number}/{groupid}/avatar
+    table.mount(identities.router, "admin")  # /v1/identities/{number}[/trust/{numberToTrust}]
+    table.mount(configuration.router, "admin")  # /v1/configuration[/{number}/settings]
     table.mount(sandbox.router, "admin")  # /v1/sandbox/* (only when the backend is the sandbox)
     table.mount(docs.router, OPEN)  # /swagger/*
 

@@ -115,7 +115,11 @@ class Backend:
         sandbox_socket = None
         transport: Transport
         if settings.sandbox:
-            sandbox = SandboxDaemon(data_dir / "sandbox", receive_mode="manual")
+            sandbox = SandboxDaemon(
+                data_dir / "sandbox",
+                receive_mode="manual",
+                trust_new_identities=settings.trust_new_identities or "on-first-use",
+            )
             sandbox_socket = short_socket_path(data_dir, "sandbox.sock")
             transport = UnixTransport(sandbox_socket)
         elif settings.signal_cli_url:

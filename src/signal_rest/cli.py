@@ -104,8 +104,19 @@ main.add_command(token)  # signal-rest token create|list|revoke|off
     show_default=True,
     help="As signal-cli daemon's --receive-mode.",
 )
+@click.option(
+    "--trust-new-identities",
+    type=click.Choice(["on-first-use", "always", "never"]),
+    default="on-first-use",
+    show_default=True,
+    help="As signal-cli's --trust-new-identities.",
+)
 def sandbox(
-    data_dir: Path | None, socket_path: Path | None, tcp: str | None, receive_mode: str
+    data_dir: Path | None,
+    socket_path: Path | None,
+    tcp: str | None,
+    receive_mode: str,
+    trust_new_identities: str,
 ) -> None:
     """Serve the simulated Signal network as a signal-cli JSON-RPC daemon."""
     from signal_rest.sandbox import run as run_sandbox
@@ -124,4 +135,5 @@ def sandbox(
         socket=socket_path,
         tcp=address,
         receive_mode=receive_mode,
+        trust_new_identities=trust_new_identities,
     )

@@ -128,7 +128,8 @@ class Settings(BaseSettings):
     trust_new_identities: Literal["on-first-use", "always", "never"] | None = _field(
         "trust_new_identities",
         None,
-        "signal-cli's --trust-new-identities for the supervised daemon.",
+        "signal-cli's --trust-new-identities for the supervised daemon and the sandbox "
+        "(unset: signal-cli's default, on-first-use).",
     )
     ignore_attachments: bool = _field(
         "ignore_attachments", False, "Daemon flag --ignore-attachments."

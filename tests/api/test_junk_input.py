@@ -32,6 +32,7 @@ PATH_VALUES = {
     "groupid": "group.bm90LWEtZ3JvdXA=",
     "token": "123-456",
     "attachment": "nope.png",
+    "numberToTrust": "+4915100000003",
 }
 
 

@@ -143,6 +143,30 @@ def test_realcli_has_no_sandbox_routes(real: RunningService) -> None:
     }
 
 
+@pytest.mark.realcli
+def test_realcli_identities_of_an_unknown_account_are_signal_clis_error(
+    real: RunningService,
+) -> None:
+    listed = real.client.get(f"/v1/identities/{UNKNOWN_ACCOUNT}")
+    trusted = real.client.put(
+        f"/v1/identities/{UNKNOWN_ACCOUNT}/trust/+4915100000002",
+        json={"verified_safety_number": "1" * 60},
+    )
+    assert (listed.status_code, listed.json()) == (400, NO_ACCOUNT)
+    assert (trusted.status_code, trusted.json()) == (400, NO_ACCOUNT)
+
+
+@pytest.mark.realcli
+def test_realcli_trust_mode_of_an_unknown_account_is_refused(real: RunningService) -> None:
+    url = f"/v1/configuration/{UNKNOWN_ACCOUNT}/settings"
+    read = real.client.get(url)
+    written = real.client.post(url, json={"trust_mode": "always"})
+    invalid = real.client.post(url, json={"trust_mode": "sometimes"})
+    assert (read.status_code, read.json()) == (400, NO_ACCOUNT)
+    assert (written.status_code, written.json()) == (400, NO_ACCOUNT)
+    assert (invalid.status_code, invalid.json()) == (400, {"error": "Invalid trust mode"})
+
+
 GROUP = "group.QUFFQ0F3UUZCZ2NJQ1FvTERBME9EeEFSRWhNVUZSWVhHQmthR3h3ZEhoOD0="
 POLL = {"recipient": "+4915100000002", "poll_timestamp": "1752436809700"}
 PIN = {"target_author": "+4915100000002", "timestamp": 1752436809700}

@@ -154,6 +154,40 @@ CASES: list[tuple[str, list[str]]] = [
             '{"jsonrpc":"2.0","id":48,"method":"remoteDelete","params":{"recipient":"+14155550101","targetTimestamp":1752436800000}}'
         ],
     ),
+    # identities: what signal-cli answers before it looks at the account's keys
+    ("list_identities_without_account", ['{"jsonrpc":"2.0","id":61,"method":"listIdentities"}']),
+    (
+        "list_identities_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":62,"method":"listIdentities","params":{"account":"+14155550177","number":"+14155550101"}}'
+        ],
+    ),
+    (
+        "list_identities_numeric_account",
+        ['{"jsonrpc":"2.0","id":63,"method":"listIdentities","params":{"account":5}}'],
+    ),
+    (
+        "trust_without_account",
+        [
+            '{"jsonrpc":"2.0","id":64,"method":"trust","params":{"recipient":"+14155550101","trustAllKnownKeys":true}}'
+        ],
+    ),
+    (
+        "trust_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":65,"method":"trust","params":{"account":"+14155550177","recipient":"+14155550101","verifiedSafetyNumber":"123"}}'
+        ],
+    ),
+    (
+        "trust_unknown_account_bad_flag_type",
+        [
+            '{"jsonrpc":"2.0","id":66,"method":"trust","params":{"account":"+14155550177","recipient":"+14155550101","trustAllKnownKeys":"yes"}}'
+        ],
+    ),
+    (
+        "trust_params_array",
+        ['{"jsonrpc":"2.0","id":67,"method":"trust","params":["+14155550101"]}'],
+    ),
     ("receive_without_account", ['{"jsonrpc":"2.0","id":23,"method":"receive"}']),
     (
         "get_attachment_without_account",

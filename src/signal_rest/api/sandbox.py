@@ -394,3 +394,22 @@ async def set_profile(number: str, request: Request, backend: SandboxDep) -> dic
         "has_avatar": result.get("hasAvatar"),
         "last_updated_timestamp": result.get("lastUpdateTimestamp"),
     }
+
+
+@with_config(ConfigDict(extra="forbid"))
+class Reinstalled(TypedDict):
+    """The user's new identity key, as signal-cli shows fingerprints."""
+
+    number: str
+    fingerprint: str
+
+
+@router.post(
+    "/reinstall/{number}",
+    summary="A Signal user reinstalls Signal: a new identity key, untrusted where the old was",
+    response_model=None,
+    responses=ok(Reinstalled) | errors(404, *DAEMON),
+)
+async def reinstall(number: str, backend: SandboxDep) -> dict[str, Any]:
+    result = await backend.rpc.call("sandbox.reinstall", {"number": number_from_path(number)})
+    return {"number": result["number"], "fingerprint": result["fingerprint"]}

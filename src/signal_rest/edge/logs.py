@@ -27,13 +27,18 @@ __all__ = [
     "TextFormatter",
     "UvicornFilter",
     "configure",
+    "level_name",
     "log_unexpected",
     "printable",
     "quiet_uvicorn",
+    "set_level",
 ]
 
 REQUEST_ID: ContextVar[str | None] = ContextVar("signal_rest_request_id", default=None)
 ACCESS = logging.getLogger("signal_rest.access")
+# The service's own loggers. The run-time level (set_level) applies to them only: at debug
+# level other libraries (websockets, httpcore) would log handshakes and payloads.
+SERVICE = logging.getLogger("signal_rest")
 
 # Fields an access line carries besides its message (`extra=` of the log call).
 FIELDS = ("method", "path", "status", "duration_ms", "close_code")
@@ -133,7 +138,28 @@ def configure(level: str, log_format: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    SERVICE.setLevel(logging.NOTSET)  # what set_level changed follows the root again
     quiet_uvicorn()
+
+
+# The Go project's level names (logrus), and the logging levels they stand for.
+LEVELS = {
+    "debug": logging.DEBUG,
+    "info": logging.INFO,
+    "warn": logging.WARNING,
+    "error": logging.ERROR,
+}
+
+
+def level_name() -> str:
+    """The level the service logs from now, by its Go name."""
+    level = SERVICE.getEffectiveLevel()
+    return next((name for name, value in LEVELS.items() if value >= level), "error")
+
+
+def set_level(name: str) -> None:
+    """Log from level `name` (one of LEVELS) on, from now on; KeyError for another name."""
+    SERVICE.setLevel(LEVELS[name])
 
 
 def log_unexpected(

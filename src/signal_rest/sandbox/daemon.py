@@ -23,6 +23,7 @@ from .errors import (
     RpcError,
     user_error,
 )
+from .identities import DEFAULT_MODE, TRUST_MODES
 from .jackson import (
     PARAMS_ARRAY,
     REQUEST_CLASS,
@@ -95,11 +96,19 @@ class SandboxDaemon:
     await daemon.close()
     """
 
-    def __init__(self, data_dir: Path, *, receive_mode: str = "on-start") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        receive_mode: str = "on-start",
+        trust_new_identities: str = DEFAULT_MODE,
+    ) -> None:
         if receive_mode not in RECEIVE_MODES:
             raise ValueError(f"receive_mode must be one of {RECEIVE_MODES}")
+        if trust_new_identities not in TRUST_MODES:
+            raise ValueError(f"trust_new_identities must be one of {TRUST_MODES}")
         self.receive_mode = receive_mode
-        self.network = Network(data_dir)
+        self.network = Network(data_dir, trust_new_identities=trust_new_identities)
         self.network.on_queued = self._pump
         self.network.on_account = self._account_added
         self.links = LinkRequests()
@@ -265,6 +274,9 @@ class SandboxDaemon:
         if request.method == "unsubscribeReceive":
             return self._unsubscribe(connection, raw)
         if isinstance(raw, list):
+            if command is not None and command.kind == "single":
+                # An array names no account: signal-cli selects one before reading the params.
+                self._select_account({})
             raise RpcError(INVALID_REQUEST, PARAMS_ARRAY)
         params: dict[str, Any] = dict(raw or {})
         if request.method == "subscribeReceive":

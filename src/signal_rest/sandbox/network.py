@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import identities
 from .attachments import referenced_ids
 from .people import People
 from .store import Store
@@ -66,9 +67,27 @@ def delivered_now(envelope: dict[str, Any]) -> None:
     envelope["serverDeliveredTimestamp"] = max(now_ms(), envelope["serverReceivedTimestamp"])
 
 
+def _untrusted(message: dict[str, Any]) -> dict[str, Any]:
+    """What signal-cli emits for an envelope from an untrusted key: the sender and the times,
+    no content, and the exception."""
+    envelope = message["envelope"]
+    kept = ("source", "sourceNumber", "sourceUuid", "sourceName", "sourceDevice", "timestamp")
+    stamps = ("serverReceivedTimestamp", "serverDeliveredTimestamp")
+    return {
+        "account": message["account"],
+        "exception": {
+            "message": f"Untrusted identity: {envelope['sourceUuid']}",
+            "type": "UntrustedIdentityException",
+        },
+        "envelope": {key: envelope[key] for key in kept + stamps},
+    }
+
+
 class Network(People):
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, trust_new_identities: str = "on-first-use") -> None:
         self.data_dir = data_dir
+        # signal-cli's --trust-new-identities; an account may have its own (identities.py)
+        self.trust_new_identities = trust_new_identities
         # What senders uploaded (Signal's CDN), and what this daemon's accounts downloaded from
         # it on receiving, under the same id (signal-cli's attachments folder).
         self.uploads_dir = data_dir / "uploads"
@@ -233,6 +252,8 @@ class Network(People):
         if local is not None:
             if self._blocks(recipient, envelope):
                 return  # signal-cli drops what blocked contacts and groups send
+            if not identities.trusts(self, recipient, envelope["sourceNumber"]):
+                message = _untrusted(message)
             self.store.enqueue(recipient, message)
             self.on_queued(recipient)
             if local != PHONE:

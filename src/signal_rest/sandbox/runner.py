@@ -10,11 +10,18 @@ from .daemon import SandboxDaemon
 
 
 async def serve(
-    data_dir: Path, *, socket: Path | None, tcp: tuple[str, int] | None, receive_mode: str
+    data_dir: Path,
+    *,
+    socket: Path | None,
+    tcp: tuple[str, int] | None,
+    receive_mode: str,
+    trust_new_identities: str = "on-first-use",
 ) -> None:
     if socket is None and tcp is None:
         raise ValueError("At least one channel parameter is required, e.g. --socket or --tcp.")
-    daemon = SandboxDaemon(data_dir, receive_mode=receive_mode)
+    daemon = SandboxDaemon(
+        data_dir, receive_mode=receive_mode, trust_new_identities=trust_new_identities
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -32,7 +39,20 @@ async def serve(
 
 
 def run(
-    data_dir: Path, *, socket: Path | None, tcp: tuple[str, int] | None, receive_mode: str
+    data_dir: Path,
+    *,
+    socket: Path | None,
+    tcp: tuple[str, int] | None,
+    receive_mode: str,
+    trust_new_identities: str = "on-first-use",
 ) -> None:
     """Serve the sandbox until SIGINT/SIGTERM."""
-    asyncio.run(serve(data_dir, socket=socket, tcp=tcp, receive_mode=receive_mode))
+    asyncio.run(
+        serve(
+            data_dir,
+            socket=socket,
+            tcp=tcp,
+            receive_mode=receive_mode,
+            trust_new_identities=trust_new_identities,
+        )
+    )

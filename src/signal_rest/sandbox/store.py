@@ -3,7 +3,8 @@
 Everything the simulated network knows lives here so a restarted daemon continues where it
 stopped: numbers and their settings, local accounts and devices, pending verification codes,
 groups, undelivered messages of local accounts and the inboxes of outside users, usernames
-(and which usernames each sender has looked up) and profiles. All access
+(and which usernames each sender has looked up), profiles, identity keys and what each
+account trusts. All access
 happens on the event loop thread; statements are tiny, so they run inline.
 """
 
@@ -53,6 +54,11 @@ CREATE TABLE IF NOT EXISTS known_usernames (
 CREATE TABLE IF NOT EXISTS profiles (
     number TEXT PRIMARY KEY, given_name TEXT, family_name TEXT, about TEXT, about_emoji TEXT,
     avatar BLOB, updated INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS identity_keys (number TEXT PRIMARY KEY, key BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS identities (
+    account TEXT NOT NULL, number TEXT NOT NULL, key BLOB NOT NULL, trust TEXT NOT NULL,
+    added INTEGER NOT NULL, PRIMARY KEY (account, number));
+CREATE TABLE IF NOT EXISTS trust_modes (account TEXT PRIMARY KEY, mode TEXT NOT NULL);
 """
 
 

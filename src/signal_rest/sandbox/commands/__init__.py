@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..context import Command
-from . import accounts, avatars, control, groups, messaging, pins, polls, stickers
+from . import accounts, avatars, control, groups, identities, messaging, pins, polls, stickers
 
 COMMANDS: dict[str, Command] = {
     "version": Command("multi", accounts.version),
@@ -36,6 +36,8 @@ COMMANDS: dict[str, Command] = {
     "listStickerPacks": Command("single", stickers.list_sticker_packs),
     "addStickerPack": Command("single", stickers.add_sticker_pack),
     "getSticker": Command("single", stickers.get_sticker),
+    "listIdentities": Command("single", identities.list_identities),
+    "trust": Command("single", identities.trust),
     "sandbox.getVerificationCode": Command("control", control.get_verification_code),
     "sandbox.send": Command("control", control.send),
     "sandbox.act": Command("control", control.act),
@@ -45,4 +47,6 @@ COMMANDS: dict[str, Command] = {
     "sandbox.setNumber": Command("control", control.set_number),
     "sandbox.setProfile": Command("control", control.set_profile),
     "sandbox.createStickerPack": Command("control", control.create_sticker_pack),
+    "sandbox.reinstall": Command("control", control.reinstall),
+    "sandbox.setTrustMode": Command("control", control.set_trust_mode),
 }

@@ -6,6 +6,7 @@ import base64
 import binascii
 from typing import Any
 
+from .. import identities
 from ..context import Context
 from ..errors import user_error
 from ..network import E164, PHONE, Network
@@ -175,3 +176,27 @@ async def create_sticker_pack(ctx: Context, raw: dict[str, Any]) -> Any:
     pack to the network (signal-cli's uploadStickerPack) and knows it from then on."""
     number, rest = _actor(ctx.network, raw)
     return create_pack(ctx.network, number, rest)
+
+
+async def reinstall(ctx: Context, raw: dict[str, Any]) -> Any:
+    """`{"number"}`: the user reinstalls Signal and has a new identity key; accounts that knew
+    the old one no longer trust it (unless their trust mode is `always`)."""
+    number = _number(raw)
+    if not ctx.network.is_registered(number):
+        raise user_error(f"The user {number} is not registered.")
+    key = identities.reinstall(ctx.network, number)
+    return {"number": number, "fingerprint": " ".join(f"{b:02x}" for b in key)}
+
+
+async def set_trust_mode(ctx: Context, raw: dict[str, Any]) -> Any:
+    """`{"account", "mode"}`: what `--trust-new-identities` is for one local account
+    (`mode` null: the daemon's again). Answers the mode that applies now."""
+    number = _number(raw, "account")
+    if not ctx.network.is_local(number):
+        raise user_error("Specified account does not exist")
+    mode = raw.get("mode")
+    if mode is not None and mode not in identities.TRUST_MODES:
+        raise user_error(f"mode must be one of: {', '.join(identities.TRUST_MODES)}")
+    if "mode" in raw:
+        identities.set_mode(ctx.network, number, mode)
+    return {"account": number, "mode": identities.mode_of(ctx.network, number)}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import groups, usernames
+from .. import groups, identities, usernames
 from ..errors import user_error
 from ..network import Network, Sender
 from ..params import Params
@@ -87,7 +87,7 @@ def sendable_group(network: Network, me: str, gid: str) -> dict[str, Any]:
 def _result(network: Network, number: str, gid: str | None, viewer: str) -> dict[str, Any]:
     if network.is_registered(number):
         entry: dict[str, Any] = {"recipientAddress": network.address(number, viewer)}
-        kind = "SUCCESS"
+        kind = "SUCCESS" if identities.trusts(network, viewer, number) else "IDENTITY_FAILURE"
     else:
         entry = {"recipientAddress": {"uuid": None, "number": number, "username": None}}
         kind = "UNREGISTERED_FAILURE"
@@ -108,6 +108,8 @@ def _username_result(network: Network, me: str, name: str) -> tuple[str | None, 
         name = network.username_of(number) or name  # a link reveals the username behind it
     network.learn_username(me, number, name)
     address = {"uuid": network.uuid_of(number), "number": None, "username": name}
+    if not identities.trusts(network, me, number):
+        return None, {"recipientAddress": address, "type": "IDENTITY_FAILURE"}
     return number, {"recipientAddress": address, "type": "SUCCESS"}
 
 
@@ -192,6 +194,8 @@ def send(
                 _sync(network, sender, timestamp, None, content(group))
     outcome = {"timestamp": timestamp, "results": results}
     if check and results and not any(r["type"] == "SUCCESS" for r in results):
+        if all(r["type"] == "IDENTITY_FAILURE" for r in results):
+            raise identities.untrusted_error(outcome)
         raise user_error("Failed to send message", {"response": outcome})
     return outcome
 
