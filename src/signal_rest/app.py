@@ -24,12 +24,14 @@ from signal_rest.api import (
     about,
     accounts,
     attachments,
+    contacts,
     docs,
     group_avatar,
     group_members,
     group_pins,
     groups,
     polls,
+    profiles,
     qrcodelink,
     reactions,
     receipts,
@@ -81,6 +83,8 @@ def _routes(app: FastAPI) -> None:
     table.mount(group_pins.router, "groups")  # /v1/groups/{number}/{groupid}/pin-message
     table.mount(polls.router, "send")  # /v1/polls/{number}[/vote]
     table.mount(group_avatar.router, "groups")  # /v1/groups/{number}/{groupid}/avatar
+    table.mount(profiles.router, "admin")  # /v1/profiles/{number}
+    table.mount(contacts.router, "admin")  # /v1/contacts/{number}[/sync|/{uuid}[/avatar]]
     table.mount(sandbox.router, "admin")  # /v1/sandbox/* (only when the backend is the sandbox)
     table.mount(docs.router, OPEN)  # /swagger/*
 

@@ -3,8 +3,8 @@
 Everything the simulated network knows lives here so a restarted daemon continues where it
 stopped: numbers and their settings, local accounts and devices, pending verification codes,
 groups, undelivered messages of local accounts and the inboxes of outside users, usernames
-(and which usernames each sender has looked up) and profiles. All access
-happens on the event loop thread; statements are tiny, so they run inline.
+(and which usernames each sender has looked up), profiles and each number's contacts. All
+access happens on the event loop thread; statements are tiny, so they run inline.
 """
 
 from __future__ import annotations
@@ -53,6 +53,11 @@ CREATE TABLE IF NOT EXISTS known_usernames (
 CREATE TABLE IF NOT EXISTS profiles (
     number TEXT PRIMARY KEY, given_name TEXT, family_name TEXT, about TEXT, about_emoji TEXT,
     avatar BLOB, updated INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS contacts (
+    account TEXT NOT NULL, number TEXT NOT NULL, given_name TEXT, family_name TEXT,
+    nick_given_name TEXT, nick_family_name TEXT, note TEXT,
+    expiration INTEGER NOT NULL DEFAULT 0, profile_sharing INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, number));
 """
 
 
