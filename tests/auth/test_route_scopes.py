@@ -36,6 +36,7 @@ VALUES = {
     "token": "123456",
     "name": "swagger-ui.css",
     "attachment": "nope.png",
+    "uuid": "3f2c1f0e-0000-4000-8000-000000000000",
 }
 WWW_AUTHENTICATE = 'Bearer realm="signal-rest", Basic realm="signal-rest"'
 
