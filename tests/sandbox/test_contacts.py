@@ -31,7 +31,7 @@ async def uuid_of(rpc: LineClient, number: str) -> str:
     return str(status[0]["uuid"])
 
 
-def contact(number: str, uuid: str, **fields: Any) -> dict[str, Any]:
+def contact(number: str, uuid: str | None, **fields: Any) -> dict[str, Any]:
     """signal-cli 0.13.19's JsonContact (it has no isArchived yet), no profile known."""
     return {
         "number": number,
@@ -147,3 +147,12 @@ async def test_send_contacts_without_other_devices_does_nothing(rpc: LineClient)
     await make_account(rpc, ALICE)
     assert await rpc.call("sendContacts", {"account": ALICE}) == {}
     assert await rpc.call("receive", {"account": ALICE, "timeout": 0}) == []
+
+
+async def test_a_timer_for_an_unregistered_contact_is_kept_without_error(rpc: LineClient) -> None:
+    await make_account(rpc, ALICE)
+    await rpc.call("sandbox.setNumber", {"number": DAVE, "registered": False})
+    params = {"account": ALICE, "recipient": DAVE, "expiration": 60}
+    assert await rpc.call("updateContact", params) == {}
+    [dave] = await rpc.call("listContacts", {"account": ALICE})
+    assert dave == contact(DAVE, None, messageExpirationTime=60, unregistered=True)

@@ -144,9 +144,11 @@ class ContactBook:
     def _entry(self, owner: str, row: Any) -> dict[str, Any]:
         number = str(row["number"])
         profile = self.profile(number)
+        registered = self.is_registered(number)
         return {
             "number": number,
-            "uuid": self.uuid_of(number),
+            # No ACI is known for a number that is not on Signal.
+            "uuid": self.uuid_of(number) if registered else None,
             "username": self.known(owner, number),
             "name": _joined(row["given_name"], row["family_name"]),
             "givenName": row["given_name"],
@@ -160,7 +162,7 @@ class ContactBook:
             "isHidden": False,
             "messageExpirationTime": int(row["expiration"]),
             "profileSharing": bool(row["profile_sharing"]),
-            "unregistered": not self.is_registered(number),
+            "unregistered": not registered,
             "profile": None
             if profile is None
             else {

@@ -56,11 +56,19 @@ async def update_contact(ctx: Context, raw: dict[str, Any]) -> Any:
     expiration = p.integer("expiration")
     if expiration is not None:
         network.set_expiration(ctx.me, number, expiration)
-        # signal-cli tells the contact at once with an expiration-timer update.
+        # signal-cli tells the contact at once with an expiration-timer update, whose failure
+        # (an unregistered contact) it does not report.
         timestamp = network.next_timestamp()
         update = content.data_message(timestamp, isExpirationUpdate=True)
         targets = Targets([number], [], [])
-        send(network, ctx.sender, targets, timestamp, lambda _: {"dataMessage": dict(update)})
+        send(
+            network,
+            ctx.sender,
+            targets,
+            timestamp,
+            lambda _: {"dataMessage": dict(update)},
+            check=False,
+        )
     given, family = p.text("givenName"), p.text("familyName")
     if given is None and p.text("name") is not None:
         given = p.text("name")
