@@ -4,12 +4,11 @@ what another one sees."""
 from __future__ import annotations
 
 import base64
-import time
 from typing import Any
 
 import pytest
 
-from tests.support.flows import ALICE, BOB, receive_until
+from tests.support.flows import ALICE, BOB, link_phone, receive_until
 from tests.support.service import RunningService
 from tests.support.shapes import data_message
 
@@ -206,6 +205,27 @@ def test_a_contact_name_and_timer_apply_to_later_messages_both_ways(
     assert (bob["name"], bob["message_expiration"]) == ("Bobby", "0")
 
 
+def test_an_outside_user_sets_the_chat_timer_with_sandbox_act(accounts: RunningService) -> None:
+    service = accounts
+    act = {
+        "from": CAROL,
+        "method": "updateContact",
+        "params": {"recipient": ALICE, "expiration": 60},
+    }
+    response = service.client.post("/v1/sandbox/act", json=act)
+    assert (response.status_code, response.json()) == (200, {})
+    [update] = data_of(service, ALICE, 1)
+    assert update == {
+        "sourceName": None,
+        **data_message(update["timestamp"], None, expiresInSeconds=60, isExpirationUpdate=True),
+    }
+    ts = send(service, ALICE, CAROL, "gone in a minute")
+    received = service.client.get(f"/v1/sandbox/received/{CAROL}").json()
+    [message] = [m["envelope"]["dataMessage"] for m in received if "dataMessage" in m["envelope"]]
+    assert message == data_message(ts, "gone in a minute", expiresInSeconds=60)
+    assert contacts_of(service, ALICE) == [entry(service, CAROL, message_expiration="60")]
+
+
 def test_a_blocked_contact_is_listed_as_blocked(accounts: RunningService) -> None:
     service = accounts
     send(service, ALICE, CAROL, "hello")
@@ -237,7 +257,7 @@ def test_one_contact_is_found_by_uuid_or_404(accounts: RunningService) -> None:
 
 
 def test_sync_sends_the_contacts_to_the_linked_phone(service: RunningService) -> None:
-    link_phone(service, CAROL)
+    link_phone(service.client, CAROL)
     response = service.client.post(f"/v1/contacts/{CAROL}/sync")
     assert (response.status_code, response.content) == (204, b""), response.text
     received = service.client.get(f"/v1/sandbox/received/{CAROL}").json()
@@ -257,19 +277,6 @@ def test_sync_sends_the_contacts_to_the_linked_phone(service: RunningService) ->
         },
         "account": CAROL,
     }
-
-
-def link_phone(service: RunningService, number: str) -> None:
-    """Link this service as a second device of `number`'s phone."""
-    response = service.client.get("/v1/qrcodelink/raw", params={"device_name": "bridge"})
-    assert response.status_code == 200, response.text
-    uri = response.json()["device_link_uri"]
-    body = {"device_link_uri": uri, "number": number}
-    assert service.client.post("/v1/sandbox/link", json=body).status_code == 204
-    deadline = time.monotonic() + 10
-    while number not in service.client.get("/v1/accounts").json():
-        assert time.monotonic() < deadline, "the link did not finish"
-        time.sleep(0.05)
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
@@ -37,6 +37,11 @@ router = APIRouter(tags=["Contacts"])
 Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
 MAX_EXPIRATION = 2**31 - 1  # signal-cli keeps the timer in a Java int
 ALL_RECIPIENTS = "all_recipients"
+# Documents the query flag; query_flag reads it with the Go project's check and text.
+AllRecipients = Annotated[
+    str | None,
+    Query(description="`true` also lists those the account knows but has as no contact"),
+]
 
 
 class UpdateContact(RequestModel):
@@ -90,7 +95,9 @@ class ContactEntry(TypedDict):
     response_model=None,
     responses=ok(list[ContactEntry]) | errors(*DAEMON),
 )
-async def get_contacts(number: str, request: Request, backend: BackendDep) -> list[dict[str, Any]]:
+async def get_contacts(
+    number: str, request: Request, backend: BackendDep, all_recipients: AllRecipients = None
+) -> list[dict[str, Any]]:
     everyone = query_flag(request, ALL_RECIPIENTS)
     return await list_contacts(backend, account(number), all_recipients=everyone)
 
@@ -143,7 +150,11 @@ async def post_sync(number: str, backend: BackendDep) -> Response:
     responses=ok(ContactEntry) | errors(404, *DAEMON),
 )
 async def get_contact(
-    number: str, uuid: str, request: Request, backend: BackendDep
+    number: str,
+    uuid: str,
+    request: Request,
+    backend: BackendDep,
+    all_recipients: AllRecipients = None,
 ) -> dict[str, Any]:
     everyone = query_flag(request, ALL_RECIPIENTS)
     return await find_contact(backend, account(number), uuid, all_recipients=everyone)
