@@ -32,6 +32,7 @@ PATH_VALUES = {
     "groupid": "group.bm90LWEtZ3JvdXA=",
     "token": "123-456",
     "attachment": "nope.png",
+    "uuid": "3f2c1f0e-0000-4000-8000-000000000000",
 }
 
 
