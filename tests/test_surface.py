@@ -72,6 +72,18 @@ def test_conversation_routes_are_all_here(tmp_path: Path) -> None:
     } <= _our_routes(tmp_path)
 
 
+def test_profile_and_contact_routes_are_all_here(tmp_path: Path) -> None:
+    # Issue 7, its profiles and contacts part.
+    assert {
+        ("PUT", "/v1/profiles/{}"),
+        ("GET", "/v1/contacts/{}"),
+        ("PUT", "/v1/contacts/{}"),
+        ("GET", "/v1/contacts/{}/{}"),
+        ("GET", "/v1/contacts/{}/{}/avatar"),
+        ("POST", "/v1/contacts/{}/sync"),
+    } <= _our_routes(tmp_path)
+
+
 def test_configuration_doc_is_generated_from_the_settings() -> None:
     documented = (ROOT / "docs" / "configuration.md").read_text()
     assert documented == DOC_HEADER + settings_markdown(), (

@@ -25,6 +25,7 @@ from signal_rest.api import (
     accounts,
     attachments,
     configuration,
+    contacts,
     docs,
     group_avatar,
     group_members,
@@ -32,6 +33,7 @@ from signal_rest.api import (
     groups,
     identities,
     polls,
+    profiles,
     qrcodelink,
     reactions,
     receipts,
@@ -85,6 +87,8 @@ def _routes(app: FastAPI) -> None:
     table.mount(group_avatar.router, "groups")  # /v1/groups/{number}/{groupid}/avatar
     table.mount(identities.router, "admin")  # /v1/identities/{number}[/trust/{numberToTrust}]
     table.mount(configuration.router, "admin")  # /v1/configuration[/{number}/settings]
+    table.mount(profiles.router, "admin")  # /v1/profiles/{number}
+    table.mount(contacts.router, "admin")  # /v1/contacts/{number}[/sync|/{uuid}[/avatar]]
     table.mount(sandbox.router, "admin")  # /v1/sandbox/* (only when the backend is the sandbox)
     table.mount(docs.router, OPEN)  # /swagger/*
 

@@ -33,6 +33,7 @@ PATH_VALUES = {
     "token": "123-456",
     "attachment": "nope.png",
     "numberToTrust": "+4915100000003",
+    "uuid": "3f2c1f0e-0000-4000-8000-000000000000",
 }
 
 

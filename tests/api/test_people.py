@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.flows import ALICE, register
+from tests.support.flows import ALICE, link_phone, register
 from tests.support.service import RunningService
 from tests.support.shapes import UUID, data_message
 
@@ -68,19 +68,6 @@ def receive_kind(
             if kind in message["envelope"]:
                 return dict(message)
     raise AssertionError(f"no {kind} arrived for {number}")
-
-
-def link_phone(service: RunningService, number: str) -> None:
-    """Link this service as a second device of `number`'s phone."""
-    response = service.client.get("/v1/qrcodelink/raw", params={"device_name": "bridge"})
-    assert response.status_code == 200, response.text
-    uri = response.json()["device_link_uri"]
-    body = {"device_link_uri": uri, "number": number}
-    assert service.client.post("/v1/sandbox/link", json=body).status_code == 204
-    deadline = time.monotonic() + 10
-    while number not in service.client.get("/v1/accounts").json():
-        assert time.monotonic() < deadline, "the link did not finish"
-        time.sleep(0.05)
 
 
 # usernames
@@ -201,7 +188,7 @@ def test_sandbox_profile_rejects_bad_bodies(
 def test_notify_self_decides_what_the_phone_of_a_linked_account_gets(
     service: RunningService,
 ) -> None:
-    link_phone(service, CAROL)
+    link_phone(service.client, CAROL)
     response = service.client.post(
         "/v2/send", json={"number": CAROL, "recipients": [DAVE], "message": "to Dave"}
     )
@@ -263,7 +250,7 @@ def test_notify_self_decides_what_the_phone_of_a_linked_account_gets(
 def test_what_the_phone_sends_reaches_the_linked_account_as_a_sync(
     service: RunningService,
 ) -> None:
-    link_phone(service, CAROL)
+    link_phone(service.client, CAROL)
     response = service.client.post(
         "/v1/sandbox/send", json={"from": CAROL, "recipients": [DAVE], "message": "from phone"}
     )

@@ -130,6 +130,29 @@ def test_realcli_group_avatar_of_an_unknown_account_is_signal_clis_error(
     assert (answer.status_code, answer.json()) == (400, NO_ACCOUNT)
 
 
+PEOPLE_CALLS = [
+    ("PUT", "/v1/profiles/{n}", {"name": "Bot"}),
+    ("GET", "/v1/contacts/{n}", None),
+    ("GET", "/v1/contacts/{n}/3f2c1f0e-0000-4000-8000-000000000000", None),
+    ("GET", "/v1/contacts/{n}/3f2c1f0e-0000-4000-8000-000000000000/avatar", None),
+    ("PUT", "/v1/contacts/{n}", {"recipient": "+4915100000002", "expiration_in_seconds": 0}),
+    ("POST", "/v1/contacts/{n}/sync", None),
+]
+
+
+@pytest.mark.realcli
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    PEOPLE_CALLS,
+    ids=["profile", "contacts", "contact", "avatar", "update-contact", "sync"],
+)
+def test_realcli_profile_and_contact_routes_pass_on_its_unknown_account_error(
+    real: RunningService, method: str, path: str, body: dict[str, object] | None
+) -> None:
+    answer = real.client.request(method, path.replace("{n}", UNKNOWN_ACCOUNT), json=body)
+    assert (answer.status_code, answer.json()) == (400, NO_ACCOUNT)
+
+
 @pytest.mark.realcli
 def test_realcli_has_no_sandbox_routes(real: RunningService) -> None:
     response = real.client.post(

@@ -71,7 +71,7 @@ def test_only_send_like_methods_can_be_acted(accounts: RunningService) -> None:
     assert response.json() == {
         "error": "method must be one of: send, sendReaction, sendTyping, sendReceipt, "
         "remoteDelete, sendPollCreate, sendPollVote, sendPollTerminate, sendPinMessage, "
-        "sendUnpinMessage"
+        "sendUnpinMessage, updateContact"
     }
     response = accounts.client.post("/v1/sandbox/act", json={"from": CAROL})
     assert response.status_code == 400

@@ -37,6 +37,7 @@ VALUES = {
     "name": "swagger-ui.css",
     "attachment": "nope.png",
     "numberToTrust": "+4915100000004",
+    "uuid": "3f2c1f0e-0000-4000-8000-000000000000",
 }
 WWW_AUTHENTICATE = 'Bearer realm="signal-rest", Basic realm="signal-rest"'
 

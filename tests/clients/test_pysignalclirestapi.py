@@ -423,3 +423,41 @@ def test_client_update_group_avatar_is_served_back(
         "image/png",
         PNG,
     )
+
+
+def test_client_profile_and_contacts(accounts: RunningService, alice: SignalCliRestApi) -> None:
+    alice.update_profile("Alice", attachment_as_bytes=PNG)
+    bob = SignalCliRestApi(accounts.url, BOB)
+    bob.send_message("hi Alice", [ALICE])
+    assert accounts.backend.sandbox is not None
+    contacts = bob.get_contacts()
+    assert contacts == [
+        {
+            "number": ALICE,
+            "uuid": accounts.backend.sandbox.network.uuid_of(ALICE),
+            "name": "",
+            "profile_name": "Alice",
+            "username": "",
+            "color": "",
+            "blocked": False,
+            "message_expiration": "0",
+            "note": "",
+            "profile": {
+                "given_name": "Alice",
+                "lastname": "",
+                "about": "",
+                "has_avatar": True,
+                "last_updated_timestamp": bob.get_contacts()[0]["profile"][
+                    "last_updated_timestamp"
+                ],
+            },
+            "given_name": "",
+            "nickname": {"name": "", "given_name": "", "family_name": ""},
+        }
+    ]
+    # update_contact calls .json() on the 204 (a client bug): the update is made all the same.
+    with pytest.raises(ValueError):
+        alice.update_contact(BOB, name="Bob", expiration_in_seconds=60)
+    [entry] = alice.get_contacts()
+    assert (entry["number"], entry["name"], entry["message_expiration"]) == (BOB, "Bob", "60")
+    alice.sync_contacts()

@@ -340,6 +340,43 @@ CASES: list[tuple[str, list[str]]] = [
             '{"jsonrpc":"2.0","id":45,"method":"quitGroup","params":{"account":"+14155550177","groupId":"x","admin":["+14155550101"]}}'
         ],
     ),
+    # contacts: every param is read only once the account is selected
+    ("list_contacts_without_account", ['{"jsonrpc":"2.0","id":60,"method":"listContacts"}']),
+    (
+        "list_contacts_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":61,"method":"listContacts","params":{"account":"+14155550177","allRecipients":true,"recipient":["+14155550101"]}}'
+        ],
+    ),
+    (
+        "list_contacts_numeric_account_badly_typed_flag",
+        [
+            '{"jsonrpc":"2.0","id":62,"method":"listContacts","params":{"account":5,"allRecipients":"yes"}}'
+        ],
+    ),
+    (
+        "update_contact_without_account",
+        [
+            '{"jsonrpc":"2.0","id":63,"method":"updateContact","params":{"recipient":"+14155550101","name":"A","expiration":60}}'
+        ],
+    ),
+    (
+        "update_contact_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":64,"method":"updateContact","params":{"account":"+14155550177","recipient":"+14155550101","expiration":"soon"}}'
+        ],
+    ),
+    ("send_contacts_without_account", ['{"jsonrpc":"2.0","id":65,"method":"sendContacts"}']),
+    (
+        "send_contacts_unknown_account",
+        ['{"jsonrpc":"2.0","id":66,"method":"sendContacts","params":{"account":"+14155550177"}}'],
+    ),
+    (
+        "update_profile_list_account",
+        [
+            '{"jsonrpc":"2.0","id":67,"method":"updateProfile","params":{"account":["+14155550177"],"givenName":"A"}}'
+        ],
+    ),
 ]
 
 

@@ -40,3 +40,16 @@ def receive_until(
         if len(messages) >= count:
             return messages
     raise AssertionError(f"only {len(messages)} of {count} messages arrived: {messages}")
+
+
+def link_phone(client: httpx.Client, number: str) -> None:
+    """Link the service as a second device of `number`'s phone (an outside user's)."""
+    response = client.get("/v1/qrcodelink/raw", params={"device_name": "bridge"})
+    assert response.status_code == 200, response.text
+    uri = response.json()["device_link_uri"]
+    body = {"device_link_uri": uri, "number": number}
+    assert client.post("/v1/sandbox/link", json=body).status_code == 204
+    deadline = time.monotonic() + 10
+    while number not in client.get("/v1/accounts").json():
+        assert time.monotonic() < deadline, "the link did not finish"
+        time.sleep(0.05)

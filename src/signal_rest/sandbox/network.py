@@ -15,7 +15,7 @@ source = the own number and `sourceDevice` = the sending device. A note to self 
 number as recipient, or `noteToSelf`) gives a transcript with destination = the own number;
 with `notifySelf` the other devices get the message itself instead, as they do for a group
 message sent with `notifySelf`. Only the device the sender addressed sends receipts back.
-See people.py for usernames and profiles.
+See people.py for usernames and profiles, contacts.py for what each number knows of others.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 
 from . import identities
 from .attachments import referenced_ids
+from .contacts import ContactBook
 from .people import People
 from .store import Store
 from .store import now_ms as now_ms  # re-exported: the daemon stamps deliveries with it
@@ -83,7 +84,7 @@ def _untrusted(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class Network(People):
+class Network(People, ContactBook):
     def __init__(self, data_dir: Path, *, trust_new_identities: str = "on-first-use") -> None:
         self.data_dir = data_dir
         # signal-cli's --trust-new-identities; an account may have its own (identities.py)
@@ -247,6 +248,7 @@ class Network(People):
 
     def deliver(self, recipient: str, envelope: dict[str, Any]) -> None:
         """Hand an envelope to the recipient's device: queue (local) or phone inbox (outside)."""
+        envelope = self._as_seen_by(recipient, envelope)
         message = {"envelope": envelope, "account": recipient}
         local = self.local_device(recipient)
         if local is not None:
@@ -264,6 +266,20 @@ class Network(People):
         # A phone acknowledges what it receives; local senders see the delivery receipt.
         if any(key in envelope for key in DELIVERABLE) and self.is_local(envelope["sourceNumber"]):
             self.send_delivery_receipt(recipient, envelope)
+
+    def _as_seen_by(self, recipient: str, envelope: dict[str, Any]) -> dict[str, Any]:
+        """The recipient's contact book takes note of the sender: it meets them, names them as
+        it knows them, and takes the timer a 1:1 message sets."""
+        source = envelope["sourceNumber"]
+        if source == recipient:
+            return envelope
+        self.meet(recipient, source)
+        data = envelope.get("dataMessage") or {}
+        sets_timer = data.get("isExpirationUpdate") or data.get("message") is not None
+        if sets_timer and "groupInfo" not in data:
+            self.set_expiration(recipient, source, data["expiresInSeconds"])
+        name = self.contact_name(recipient, source)
+        return {**envelope, "sourceName": name} if name else envelope
 
     def deliver_to_own_devices(self, sender: Sender, envelope: dict[str, Any]) -> None:
         """Hand an envelope to the sender's other devices: the local account (queue) and, when

@@ -48,10 +48,12 @@ class Params:
         return None if value is None else java_string(value)
 
     def flag(self, name: str) -> bool:
+        return bool(self.optional_flag(name))
+
+    def optional_flag(self, name: str) -> bool | None:
+        """A Boolean that may be absent (None), like argparse's getBoolean."""
         value = self._get(name)
-        if value is None:
-            return False
-        if not isinstance(value, bool):
+        if value is not None and not isinstance(value, bool):
             raise class_cast(value, "java.lang.Boolean")
         return value
 

@@ -4,8 +4,8 @@ Everything the simulated network knows lives here so a restarted daemon continue
 stopped: numbers and their settings, local accounts and devices, pending verification codes,
 groups, undelivered messages of local accounts and the inboxes of outside users, usernames
 (and which usernames each sender has looked up), profiles, identity keys and what each
-account trusts. All access
-happens on the event loop thread; statements are tiny, so they run inline.
+account trusts, and each number's contacts. All access happens on the event loop thread;
+statements are tiny, so they run inline.
 """
 
 from __future__ import annotations
@@ -59,6 +59,11 @@ CREATE TABLE IF NOT EXISTS identities (
     account TEXT NOT NULL, number TEXT NOT NULL, key BLOB NOT NULL, trust TEXT NOT NULL,
     added INTEGER NOT NULL, PRIMARY KEY (account, number));
 CREATE TABLE IF NOT EXISTS trust_modes (account TEXT PRIMARY KEY, mode TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS contacts (
+    account TEXT NOT NULL, number TEXT NOT NULL, given_name TEXT, family_name TEXT,
+    nick_given_name TEXT, nick_family_name TEXT, note TEXT,
+    expiration INTEGER NOT NULL DEFAULT 0, profile_sharing INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (account, number));
 """
 
 

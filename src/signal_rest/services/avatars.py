@@ -15,7 +15,7 @@ from signal_rest.domain import b64
 from signal_rest.domain.sniffing import content_type
 from signal_rest.errors import InternalError, NotFound, RpcError
 
-__all__ = ["NO_AVATAR", "Avatar", "group_avatar"]
+__all__ = ["NO_AVATAR", "Avatar", "group_avatar", "person_avatar"]
 
 NO_AVATAR = "No avatar found."
 _SIGNAL_CLI_NO_AVATAR = "Could not find avatar"
@@ -30,6 +30,11 @@ class Avatar:
 async def group_avatar(backend: Backend, account: str, group_id: str) -> Avatar:
     """The avatar of the group with the internal id `group_id`; NotFound without one."""
     return await _get_avatar(backend, {"groupId": group_id, "account": account})
+
+
+async def person_avatar(backend: Backend, account: str, recipient: str) -> Avatar:
+    """The profile avatar of `recipient` (a number or ACI); NotFound without one."""
+    return await _get_avatar(backend, {"profile": recipient, "account": account})
 
 
 async def _get_avatar(backend: Backend, params: dict[str, str]) -> Avatar:

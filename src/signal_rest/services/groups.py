@@ -10,7 +10,7 @@ from signal_rest.backend import Backend
 from signal_rest.domain.attachments import AttachmentSpec, TempAttachments
 from signal_rest.errors import NotFound, PayloadTooLarge, RpcError, ValidationError
 
-__all__ = ["delete_group", "fetch_groups", "update_group", "update_with_avatar"]
+__all__ = ["delete_group", "fetch_groups", "update_group", "update_with_avatar", "write_avatar"]
 
 _NO_GROUP = "Failed to send to group: Group not found"
 _LAST_ADMIN = "You need to specify a new admin with --admin"
@@ -43,8 +43,8 @@ async def update_group(backend: Backend, params: dict[str, Any]) -> Any:
         raise RpcError(exc.code, NOT_ALLOWED.format(exc.message), exc.data) from exc
 
 
-def _write_avatar(files: TempAttachments, value: str) -> Path:
-    # Raw base64 only, as in Go: a data URI fails to decode.
+def write_avatar(files: TempAttachments, value: str) -> Path:
+    """An avatar (raw base64 only, as in Go: a data URI fails to decode) as a temp file."""
     try:
         return files.add_spec(AttachmentSpec(value))
     except PayloadTooLarge:
@@ -59,7 +59,7 @@ async def update_with_avatar(backend: Backend, params: dict[str, Any], base64_av
     try:
         if base64_avatar:
             # Decoding a large avatar takes a while: keep the event loop free meanwhile.
-            path = await asyncio.to_thread(_write_avatar, files, base64_avatar)
+            path = await asyncio.to_thread(write_avatar, files, base64_avatar)
             params = {**params, "avatar": str(path)}
         await update_group(backend, params)
     finally:

@@ -3,7 +3,18 @@
 from __future__ import annotations
 
 from ..context import Command
-from . import accounts, avatars, control, groups, identities, messaging, pins, polls, stickers
+from . import (
+    accounts,
+    avatars,
+    contacts,
+    control,
+    groups,
+    identities,
+    messaging,
+    pins,
+    polls,
+    stickers,
+)
 
 COMMANDS: dict[str, Command] = {
     "version": Command("multi", accounts.version),
@@ -16,6 +27,9 @@ COMMANDS: dict[str, Command] = {
     "getUserStatus": Command("single", accounts.get_user_status),
     "updateAccount": Command("single", accounts.update_account),
     "updateProfile": Command("single", accounts.update_profile),
+    "listContacts": Command("single", contacts.list_contacts),
+    "updateContact": Command("single", contacts.update_contact),
+    "sendContacts": Command("single", contacts.send_contacts),
     "block": Command("single", accounts.block),
     "unblock": Command("single", accounts.unblock),
     "send": Command("single", messaging.send_command),

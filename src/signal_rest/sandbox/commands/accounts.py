@@ -258,6 +258,8 @@ async def block(ctx: Context, raw: dict[str, Any]) -> Any:
         ctx.network.store.run(
             "INSERT OR IGNORE INTO blocked (account, target) VALUES (?, ?)", ctx.me, target
         )
+    for recipient in Params(raw).items("recipient"):
+        ctx.network.meet(ctx.me, resolve(ctx.network, recipient))  # a blocked contact is listed
     return {}
 
 

@@ -50,9 +50,10 @@ async def send(ctx: Context, raw: dict[str, Any]) -> Any:
     return send_as(ctx.network, number, rest, PHONE)
 
 
-# What an outside user can do to accounts with `sandbox.act`: the send-like methods, run as if
-# the user's phone called them. A method joins this list when its handler works for a
-# sender that is no local account (see messaging.py).
+# What an outside user can do to accounts with `sandbox.act`: the send-like methods, and
+# updateContact (a chat's disappearing-message timer), run as if the user's phone called them.
+# A method joins this list when its handler works for a sender that is no local account (see
+# messaging.py).
 ACTS = (
     "send",
     "sendReaction",
@@ -64,6 +65,7 @@ ACTS = (
     "sendPollTerminate",
     "sendPinMessage",
     "sendUnpinMessage",
+    "updateContact",
 )
 
 

@@ -169,16 +169,18 @@ def send(
             if number == me:
                 _to_self(network, sender, timestamp, content(None), targets.notify_self)
             elif entry["type"] == "SUCCESS":
-                network.deliver(number, network.envelope(sender, timestamp, content(None)))
-                _sync(network, sender, timestamp, entry["recipientAddress"], content(None))
+                body = _to_contact(network, me, number, content(None))
+                network.deliver(number, network.envelope(sender, timestamp, body))
+                _sync(network, sender, timestamp, entry["recipientAddress"], body)
         for name in targets.usernames:
             found, entry = _username_result(network, me, name)
             results.append(entry)
             if found == me:
                 _to_self(network, sender, timestamp, content(None), targets.notify_self)
             elif found is not None:
-                network.deliver(found, network.envelope(sender, timestamp, content(None)))
-                _sync(network, sender, timestamp, entry["recipientAddress"], content(None))
+                body = _to_contact(network, me, found, content(None))
+                network.deliver(found, network.envelope(sender, timestamp, body))
+                _sync(network, sender, timestamp, entry["recipientAddress"], body)
         for group in group_list:
             for number in group["members"]:
                 if number == me:
@@ -198,6 +200,16 @@ def send(
             raise identities.untrusted_error(outcome)
         raise user_error("Failed to send message", {"response": outcome})
     return outcome
+
+
+def _to_contact(network: Network, me: str, number: str, body: dict[str, Any]) -> dict[str, Any]:
+    """A 1:1 message: `me` shares its profile with `number`, and a data message carries the
+    disappearing-message timer `me` keeps for them."""
+    data = body.get("dataMessage") or (body.get("editMessage") or {}).get("dataMessage")
+    network.meet(me, number, sharing=data is not None)
+    if data is not None:
+        data["expiresInSeconds"] = network.expiration(me, number)
+    return body
 
 
 def _to_self(
