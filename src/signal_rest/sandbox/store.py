@@ -3,7 +3,8 @@
 Everything the simulated network knows lives here so a restarted daemon continues where it
 stopped: numbers and their settings, local accounts and devices, pending verification codes,
 groups, undelivered messages of local accounts and the inboxes of outside users, usernames
-(and which usernames each sender has looked up) and profiles. All access
+(and which usernames each sender has looked up), profiles, who may be found by number, and
+which accounts the server rate-limits until they solve a captcha. All access
 happens on the event loop thread; statements are tiny, so they run inline.
 """
 
@@ -53,6 +54,11 @@ CREATE TABLE IF NOT EXISTS known_usernames (
 CREATE TABLE IF NOT EXISTS profiles (
     number TEXT PRIMARY KEY, given_name TEXT, family_name TEXT, about TEXT, about_emoji TEXT,
     avatar BLOB, updated INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS discovery (
+    number TEXT PRIMARY KEY, discoverable INTEGER NOT NULL DEFAULT 1,
+    number_sharing INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS rate_limits (
+    number TEXT PRIMARY KEY, token TEXT NOT NULL, retry_after INTEGER NOT NULL);
 """
 
 

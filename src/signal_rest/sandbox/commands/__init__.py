@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..context import Command
-from . import accounts, avatars, control, groups, messaging, pins, polls, stickers
+from . import accounts, avatars, control, groups, messaging, pins, polls, restrictions, stickers
 
 COMMANDS: dict[str, Command] = {
     "version": Command("multi", accounts.version),
@@ -16,6 +16,9 @@ COMMANDS: dict[str, Command] = {
     "getUserStatus": Command("single", accounts.get_user_status),
     "updateAccount": Command("single", accounts.update_account),
     "updateProfile": Command("single", accounts.update_profile),
+    "setPin": Command("single", restrictions.set_pin),
+    "removePin": Command("single", restrictions.remove_pin),
+    "submitRateLimitChallenge": Command("single", restrictions.submit_rate_limit_challenge),
     "block": Command("single", accounts.block),
     "unblock": Command("single", accounts.unblock),
     "send": Command("single", messaging.send_command),
@@ -45,4 +48,5 @@ COMMANDS: dict[str, Command] = {
     "sandbox.setNumber": Command("control", control.set_number),
     "sandbox.setProfile": Command("control", control.set_profile),
     "sandbox.createStickerPack": Command("control", control.create_sticker_pack),
+    "sandbox.rateLimit": Command("control", restrictions.rate_limit),
 }
