@@ -391,7 +391,7 @@ CASES: list[tuple[str, list[str]]] = [
     (
         "get_user_status_bad_recipient_unknown_account",
         [
-            '{"jsonrpc":"2.0","id":65,"method":"getUserStatus","params":{"account":"+14155550177","recipient":"not a number"}}'
+            '{"jsonrpc":"2.0","id":65,"method":"getUserStatus","params":{"account":"+14155550177","recipient":"notanumber"}}'
         ],
     ),
 ]
