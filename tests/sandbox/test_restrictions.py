@@ -129,3 +129,40 @@ async def test_rate_limit_without_a_challenge_hands_out_a_new_token(rpc: LineCli
     assert await rpc.error("sandbox.rateLimit", {"number": "123"}) == err(
         -1, "number must be an E.164 number, e.g. +14155550100"
     )
+
+
+async def test_rate_limit_holds_for_usernames_and_groups_but_not_notes_to_self(
+    rpc: LineClient,
+) -> None:
+    await make_account(rpc, ALICE)
+    await make_account(rpc, BOB)
+    await rpc.call("updateAccount", {"account": BOB, "username": "bob.42"})
+    [bob] = await rpc.call("getUserStatus", {"account": BOB, "recipient": BOB})
+    [carol] = await rpc.call("getUserStatus", {"account": ALICE, "recipient": CAROL})
+    created = await rpc.call("updateGroup", {"account": ALICE, "name": "G", "member": [CAROL]})
+    gid = created["groupId"]
+    before = await rpc.call("sandbox.listReceived", {"number": CAROL})
+    await rpc.call("sandbox.rateLimit", {"number": ALICE, "challenge": TOKEN})
+    failure = {"type": "RATE_LIMIT_FAILURE", "token": TOKEN, "retryAfterSeconds": 86400}
+
+    by_name = await rpc.error("send", {"account": ALICE, "username": "bob.42", "message": "x"})
+    assert (by_name["code"], by_name["data"]["response"]["results"]) == (
+        -5,
+        [
+            {
+                "recipientAddress": {"uuid": bob["uuid"], "number": None, "username": "bob.42"},
+                **failure,
+            }
+        ],
+    )
+    to_group = await rpc.error("send", {"account": ALICE, "groupId": gid, "message": "x"})
+    address = {"uuid": carol["uuid"], "number": CAROL, "username": None}
+    assert (to_group["code"], to_group["data"]["response"]["results"]) == (
+        -5,
+        [{"recipientAddress": address, "groupId": gid, **failure}],
+    )
+    assert await rpc.call("receive", {"account": BOB, "timeout": 0}) == []
+    assert await rpc.call("sandbox.listReceived", {"number": CAROL}) == before
+
+    to_self = await rpc.call("send", {"account": ALICE, "noteToSelf": True, "message": "memo"})
+    assert [r["type"] for r in to_self["results"]] == ["SUCCESS"]

@@ -176,7 +176,7 @@ def send(
             results.append(entry)
             if found == me:
                 _to_self(network, sender, timestamp, content(None), targets.notify_self)
-            elif found is not None:
+            elif found is not None and entry["type"] == "SUCCESS":
                 network.deliver(found, network.envelope(sender, timestamp, content(None)))
                 _sync(network, sender, timestamp, entry["recipientAddress"], content(None))
         for group in group_list:
