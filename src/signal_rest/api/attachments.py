@@ -6,35 +6,17 @@ their path: a token limited to some accounts sees only what those accounts recei
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import StreamingResponse
 
 from signal_rest.api.deps import BackendDep
+from signal_rest.api.schemas import DAEMON, binary, empty, errors, ok
 from signal_rest.auth.guard import token_of
-from signal_rest.domain.attachment_ids import INVALID_ID
-from signal_rest.services.attachments import (
-    NO_ATTACHMENT,
-    delete_attachment,
-    list_attachments,
-    open_attachment,
-)
+from signal_rest.services.attachments import delete_attachment, list_attachments, open_attachment
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["Attachments"])
-
-
-def _error(description: str, text: str) -> dict[str, Any]:
-    return {
-        "description": description,
-        "content": {"application/json": {"example": {"error": text}}},
-    }
-
-
-_NOT_FOUND = _error("no such attachment, or not one this API token may see", NO_ATTACHMENT)
-_INVALID = _error("an id that is not a plain file name", INVALID_ID)
 
 
 def _accounts(request: Request) -> tuple[str, ...] | None:
@@ -46,6 +28,8 @@ def _accounts(request: Request) -> tuple[str, ...] | None:
     "/v1/attachments",
     summary="List all attachments",
     description="The ids of the received attachments, sorted; `[]` when there are none.",
+    response_model=None,
+    responses=ok(list[str]) | errors(500),
 )
 async def list_all(request: Request, backend: BackendDep) -> list[str]:
     return await list_attachments(backend, _accounts(request))
@@ -55,16 +39,10 @@ async def list_all(request: Request, backend: BackendDep) -> list[str]:
     "/v1/attachments/{attachment}",
     summary="Serve attachment",
     response_class=StreamingResponse,
-    responses={
-        200: {
-            "description": "the file's bytes; Content-Type sniffed from its content",
-            "content": {
-                "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
-            },
-        },
-        400: _INVALID,
-        404: _NOT_FOUND,
-    },
+    # 400: an id that is not a plain file name (or signal-cli's error fetching it); 404: no such
+    # attachment, or not one this API token may see; 500: the file could not be read.
+    responses=binary("*/*", "The file's bytes; Content-Type sniffed from its content")
+    | errors(*DAEMON, 404, 500),
 )
 async def serve(attachment: str, request: Request, backend: BackendDep) -> StreamingResponse:
     download = await open_attachment(backend, attachment, _accounts(request))
@@ -80,7 +58,7 @@ async def serve(attachment: str, request: Request, backend: BackendDep) -> Strea
     summary="Remove attachment",
     status_code=204,
     response_class=Response,
-    responses={204: {"description": "deleted"}, 400: _INVALID, 404: _NOT_FOUND},
+    responses=empty(204, "Deleted") | errors(400, 404, 500),
 )
 async def remove(attachment: str, request: Request, backend: BackendDep) -> Response:
     await delete_attachment(backend, attachment, _accounts(request))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from signal_rest.api.deps import BackendDep, account
-from signal_rest.domain.groupids import INVALID_GROUP_ID, rest_to_internal
-from signal_rest.services.avatars import NO_AVATAR, group_avatar
+from signal_rest.api.schemas import DAEMON, binary, errors
+from signal_rest.domain.groupids import rest_to_internal
+from signal_rest.services.avatars import group_avatar
 
 __all__ = ["router"]
 
@@ -17,20 +18,10 @@ router = APIRouter(tags=["Groups"])
     "/v1/groups/{number}/{groupid}/avatar",
     summary="Returns the avatar of a Signal Group",
     response_class=Response,
-    responses={
-        200: {
-            "description": "the image's bytes; Content-Type sniffed from its content",
-            "content": {"image/*": {"schema": {"type": "string", "format": "binary"}}},
-        },
-        400: {
-            "description": "a group id that is neither form, or signal-cli's error",
-            "content": {"application/json": {"example": {"error": INVALID_GROUP_ID}}},
-        },
-        404: {
-            "description": "the group has no avatar (or the account does not know the group)",
-            "content": {"application/json": {"example": {"error": NO_AVATAR}}},
-        },
-    },
+    # 404: the group has no avatar (or the account does not know the group); 500: signal-cli
+    # answered with data that is not base64.
+    responses=binary("*/*", "The image's bytes; Content-Type sniffed from its content")
+    | errors(*DAEMON, 404, 500),
 )
 async def get_group_avatar(number: str, groupid: str, backend: BackendDep) -> Response:
     avatar = await group_avatar(backend, account(number), rest_to_internal(groupid))

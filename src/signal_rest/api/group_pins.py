@@ -19,6 +19,8 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.schemas import BODY, DAEMON, empty, errors
+from signal_rest.api.send import RATE_LIMITED
 from signal_rest.domain.groupids import rest_to_internal
 from signal_rest.errors import ValidationError
 from signal_rest.services.pins import pin_message, unpin_message
@@ -28,6 +30,9 @@ __all__ = ["router"]
 router = APIRouter(tags=["Groups"])
 
 NO_GROUP_ID = "Please specify a group id"
+
+# 501: a signal-cli older than 0.14 has no pins.
+PIN_ERRORS = errors(*BODY, *DAEMON, 501) | RATE_LIMITED
 
 
 class _Segment(Convertor[str]):
@@ -77,7 +82,8 @@ def _target(number: str, groupid: str, target_author: str, timestamp: int) -> tu
     summary="Pin a message in a Signal Group",
     status_code=201,
     openapi_extra=body_doc(PinMessage),
-    responses={201: {"description": "the pin was sent; empty body"}},
+    response_class=Response,
+    responses=empty(201, "The pin was sent") | PIN_ERRORS,
 )
 async def pin(number: str, groupid: str, request: Request, backend: BackendDep) -> Response:
     body = parse_json_body(PinMessage, await read_body(request))
@@ -91,7 +97,8 @@ async def pin(number: str, groupid: str, request: Request, backend: BackendDep) 
     summary="Unpin a message in a Signal Group",
     status_code=201,
     openapi_extra=body_doc(UnpinMessage),
-    responses={201: {"description": "the unpin was sent; empty body"}},
+    response_class=Response,
+    responses=empty(201, "The unpin was sent") | PIN_ERRORS,
 )
 async def unpin(number: str, groupid: str, request: Request, backend: BackendDep) -> Response:
     body = parse_json_body(UnpinMessage, await read_body(request))

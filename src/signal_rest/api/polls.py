@@ -14,10 +14,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.schemas import BODY, DAEMON, empty, errors, ok
+from signal_rest.api.send import RATE_LIMITED, SendResult
 from signal_rest.domain.polls import poll_target, poll_timestamp, vote_options
 from signal_rest.errors import ValidationError
 from signal_rest.services.polls import create_poll, end_poll, vote_in_poll
@@ -27,6 +29,9 @@ __all__ = ["router"]
 router = APIRouter(tags=["Polls"])
 
 Int32 = Annotated[int, Field(ge=-(2**31), le=2**31 - 1)]
+
+# 501: a signal-cli older than 0.14 has no polls.
+POLL_ERRORS = errors(*BODY, *DAEMON, 501) | RATE_LIMITED
 
 
 def _missing(field: str) -> ValidationError:
@@ -52,10 +57,6 @@ class ClosePoll(RequestModel):
     poll_timestamp: str = ""
 
 
-class PollCreated(BaseModel):
-    timestamp: str = Field(description="the poll's timestamp: votes and DELETE name it by it")
-
-
 def _timestamp(text: str) -> int:
     if not text:
         raise _missing("poll_timestamp")
@@ -67,7 +68,13 @@ def _timestamp(text: str) -> int:
     summary="Create a new poll",
     status_code=201,
     openapi_extra=body_doc(CreatePoll),
-    responses={201: {"model": PollCreated, "description": "the poll was sent"}},
+    response_model=None,
+    responses=ok(
+        SendResult,
+        status=201,
+        description="The poll was sent: votes and DELETE name it by its timestamp",
+    )
+    | POLL_ERRORS,
 )
 async def create(number: str, request: Request, backend: BackendDep) -> JSONResponse:
     number = account(number)
@@ -94,7 +101,8 @@ async def create(number: str, request: Request, backend: BackendDep) -> JSONResp
     summary="Vote in a poll",
     status_code=204,
     openapi_extra=body_doc(Vote),
-    responses={204: {"description": "the vote was sent"}},
+    response_class=Response,
+    responses=empty(204, "The vote was sent") | POLL_ERRORS,
 )
 async def vote(number: str, request: Request, backend: BackendDep) -> Response:
     number = account(number)
@@ -123,7 +131,8 @@ async def vote(number: str, request: Request, backend: BackendDep) -> Response:
     summary="Close a poll",
     status_code=204,
     openapi_extra=body_doc(ClosePoll),
-    responses={204: {"description": "the poll was closed"}},
+    response_class=Response,
+    responses=empty(204, "The poll was closed") | POLL_ERRORS,
 )
 async def close(number: str, request: Request, backend: BackendDep) -> Response:
     number = account(number)

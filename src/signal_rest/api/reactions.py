@@ -16,6 +16,8 @@ from pydantic import Field
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.schemas import BODY, DAEMON, empty, errors
+from signal_rest.api.send import RATE_LIMITED
 from signal_rest.domain.conversation import reaction_params
 from signal_rest.services import conversation
 
@@ -48,6 +50,7 @@ async def _react(number: str, request: Request, backend: BackendDep, *, remove: 
     summary="Send a reaction",
     status_code=204,
     response_class=Response,
+    responses=empty(204, "The reaction was sent") | errors(*BODY, *DAEMON) | RATE_LIMITED,
     openapi_extra=body_doc(Reaction),
 )
 async def send_reaction(number: str, request: Request, backend: BackendDep) -> Response:
@@ -59,6 +62,7 @@ async def send_reaction(number: str, request: Request, backend: BackendDep) -> R
     summary="Remove a reaction",
     status_code=204,
     response_class=Response,
+    responses=empty(204, "The removal was sent") | errors(*BODY, *DAEMON) | RATE_LIMITED,
     openapi_extra=body_doc(Reaction),
 )
 async def remove_reaction(number: str, request: Request, backend: BackendDep) -> Response:

@@ -15,6 +15,8 @@ from pydantic import Field
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.schemas import BODY, DAEMON, empty, errors
+from signal_rest.api.send import RATE_LIMITED
 from signal_rest.domain.conversation import receipt_params
 from signal_rest.services import conversation
 
@@ -37,6 +39,7 @@ class Receipt(RequestModel):
     summary="Send a receipt",
     status_code=204,
     response_class=Response,
+    responses=empty(204, "The receipt was sent") | errors(*BODY, *DAEMON) | RATE_LIMITED,
     openapi_extra=body_doc(Receipt),
 )
 async def send_receipt(number: str, request: Request, backend: BackendDep) -> Response:

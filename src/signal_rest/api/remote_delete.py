@@ -11,10 +11,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import ConfigDict, Field, with_config
+from typing_extensions import TypedDict
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.schemas import BODY, DAEMON, errors, ok
+from signal_rest.api.send import RATE_LIMITED
 from signal_rest.domain.conversation import remote_delete_params
 from signal_rest.services import conversation
 
@@ -31,19 +34,23 @@ class RemoteDelete(RequestModel):
     timestamp: Int64 = 0
 
 
-class RemoteDeleted(BaseModel):
-    timestamp: str = Field(description="the timestamp of the delete message, in ms, as text")
+@with_config(ConfigDict(extra="forbid"))
+class RemoteDeleted(TypedDict):
+    """The timestamp of the delete message, in ms, as text."""
+
+    timestamp: str
 
 
 @router.delete(
     "/v1/remote-delete/{number}",
     summary="Delete a signal message",
     status_code=201,
-    response_model=RemoteDeleted,
+    response_model=None,
+    responses=ok(RemoteDeleted, status=201) | errors(*BODY, *DAEMON) | RATE_LIMITED,
     openapi_extra=body_doc(RemoteDelete),
 )
 async def remote_delete(number: str, request: Request, backend: BackendDep) -> JSONResponse:
     body = parse_json_body(RemoteDelete, await read_body(request))
     params = remote_delete_params(body.recipient, body.timestamp)
     timestamp = await conversation.call(backend, "remoteDelete", account(number), params)
-    return JSONResponse(RemoteDeleted(timestamp=timestamp).model_dump(), status_code=201)
+    return JSONResponse(RemoteDeleted(timestamp=timestamp), status_code=201)

@@ -11,7 +11,7 @@ from typing import Annotated, Any, NotRequired
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, with_config
+from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from signal_rest.api.body import RequestModel, body_doc, load_json, parse_json_body, read_body
@@ -182,7 +182,10 @@ class NewStickerPack(RequestModel):
     stickers: list[NewSticker] = []
 
 
-class CreatedStickerPack(BaseModel):
+@with_config(ConfigDict(extra="forbid"))
+class CreatedStickerPack(TypedDict):
+    """What others add the pack with (`POST /v1/sticker-packs/{number}`), and its link."""
+
     pack_id: str
     pack_key: str
     url: str
@@ -198,8 +201,10 @@ class CreatedStickerPack(BaseModel):
     ),
     status_code=201,
     openapi_extra=body_doc(NewStickerPack),
+    response_model=None,
+    responses=ok(CreatedStickerPack, status=201) | errors(*BODY, 403, 404, *DAEMON),
 )
-async def create_sticker_pack(request: Request, backend: SandboxDep) -> CreatedStickerPack:
+async def create_sticker_pack(request: Request, backend: SandboxDep) -> JSONResponse:
     body = parse_json_body(NewStickerPack, await read_body(request, files=True))
     require_account(request, body.sender)
     if not body.sender:
@@ -211,9 +216,10 @@ async def create_sticker_pack(request: Request, backend: SandboxDep) -> CreatedS
         "stickers": [s.model_dump() for s in body.stickers],
     }
     result = await backend.rpc.call("sandbox.createStickerPack", params)
-    return CreatedStickerPack(
+    pack = CreatedStickerPack(
         pack_id=result["packId"], pack_key=result["packKey"], url=result["url"]
     )
+    return JSONResponse(pack, status_code=201)
 
 
 @router.get(
@@ -358,10 +364,23 @@ PROFILE_DOC: dict[str, Any] = {
 }
 
 
+@with_config(ConfigDict(extra="forbid"))
+class Profile(TypedDict):
+    number: str
+    given_name: str | None
+    family_name: str | None
+    about: str | None
+    about_emoji: str | None
+    has_avatar: bool
+    last_updated_timestamp: int
+
+
 @router.put(
     "/profiles/{number}",
     summary="The profile an outside Signal user publishes (its name is the sourceName)",
     openapi_extra=PROFILE_DOC,
+    response_model=None,
+    responses=ok(Profile) | errors(*BODY, 404, *DAEMON),
 )
 async def set_profile(number: str, request: Request, backend: SandboxDep) -> dict[str, Any]:
     params = await _fields_by_hand(request, number, PROFILE_FIELDS)

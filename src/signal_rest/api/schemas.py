@@ -62,6 +62,7 @@ ERRORS: dict[int, str] = {
     413: "The request body is larger than the limit",
     429: "Too many requests: an API token over its rate limit (see Retry-After)",
     500: "signal-cli failed where the Go project answers 500",
+    501: "signal-cli is too old for the route (polls and pins need 0.14 or newer)",
     503: "signal-cli is not reachable (or the API token file is unusable)",
     504: "signal-cli did not answer in time",
 }

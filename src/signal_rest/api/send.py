@@ -24,6 +24,7 @@ from signal_rest.errors import ValidationError
 from signal_rest.services.sending import PreparedSend, send_all
 
 __all__ = [
+    "RATE_LIMITED",
     "SEND_ERRORS",
     "SendFailure",
     "SendResult",
@@ -120,7 +121,10 @@ class SendRateLimited(TypedDict):
     account: NotRequired[str]
 
 
-SEND_ERRORS = errors(*BODY, 403, *DAEMON) | error(429, SendRateLimited)
+# What every route that sends through `send_all` answers when signal-cli reports a rate limit.
+RATE_LIMITED = error(429, SendRateLimited)
+
+SEND_ERRORS = errors(*BODY, 403, *DAEMON) | RATE_LIMITED
 
 
 def _mention_strings(mentions: list[Mention]) -> list[str]:

@@ -10,12 +10,15 @@ be present and hexadecimal (as they appear in the link); otherwise 400 says whic
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import BaseModel
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.schemas import BODY, DAEMON, empty, errors, ok
 from signal_rest.errors import ValidationError
 from signal_rest.services.stickers import install_pack, list_packs
 
@@ -31,7 +34,10 @@ class AddStickerPack(RequestModel):
     pack_key: str = ""
 
 
-class StickerPack(BaseModel):
+@with_config(ConfigDict(extra="forbid"))
+class StickerPack(TypedDict):
+    """A pack of signal-cli's listStickerPacks, in the Go project's field names."""
+
     pack_id: str | None
     url: str | None
     installed: bool | None
@@ -49,16 +55,22 @@ def _hex_field(name: str, value: str) -> str:
     return value
 
 
-@router.get("/v1/sticker-packs/{number}", summary="List Installed Sticker Packs")
-async def list_sticker_packs(number: str, backend: BackendDep) -> list[StickerPack]:
-    return [StickerPack(**pack) for pack in await list_packs(backend, account(number))]
+@router.get(
+    "/v1/sticker-packs/{number}",
+    summary="List Installed Sticker Packs",
+    response_model=None,
+    responses=ok(list[StickerPack]) | errors(*DAEMON),
+)
+async def list_sticker_packs(number: str, backend: BackendDep) -> list[dict[str, Any]]:
+    return await list_packs(backend, account(number))
 
 
 @router.post(
     "/v1/sticker-packs/{number}",
     summary="Add Sticker Pack",
     status_code=201,
-    responses={201: {"description": "installed; empty body"}},
+    response_class=Response,
+    responses=empty(201, "Installed") | errors(*BODY, *DAEMON),
     openapi_extra=body_doc(AddStickerPack),
 )
 async def add_sticker_pack(number: str, request: Request, backend: BackendDep) -> Response:

@@ -9,6 +9,8 @@ from fastapi import APIRouter, Request, Response
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.schemas import BODY, DAEMON, empty, errors
+from signal_rest.api.send import RATE_LIMITED
 from signal_rest.domain.conversation import typing_params
 from signal_rest.services import conversation
 
@@ -33,6 +35,7 @@ async def _typing(number: str, request: Request, backend: BackendDep, *, stop: b
     summary="Show Typing Indicator",
     status_code=204,
     response_class=Response,
+    responses=empty(204, "The typing indicator was sent") | errors(*BODY, *DAEMON) | RATE_LIMITED,
     openapi_extra=body_doc(TypingIndicator),
 )
 async def start_typing(number: str, request: Request, backend: BackendDep) -> Response:
@@ -44,6 +47,7 @@ async def start_typing(number: str, request: Request, backend: BackendDep) -> Re
     summary="Hide Typing Indicator",
     status_code=204,
     response_class=Response,
+    responses=empty(204, "The stop was sent") | errors(*BODY, *DAEMON) | RATE_LIMITED,
     openapi_extra=body_doc(TypingIndicator),
 )
 async def stop_typing(number: str, request: Request, backend: BackendDep) -> Response:
