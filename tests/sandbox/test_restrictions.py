@@ -3,6 +3,7 @@ answers for them."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from .client import LineClient
@@ -166,3 +167,16 @@ async def test_rate_limit_holds_for_usernames_and_groups_but_not_notes_to_self(
 
     to_self = await rpc.call("send", {"account": ALICE, "noteToSelf": True, "message": "memo"})
     assert [r["type"] for r in to_self["results"]] == ["SUCCESS"]
+
+
+async def test_a_linked_device_can_neither_set_nor_remove_the_pin(rpc: LineClient) -> None:
+    uri = (await rpc.call("startLink"))["deviceLinkUri"]
+    finishing = asyncio.create_task(rpc.call("finishLink", {"deviceLinkUri": uri}))
+    assert await rpc.call("sandbox.scanLink", {"deviceLinkUri": uri, "number": ALICE}) == {}
+    assert await finishing == {"number": ALICE}
+
+    linked = err(-1, "This command doesn't work on linked devices.")
+    assert await rpc.error("setPin", {"account": ALICE, "pin": "1234"}) == linked
+    assert await rpc.error("removePin", {"account": ALICE}) == linked
+    settings = await rpc.call("sandbox.setNumber", {"number": ALICE})
+    assert settings["registrationLockPin"] is None
