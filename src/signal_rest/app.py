@@ -42,6 +42,7 @@ from signal_rest.api import (
     remote_delete,
     sandbox,
     schemas,
+    search,
     send,
     sticker_packs,
     typing_indicator,
@@ -71,7 +72,7 @@ def _routes(app: FastAPI) -> None:
     table.mount(about.router, OPEN)  # /v1/about, /v1/health
     table.mount(register.router, "admin")  # /v1/register/{number}[/verify/{token}]
     table.mount(qrcodelink.router, "admin")  # /v1/qrcodelink[/raw]
-    table.mount(accounts.router, "admin")  # /v1/accounts
+    table.mount(accounts.router, "admin")  # /v1/accounts[/{number}/username|pin|settings|…]
     table.mount(send.router, "send")  # /v1/send, /v2/send
     table.mount(reactions.router, "send")  # /v1/reactions/{number}
     table.mount(receipts.router, "send")  # /v1/receipts/{number}
@@ -84,6 +85,7 @@ def _routes(app: FastAPI) -> None:
     table.mount(group_members.router, "groups")  # /v1/groups/{number}/{groupid}/members|admins
     table.mount(group_pins.router, "groups")  # /v1/groups/{number}/{groupid}/pin-message
     table.mount(polls.router, "send")  # /v1/polls/{number}[/vote]
+    table.mount(search.router, "send")  # /v1/search[/{number}]
     table.mount(group_avatar.router, "groups")  # /v1/groups/{number}/{groupid}/avatar
     table.mount(identities.router, "admin")  # /v1/identities/{number}[/trust/{numberToTrust}]
     table.mount(configuration.router, "admin")  # /v1/configuration[/{number}/settings]

@@ -377,6 +377,88 @@ CASES: list[tuple[str, list[str]]] = [
             '{"jsonrpc":"2.0","id":67,"method":"updateProfile","params":{"account":["+14155550177"],"givenName":"A"}}'
         ],
     ),
+    (
+        "set_pin_without_account",
+        ['{"jsonrpc":"2.0","id":50,"method":"setPin","params":{"pin":"1234"}}'],
+    ),
+    (
+        "set_pin_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":51,"method":"setPin","params":{"account":"+14155550177","pin":"1234"}}'
+        ],
+    ),
+    (
+        "set_pin_numeric_pin_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":52,"method":"setPin","params":{"account":"+14155550177","pin":1234}}'
+        ],
+    ),
+    ("set_pin_no_params", ['{"jsonrpc":"2.0","id":53,"method":"setPin"}']),
+    ("remove_pin_without_account", ['{"jsonrpc":"2.0","id":54,"method":"removePin"}']),
+    (
+        "remove_pin_unknown_account",
+        ['{"jsonrpc":"2.0","id":55,"method":"removePin","params":{"account":"+14155550177"}}'],
+    ),
+    (
+        "submit_rate_limit_challenge_without_account",
+        [
+            '{"jsonrpc":"2.0","id":56,"method":"submitRateLimitChallenge","params":{"challenge":"t","captcha":"signalcaptcha://c"}}'
+        ],
+    ),
+    (
+        "submit_rate_limit_challenge_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":57,"method":"submitRateLimitChallenge","params":{"account":"+14155550177","challenge":"t","captcha":"signalcaptcha://c"}}'
+        ],
+    ),
+    (
+        "submit_rate_limit_challenge_missing_params_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":58,"method":"submitRateLimitChallenge","params":{"account":"+14155550177"}}'
+        ],
+    ),
+    (
+        "update_account_settings_without_account",
+        [
+            '{"jsonrpc":"2.0","id":59,"method":"updateAccount","params":{"discoverableByNumber":false,"numberSharing":false}}'
+        ],
+    ),
+    (
+        "update_account_settings_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":60,"method":"updateAccount","params":{"account":"+14155550177","discoverable-by-number":false,"number-sharing":true}}'
+        ],
+    ),
+    (
+        "update_account_settings_string_flag_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":61,"method":"updateAccount","params":{"account":"+14155550177","discoverableByNumber":"no"}}'
+        ],
+    ),
+    (
+        "get_user_status_numbers_without_account",
+        [
+            '{"jsonrpc":"2.0","id":62,"method":"getUserStatus","params":{"recipient":["+14155550101","+14155550199"]}}'
+        ],
+    ),
+    (
+        "get_user_status_numbers_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":63,"method":"getUserStatus","params":{"account":"+14155550177","recipient":["+14155550101"]}}'
+        ],
+    ),
+    (
+        "get_user_status_empty_account",
+        [
+            '{"jsonrpc":"2.0","id":64,"method":"getUserStatus","params":{"account":"","recipient":["+14155550101"]}}'
+        ],
+    ),
+    (
+        "get_user_status_bad_recipient_unknown_account",
+        [
+            '{"jsonrpc":"2.0","id":65,"method":"getUserStatus","params":{"account":"+14155550177","recipient":"notanumber"}}'
+        ],
+    ),
 ]
 
 

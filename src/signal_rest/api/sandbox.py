@@ -413,3 +413,40 @@ class Reinstalled(TypedDict):
 async def reinstall(number: str, backend: SandboxDep) -> dict[str, Any]:
     result = await backend.rpc.call("sandbox.reinstall", {"number": number_from_path(number)})
     return {"number": result["number"], "fingerprint": result["fingerprint"]}
+
+
+class RateLimitOrder(RequestModel):
+    challenge: str = ""
+
+
+@with_config(ConfigDict(extra="forbid"))
+class RateLimitSet(TypedDict):
+    number: str
+    challenge: str
+    retry_after_seconds: int
+
+
+@router.put(
+    "/rate-limits/{number}",
+    summary="Signal's server rate-limits an account until it solves a captcha",
+    description=(
+        "Every send of the account then fails for each recipient with RATE_LIMIT_FAILURE and "
+        "`challenge` as the token (`/v2/send` answers 429 with it in `challenge_tokens`) until "
+        "`POST /v1/accounts/{number}/rate-limit-challenge` submits that token with a captcha. "
+        "Without `challenge` a new token is handed out."
+    ),
+    openapi_extra=body_doc(RateLimitOrder, required=False),
+    response_model=None,
+    responses=ok(RateLimitSet) | errors(*BODY, 404, *DAEMON),
+)
+async def rate_limit(number: str, request: Request, backend: SandboxDep) -> RateLimitSet:
+    body = parse_json_body(RateLimitOrder, await read_body(request), optional=True)
+    params = {"number": number_from_path(number)}
+    if body.challenge:
+        params["challenge"] = body.challenge
+    result = await backend.rpc.call("sandbox.rateLimit", params)
+    return RateLimitSet(
+        number=result["number"],
+        challenge=result["challenge"],
+        retry_after_seconds=result["retryAfterSeconds"],
+    )

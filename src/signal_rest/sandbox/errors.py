@@ -19,6 +19,7 @@ INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 USER_ERROR = -1
 IO_ERROR = -3
+RATE_LIMIT_ERROR = -5
 
 # signal-cli 0.13.19 answers a registration command without `account` with the generic text;
 # 0.14 says "Method requires account parameter". We emulate 0.13.19 (see version).

@@ -4,7 +4,8 @@ Everything the simulated network knows lives here so a restarted daemon continue
 stopped: numbers and their settings, local accounts and devices, pending verification codes,
 groups, undelivered messages of local accounts and the inboxes of outside users, usernames
 (and which usernames each sender has looked up), profiles, identity keys and what each
-account trusts, and each number's contacts. All access happens on the event loop thread;
+account trusts, each number's contacts, who may be found by number, and which accounts the
+server rate-limits until they solve a captcha. All access happens on the event loop thread;
 statements are tiny, so they run inline.
 """
 
@@ -64,6 +65,11 @@ CREATE TABLE IF NOT EXISTS contacts (
     nick_given_name TEXT, nick_family_name TEXT, note TEXT,
     expiration INTEGER NOT NULL DEFAULT 0, profile_sharing INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (account, number));
+CREATE TABLE IF NOT EXISTS discovery (
+    number TEXT PRIMARY KEY, discoverable INTEGER NOT NULL DEFAULT 1,
+    number_sharing INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS rate_limits (
+    number TEXT PRIMARY KEY, token TEXT NOT NULL, retry_after INTEGER NOT NULL);
 """
 
 

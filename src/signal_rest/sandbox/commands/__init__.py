@@ -13,6 +13,7 @@ from . import (
     messaging,
     pins,
     polls,
+    restrictions,
     stickers,
 )
 
@@ -30,6 +31,9 @@ COMMANDS: dict[str, Command] = {
     "listContacts": Command("single", contacts.list_contacts),
     "updateContact": Command("single", contacts.update_contact),
     "sendContacts": Command("single", contacts.send_contacts),
+    "setPin": Command("single", restrictions.set_pin),
+    "removePin": Command("single", restrictions.remove_pin),
+    "submitRateLimitChallenge": Command("single", restrictions.submit_rate_limit_challenge),
     "block": Command("single", accounts.block),
     "unblock": Command("single", accounts.unblock),
     "send": Command("single", messaging.send_command),
@@ -63,4 +67,5 @@ COMMANDS: dict[str, Command] = {
     "sandbox.createStickerPack": Command("control", control.create_sticker_pack),
     "sandbox.reinstall": Command("control", control.reinstall),
     "sandbox.setTrustMode": Command("control", control.set_trust_mode),
+    "sandbox.rateLimit": Command("control", restrictions.rate_limit),
 }

@@ -7,7 +7,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from .. import usernames
+from .. import restrictions, usernames
 from ..context import Context
 from ..errors import INTERNAL_ERROR, IO_ERROR, RpcError, user_error
 from ..network import E164, Network
@@ -133,7 +133,9 @@ async def get_user_status(ctx: Context, raw: dict[str, Any]) -> Any:
     out: list[dict[str, Any]] = []
     for value in p.items("recipient"):
         number = resolve(network, value)
-        registered = network.is_registered(number)
+        # Contact discovery finds no one who turned off being found by number.
+        findable = number == ctx.me or restrictions.discoverable(network, number)
+        registered = findable and network.is_registered(number)
         out.append(
             {
                 "recipient": value,
@@ -195,8 +197,15 @@ def set_username(network: Network, number: str, text: str) -> dict[str, Any]:
 
 async def update_account(ctx: Context, raw: dict[str, Any]) -> Any:
     p = Params(raw)
-    for name in ("unrestrictedUnidentifiedSender", "discoverableByNumber", "numberSharing"):
-        p.flag(name)  # accepted; the sandbox does not model sealed sender or discovery
+    p.flag("unrestrictedUnidentifiedSender")  # accepted; the sandbox has no sealed sender
+    discoverable, sharing = p.flag("discoverableByNumber"), p.flag("numberSharing")
+    if p.has("discoverableByNumber") or p.has("numberSharing"):
+        restrictions.set_discovery(
+            ctx.network,
+            ctx.me,
+            discoverable=discoverable if p.has("discoverableByNumber") else None,
+            number_sharing=sharing if p.has("numberSharing") else None,
+        )
     device_name = p.text("deviceName")
     if device_name is not None:
         ctx.network.store.run(

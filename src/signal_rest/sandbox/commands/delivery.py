@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .. import groups, identities, usernames
-from ..errors import user_error
+from .. import groups, identities, restrictions, usernames
+from ..errors import RATE_LIMIT_ERROR, RpcError, user_error
 from ..network import Network, Sender
 from ..params import Params
 from ..recipients import group_id, resolve
@@ -161,10 +161,11 @@ def send(
     """
     me = sender.number
     group_list = [sendable_group(network, me, gid) for gid in targets.group_ids]
+    limit = restrictions.rate_limit(network, me)
     results: list[dict[str, Any]] = []
     with network.store.transaction():
         for number in targets.numbers:
-            entry = _result(network, number, None, me)
+            entry = _limited(_result(network, number, None, me), limit, number != me)
             results.append(entry)
             if number == me:
                 _to_self(network, sender, timestamp, content(None), targets.notify_self)
@@ -174,10 +175,11 @@ def send(
                 _sync(network, sender, timestamp, entry["recipientAddress"], body)
         for name in targets.usernames:
             found, entry = _username_result(network, me, name)
+            entry = _limited(entry, limit, found != me)
             results.append(entry)
             if found == me:
                 _to_self(network, sender, timestamp, content(None), targets.notify_self)
-            elif found is not None:
+            elif found is not None and entry["type"] == "SUCCESS":
                 body = _to_contact(network, me, found, content(None))
                 network.deliver(found, network.envelope(sender, timestamp, body))
                 _sync(network, sender, timestamp, entry["recipientAddress"], body)
@@ -185,7 +187,7 @@ def send(
             for number in group["members"]:
                 if number == me:
                     continue
-                entry = _result(network, number, group["id"], me)
+                entry = _limited(_result(network, number, group["id"], me), limit)
                 if entry["type"] == "SUCCESS":
                     network.deliver(number, network.envelope(sender, timestamp, content(group)))
                 results.append(entry)
@@ -198,6 +200,9 @@ def send(
     if check and results and not any(r["type"] == "SUCCESS" for r in results):
         if all(r["type"] == "IDENTITY_FAILURE" for r in results):
             raise identities.untrusted_error(outcome)
+        if all(r["type"] == "RATE_LIMIT_FAILURE" for r in results):
+            message = "Failed to send message due to rate limiting"
+            raise RpcError(RATE_LIMIT_ERROR, message, {"response": outcome})
         raise user_error("Failed to send message", {"response": outcome})
     return outcome
 
@@ -210,6 +215,16 @@ def _to_contact(network: Network, me: str, number: str, body: dict[str, Any]) ->
     if data is not None:
         data["expiresInSeconds"] = network.expiration(me, number)
     return body
+
+
+def _limited(
+    entry: dict[str, Any], limit: restrictions.RateLimit | None, applies: bool = True
+) -> dict[str, Any]:
+    """A rate-limited sender reaches no one (but its own devices): each recipient that would
+    have got the message fails with the challenge token instead."""
+    if limit is None or not applies or entry["type"] != "SUCCESS":
+        return entry
+    return {**{k: v for k, v in entry.items() if k != "type"}, **limit.failure()}
 
 
 def _to_self(
