@@ -15,7 +15,8 @@ source = the own number and `sourceDevice` = the sending device. A note to self 
 number as recipient, or `noteToSelf`) gives a transcript with destination = the own number;
 with `notifySelf` the other devices get the message itself instead, as they do for a group
 message sent with `notifySelf`. Only the device the sender addressed sends receipts back.
-See people.py for usernames and profiles.
+See devices.py for the devices linked to a local account and for accounts leaving, and
+people.py for usernames and profiles.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .attachments import referenced_ids
+from .devices import Devices
 from .people import People
 from .store import Store
 from .store import now_ms as now_ms  # re-exported: the daemon stamps deliveries with it
@@ -66,7 +68,7 @@ def delivered_now(envelope: dict[str, Any]) -> None:
     envelope["serverDeliveredTimestamp"] = max(now_ms(), envelope["serverReceivedTimestamp"])
 
 
-class Network(People):
+class Network(People, Devices):
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir
         # What senders uploaded (Signal's CDN), and what this daemon's accounts downloaded from
@@ -80,6 +82,8 @@ class Network(People):
         # account, on_account(number) after an account became local.
         self.on_queued: Callable[[str], None] = lambda account: None
         self.on_account: Callable[[str], None] = lambda account: None
+        # on_account_gone(number) after an account left this daemon (unregistered, deleted).
+        self.on_account_gone: Callable[[str], None] = lambda account: None
 
     def close(self) -> None:
         self.store.close()
@@ -195,20 +199,8 @@ class Network(People):
                 device,
                 created,
             )
+            self.wake(number)
         self.on_account(number)
-
-    def devices(self, number: str) -> list[dict[str, Any]]:
-        rows = self.store.all("SELECT * FROM devices WHERE number = ? ORDER BY device_id", number)
-        seen = now_ms()
-        return [
-            {
-                "id": int(r["device_id"]),
-                "name": r["name"],
-                "createdTimestamp": int(r["created"]),
-                "lastSeenTimestamp": seen,
-            }
-            for r in rows
-        ]
 
     # envelopes
     def envelope(self, sender: Sender, timestamp: int, content: dict[str, Any]) -> dict[str, Any]:
@@ -237,6 +229,7 @@ class Network(People):
             self.on_queued(recipient)
             if local != PHONE:
                 self._to_phone(recipient, envelope)  # the linked account's phone gets it too
+            self.to_outside_devices(recipient, envelope)
             return
         delivered_now(envelope)
         self.store.add_received(recipient, message)
@@ -256,6 +249,7 @@ class Network(People):
             self.on_queued(number)
         if local != PHONE and sender.device != PHONE:
             self._to_phone(number, envelope)
+        self.to_outside_devices(number, envelope, skip=sender.device)
 
     def _to_phone(self, number: str, envelope: dict[str, Any]) -> None:
         copy = dict(envelope)

@@ -3,7 +3,8 @@
 Everything the simulated network knows lives here so a restarted daemon continues where it
 stopped: numbers and their settings, local accounts and devices, pending verification codes,
 groups, undelivered messages of local accounts and the inboxes of outside users, usernames
-(and which usernames each sender has looked up) and profiles. All access
+(and which usernames each sender has looked up), profiles, the local data of unregistered
+accounts, new devices waiting to be linked and the inboxes of outside linked devices. All access
 happens on the event loop thread; statements are tiny, so they run inline.
 """
 
@@ -53,6 +54,12 @@ CREATE TABLE IF NOT EXISTS known_usernames (
 CREATE TABLE IF NOT EXISTS profiles (
     number TEXT PRIMARY KEY, given_name TEXT, family_name TEXT, about TEXT, about_emoji TEXT,
     avatar BLOB, updated INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dormant_accounts (
+    number TEXT PRIMARY KEY, device_id INTEGER NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS device_offers (uuid TEXT PRIMARY KEY, name TEXT);
+CREATE TABLE IF NOT EXISTS device_inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT NOT NULL, device_id INTEGER NOT NULL,
+    message TEXT NOT NULL);
 """
 
 

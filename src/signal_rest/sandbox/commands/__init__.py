@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..context import Command
-from . import accounts, avatars, control, groups, messaging, pins, polls, stickers
+from . import accounts, avatars, control, devices, groups, messaging, pins, polls, stickers
 
 COMMANDS: dict[str, Command] = {
     "version": Command("multi", accounts.version),
@@ -12,7 +12,11 @@ COMMANDS: dict[str, Command] = {
     "finishLink": Command("multi", accounts.finish_link),
     "register": Command("registration", accounts.register),
     "verify": Command("registration", accounts.verify),
-    "listDevices": Command("single", accounts.list_devices),
+    "listDevices": Command("single", devices.list_devices),
+    "addDevice": Command("single", devices.add_device),
+    "removeDevice": Command("single", devices.remove_device),
+    "unregister": Command("single", devices.unregister),
+    "deleteLocalAccountData": Command("registration", devices.delete_local_account_data),
     "getUserStatus": Command("single", accounts.get_user_status),
     "updateAccount": Command("single", accounts.update_account),
     "updateProfile": Command("single", accounts.update_profile),
@@ -42,6 +46,7 @@ COMMANDS: dict[str, Command] = {
     "sandbox.updateGroup": Command("control", control.update_group),
     "sandbox.listReceived": Command("control", control.list_received),
     "sandbox.scanLink": Command("control", control.scan_link),
+    "sandbox.newDevice": Command("control", control.new_device),
     "sandbox.setNumber": Command("control", control.set_number),
     "sandbox.setProfile": Command("control", control.set_profile),
     "sandbox.createStickerPack": Command("control", control.create_sticker_pack),
