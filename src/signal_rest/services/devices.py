@@ -17,6 +17,13 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
+async def _forget_inbox(backend: Backend, number: str) -> None:
+    # The messages the account had not taken go with its data: those signal-cli pushed before
+    # it answered are stored first, so none of them turns up later.
+    await backend.rpc.caught_up()
+    await backend.inbox.store.retire(number)
+
+
 async def list_devices(backend: Backend, number: str) -> list[dict[str, Any]]:
     """`listDevices` of `number` in the Go project's field names (a device without a name has
     `""`, as Go's string field gives it)."""
@@ -51,7 +58,7 @@ async def delete_local_data(backend: Backend, number: str, *, ignore_registered:
     if ignore_registered:
         params["ignore-registered"] = True
     await backend.rpc.call("deleteLocalAccountData", params)
-    await backend.inbox.store.retire(number)  # the messages it had not taken go with it
+    await _forget_inbox(backend, number)
 
 
 async def unregister(
@@ -65,4 +72,4 @@ async def unregister(
     await backend.rpc.call("unregister", params)
     if delete_local_data:
         await backend.rpc.call("deleteLocalAccountData", {"account": number})
-        await backend.inbox.store.retire(number)
+        await _forget_inbox(backend, number)
