@@ -265,6 +265,8 @@ class SandboxDaemon:
         raw = request.params
         if request.method == "unsubscribeReceive":
             return self._unsubscribe(connection, raw)
+        if isinstance(raw, list) and command is not None and command.kind == "registration":
+            raise RpcError(INVALID_PARAMS, ACCOUNT_REQUIRED)  # an array has no `account`
         if isinstance(raw, list):
             raise RpcError(INVALID_REQUEST, PARAMS_ARRAY)
         params: dict[str, Any] = dict(raw or {})
