@@ -36,6 +36,7 @@ VALUES = {
     "token": "123456",
     "name": "swagger-ui.css",
     "attachment": "nope.png",
+    "deviceId": "2",
 }
 WWW_AUTHENTICATE = 'Bearer realm="signal-rest", Basic realm="signal-rest"'
 
