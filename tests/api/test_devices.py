@@ -244,3 +244,33 @@ def test_removing_a_device_needs_an_exact_number(accounts: RunningService, numbe
             "form (e.g. +4915112345678)"
         },
     )
+
+
+def test_a_new_device_without_a_name_is_listed_with_an_empty_one(
+    accounts: RunningService,
+) -> None:
+    response = accounts.client.post("/v1/sandbox/devices")
+    assert response.status_code == 201, response.text
+    uri = response.json()["device_link_uri"]
+    assert accounts.client.post(f"/v1/devices/{ALICE}", json={"uri": uri}).status_code == 204
+    names = [(d["id"], d["name"]) for d in accounts.client.get(f"/v1/devices/{ALICE}").json()]
+    assert names == [(1, ""), (2, "")]
+
+
+INBOX_REFUSALS = [
+    pytest.param("0", "Input should be greater than or equal to 1", id="zero"),
+    pytest.param("-1", "Input should be greater than or equal to 1", id="negative"),
+    pytest.param(
+        "x", "Input should be a valid integer, unable to parse string as an integer", id="text"
+    ),
+    pytest.param("2147483648", "Input should be less than or equal to 2147483647", id="too-big"),
+]
+
+
+@pytest.mark.parametrize(("device", "why"), INBOX_REFUSALS)
+def test_a_devices_inbox_needs_a_device_id(accounts: RunningService, device: str, why: str) -> None:
+    response = accounts.client.get(f"/v1/sandbox/received/{ALICE}", params={"device": device})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": f"Couldn't process request - invalid query.device: {why}"},
+    )
