@@ -26,6 +26,7 @@ from signal_rest.api import (
     attachments,
     configuration,
     contacts,
+    devices,
     docs,
     group_avatar,
     group_members,
@@ -46,6 +47,7 @@ from signal_rest.api import (
     send,
     sticker_packs,
     typing_indicator,
+    unregister,
 )
 from signal_rest.auth.guard import TokenGuard, token_guard_options
 from signal_rest.auth.scopes import OPEN, RouteTable
@@ -73,6 +75,8 @@ def _routes(app: FastAPI) -> None:
     table.mount(register.router, "admin")  # /v1/register/{number}[/verify/{token}]
     table.mount(qrcodelink.router, "admin")  # /v1/qrcodelink[/raw]
     table.mount(accounts.router, "admin")  # /v1/accounts[/{number}/username|pin|settings|…]
+    table.mount(devices.router, "admin")  # /v1/devices/{number}[/{deviceId}|/local-data]
+    table.mount(unregister.router, "admin")  # /v1/unregister/{number}
     table.mount(send.router, "send")  # /v1/send, /v2/send
     table.mount(reactions.router, "send")  # /v1/reactions/{number}
     table.mount(receipts.router, "send")  # /v1/receipts/{number}

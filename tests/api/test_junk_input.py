@@ -12,6 +12,7 @@ from tests.support.flows import register
 from tests.support.service import RunningService, start_service
 
 ALICE = "+4915100000001"
+SPARE = "+4915100000008"  # the account the routes that end accounts are called for
 JUNK_BODIES = [
     b"",
     b"null",
@@ -34,25 +35,38 @@ PATH_VALUES = {
     "attachment": "nope.png",
     "numberToTrust": "+4915100000003",
     "uuid": "3f2c1f0e-0000-4000-8000-000000000000",
+    "deviceId": "2",
 }
+# An empty body unregisters (or deletes the local data of) the account named: these routes get
+# SPARE, so the routes after them still find ALICE.
+DESTRUCTIVE = (
+    "/v1/unregister/{number}",
+    "/v1/devices/{number}/local-data",
+    "/v1/devices/{number}/{deviceId}",
+)
 
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
     running = start_service(tmp_path_factory.mktemp("junk") / "data")
     register(running.client, ALICE)
+    register(running.client, SPARE)
     try:
         yield running
     finally:
         running.stop()
 
 
+def _concrete(path: str) -> str:
+    values = {**PATH_VALUES, "number": "%2B4915100000008"} if path in DESTRUCTIVE else PATH_VALUES
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+
+
 def _routes(service: RunningService) -> list[tuple[str, str]]:
     spec = service.client.get("/swagger/doc.json").json()
     routes = []
     for path, operations in spec["paths"].items():
-        concrete = re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], path)
-        routes += [(method.upper(), concrete) for method in operations]
+        routes += [(method.upper(), _concrete(path)) for method in operations]
     return routes
 
 

@@ -101,6 +101,23 @@ def test_realcli_unknown_account_is_rejected(real: RunningService) -> None:
 
 
 @pytest.mark.realcli
+def test_realcli_device_routes_answer_as_the_sandbox_does_for_an_unknown_account(
+    real: RunningService,
+) -> None:
+    client = real.client
+    for response in (
+        client.get(f"/v1/devices/{UNKNOWN_ACCOUNT}"),
+        client.post(f"/v1/devices/{UNKNOWN_ACCOUNT}", json={"uri": "sgnl://linkdevice?uuid=x"}),
+        client.delete(f"/v1/devices/{UNKNOWN_ACCOUNT}/2"),
+        client.post(f"/v1/unregister/{UNKNOWN_ACCOUNT}", json={"delete_account": True}),
+    ):
+        assert (response.status_code, response.json()) == (400, NO_ACCOUNT), response.request
+    # signal-cli has no data of a number that is no account: there is nothing to refuse.
+    deleted = client.request("DELETE", f"/v1/devices/{UNKNOWN_ACCOUNT}/local-data")
+    assert (deleted.status_code, deleted.content) == (204, b"")
+
+
+@pytest.mark.realcli
 def test_realcli_attachments_are_served_from_its_config_dir(real: RunningService) -> None:
     # signal-cli downloads into <config>/attachments; it has received nothing yet.
     folder = real.settings.signal_cli_dir / "attachments"

@@ -38,6 +38,7 @@ VALUES = {
     "attachment": "nope.png",
     "numberToTrust": "+4915100000004",
     "uuid": "3f2c1f0e-0000-4000-8000-000000000000",
+    "deviceId": "2",
 }
 WWW_AUTHENTICATE = 'Bearer realm="signal-rest", Basic realm="signal-rest"'
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, NotRequired
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
@@ -224,15 +224,48 @@ async def create_sticker_pack(request: Request, backend: SandboxDep) -> JSONResp
 
 @router.get(
     "/received/{number}",
-    summary="What an outside Signal user has received",
+    summary="What an outside Signal user (or a linked device: `?device=<id>`) has received",
     response_model=None,
     responses=ok(list[ReceivedMessage], description="Oldest first") | errors(404, *DAEMON),
 )
-async def received(number: str, backend: SandboxDep) -> list[dict[str, Any]]:
-    result: list[dict[str, Any]] = await backend.rpc.call(
-        "sandbox.listReceived", {"number": number_from_path(number)}
-    )
+async def received(
+    number: str,
+    backend: SandboxDep,
+    device: Annotated[int | None, Query(ge=1, le=2**31 - 1, description="A device id")] = None,
+) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {"number": number_from_path(number)}
+    if device is not None:
+        params["device"] = device
+    result: list[dict[str, Any]] = await backend.rpc.call("sandbox.listReceived", params)
     return result
+
+
+class NewDevice(RequestModel):
+    name: str = ""
+
+
+@with_config(ConfigDict(extra="forbid"))
+class NewDeviceLink(TypedDict):
+    device_link_uri: str
+
+
+@router.post(
+    "/devices",
+    summary="A new device (a Signal Desktop, say) shows the link to add it to an account",
+    description=(
+        "`POST /v1/devices/{number}` with the returned `device_link_uri` links the new device "
+        "to that account under `name`; what it then receives is at "
+        "`GET /v1/sandbox/received/{number}?device=<its id>`."
+    ),
+    status_code=201,
+    openapi_extra=body_doc(NewDevice, required=False),
+    response_model=None,
+    responses=ok(NewDeviceLink, status=201) | errors(*BODY, *DAEMON),
+)
+async def new_device(request: Request, backend: SandboxDep) -> JSONResponse:
+    body = parse_json_body(NewDevice, await read_body(request), optional=True)
+    result = await backend.rpc.call("sandbox.newDevice", {"name": body.name or None})
+    return JSONResponse({"device_link_uri": result["deviceLinkUri"]}, status_code=201)
 
 
 @router.post(

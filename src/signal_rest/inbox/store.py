@@ -127,6 +127,19 @@ class InboxStore:
 
         await self.write(update)
 
+    async def retire(self, account: str) -> None:
+        """`account`'s local data is gone: what it had not taken yet counts as delivered, so no
+        consumer gets it any more and retention removes it like any delivered message."""
+        now = time.time()
+
+        def update(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE messages SET delivered_at = ? WHERE account = ? AND delivered_at IS NULL",
+                (now, account),
+            )
+
+        await self.write(update)
+
     async def purge_delivered(self, older_than: float) -> int:
         """Forget messages delivered before the epoch time `older_than`; pending ones stay."""
 

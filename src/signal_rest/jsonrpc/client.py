@@ -52,6 +52,8 @@ __all__ = ["RpcClient", "error_from_response"]
 
 log = logging.getLogger(__name__)
 
+# Queued among the notifications by caught_up(): not one, only a mark of how far they got.
+_BARRIER = "\x00caught-up"
 # How long close() waits for the notification handler to finish what has arrived.
 NOTIFICATION_DRAIN_TIMEOUT = 30.0
 # A connection attempt that takes longer (a TCP peer that drops packets) counts as failed.
@@ -226,6 +228,14 @@ class RpcClient:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._notifier
 
+    async def caught_up(self) -> None:
+        """Return once every notification that arrived before this call was handled (or after
+        NOTIFICATION_DRAIN_TIMEOUT): what the daemon said before an answer is then in effect."""
+        handled = asyncio.Event()
+        self._notifications.put_nowait((_BARRIER, handled))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(handled.wait(), NOTIFICATION_DRAIN_TIMEOUT)
+
     async def call(
         self, method: str, params: dict[str, Any] | None = None, *, timeout: float | None = None
     ) -> Any:
@@ -389,7 +399,9 @@ class RpcClient:
         while True:
             method, params = await self._notifications.get()
             try:
-                if self.on_notification is not None:
+                if method is _BARRIER:
+                    params.set()
+                elif self.on_notification is not None:
                     await self.on_notification(method, params)
             except Exception:
                 log.exception("notification handler failed")

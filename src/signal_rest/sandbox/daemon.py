@@ -111,6 +111,7 @@ class SandboxDaemon:
         self.network = Network(data_dir, trust_new_identities=trust_new_identities)
         self.network.on_queued = self._pump
         self.network.on_account = self._account_added
+        self.network.on_account_gone = self._account_gone
         self.links = LinkRequests()
         self._servers: list[asyncio.Server] = []
         self._connections: set[_Connection] = set()
@@ -273,6 +274,8 @@ class SandboxDaemon:
         raw = request.params
         if request.method == "unsubscribeReceive":
             return self._unsubscribe(connection, raw)
+        if isinstance(raw, list) and command is not None and command.kind == "registration":
+            raise RpcError(INVALID_PARAMS, ACCOUNT_REQUIRED)  # an array has no `account`
         if isinstance(raw, list):
             if command is not None and command.kind == "single":
                 # An array names no account: signal-cli selects one before reading the params.
@@ -344,6 +347,15 @@ class SandboxDaemon:
     def _account_added(self, account: str) -> None:
         # Subscriptions for "all accounts" pick the new account up; nothing else to do.
         self._pump(account)
+
+    def _account_gone(self, account: str) -> None:
+        # Like signal-cli closing the account's manager: its own subscriptions end silently;
+        # subscriptions for every account simply have one account less.
+        for sub in [s for s in self._subscriptions.values() if s.account == account]:
+            del self._subscriptions[sub.id]
+        arrivals = self._arrivals.pop(account, None)
+        if arrivals is not None:
+            arrivals.set()  # a receive waiting for the account returns what it has
 
     def _receiving(self, account: str) -> list[_Subscription]:
         return [s for s in self._subscriptions.values() if s.account in (None, account)]

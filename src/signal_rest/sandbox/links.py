@@ -14,6 +14,15 @@ from .errors import user_error
 LINK_TIMEOUT = 600.0
 
 
+def new_link_uri() -> tuple[str, str]:
+    """A device-link URI as a new device shows it, and the device's identifier in it."""
+    device_uuid = base64.b64encode(secrets.token_bytes(16)).decode()
+    # A Curve25519 public key as Signal serialises it: type byte 0x05 + 32 bytes.
+    pub_key = base64.b64encode(b"\x05" + os.urandom(32)).decode().rstrip("=")
+    query = f"uuid={quote(device_uuid, safe='')}&pub_key={quote(pub_key, safe='')}"
+    return "sgnl://linkdevice?" + query, device_uuid
+
+
 @dataclass
 class _Request:
     scanned: asyncio.Future[str] = field(
@@ -30,11 +39,7 @@ class LinkRequests:
         self._pending: dict[str, _Request] = {}
 
     def start(self) -> str:
-        device_uuid = base64.b64encode(secrets.token_bytes(16)).decode()
-        # A Curve25519 public key as Signal serialises it: type byte 0x05 + 32 bytes.
-        pub_key = base64.b64encode(b"\x05" + os.urandom(32)).decode().rstrip("=")
-        query = f"uuid={quote(device_uuid, safe='')}&pub_key={quote(pub_key, safe='')}"
-        uri = "sgnl://linkdevice?" + query
+        uri, _ = new_link_uri()
         self._pending[uri] = _Request()
         return uri
 

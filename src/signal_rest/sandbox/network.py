@@ -15,7 +15,8 @@ source = the own number and `sourceDevice` = the sending device. A note to self 
 number as recipient, or `noteToSelf`) gives a transcript with destination = the own number;
 with `notifySelf` the other devices get the message itself instead, as they do for a group
 message sent with `notifySelf`. Only the device the sender addressed sends receipts back.
-See people.py for usernames and profiles, contacts.py for what each number knows of others.
+See people.py for usernames and profiles, contacts.py for what each number knows of others,
+devices.py for the devices linked to a local account and for accounts leaving.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from typing import Any
 from . import identities
 from .attachments import referenced_ids
 from .contacts import ContactBook
+from .devices import Devices
 from .people import People
 from .store import Store
 from .store import now_ms as now_ms  # re-exported: the daemon stamps deliveries with it
@@ -84,7 +86,7 @@ def _untrusted(message: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class Network(People, ContactBook):
+class Network(People, ContactBook, Devices):
     def __init__(self, data_dir: Path, *, trust_new_identities: str = "on-first-use") -> None:
         self.data_dir = data_dir
         # signal-cli's --trust-new-identities; an account may have its own (identities.py)
@@ -100,6 +102,8 @@ class Network(People, ContactBook):
         # account, on_account(number) after an account became local.
         self.on_queued: Callable[[str], None] = lambda account: None
         self.on_account: Callable[[str], None] = lambda account: None
+        # on_account_gone(number) after an account left this daemon (unregistered, deleted).
+        self.on_account_gone: Callable[[str], None] = lambda account: None
 
     def close(self) -> None:
         self.store.close()
@@ -215,20 +219,8 @@ class Network(People, ContactBook):
                 device,
                 created,
             )
+            self.wake(number)
         self.on_account(number)
-
-    def devices(self, number: str) -> list[dict[str, Any]]:
-        rows = self.store.all("SELECT * FROM devices WHERE number = ? ORDER BY device_id", number)
-        seen = now_ms()
-        return [
-            {
-                "id": int(r["device_id"]),
-                "name": r["name"],
-                "createdTimestamp": int(r["created"]),
-                "lastSeenTimestamp": seen,
-            }
-            for r in rows
-        ]
 
     # envelopes
     def envelope(self, sender: Sender, timestamp: int, content: dict[str, Any]) -> dict[str, Any]:
@@ -260,6 +252,7 @@ class Network(People, ContactBook):
             self.on_queued(recipient)
             if local != PHONE:
                 self._to_phone(recipient, envelope)  # the linked account's phone gets it too
+            self.to_outside_devices(recipient, envelope)
             return
         delivered_now(envelope)
         self.store.add_received(recipient, message)
@@ -293,6 +286,7 @@ class Network(People, ContactBook):
             self.on_queued(number)
         if local != PHONE and sender.device != PHONE:
             self._to_phone(number, envelope)
+        self.to_outside_devices(number, envelope, skip=sender.device)
 
     def _to_phone(self, number: str, envelope: dict[str, Any]) -> None:
         copy = dict(envelope)

@@ -4,9 +4,10 @@ Everything the simulated network knows lives here so a restarted daemon continue
 stopped: numbers and their settings, local accounts and devices, pending verification codes,
 groups, undelivered messages of local accounts and the inboxes of outside users, usernames
 (and which usernames each sender has looked up), profiles, identity keys and what each
-account trusts, each number's contacts, who may be found by number, and which accounts the
-server rate-limits until they solve a captcha. All access happens on the event loop thread;
-statements are tiny, so they run inline.
+account trusts, each number's contacts, who may be found by number, which accounts the server
+rate-limits until they solve a captcha, the local data of unregistered accounts, new devices
+waiting to be linked and the inboxes of outside linked devices. All access happens on the
+event loop thread; statements are tiny, so they run inline.
 """
 
 from __future__ import annotations
@@ -70,6 +71,12 @@ CREATE TABLE IF NOT EXISTS discovery (
     number_sharing INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS rate_limits (
     number TEXT PRIMARY KEY, token TEXT NOT NULL, retry_after INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dormant_accounts (
+    number TEXT PRIMARY KEY, device_id INTEGER NOT NULL, created INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS device_offers (uuid TEXT PRIMARY KEY, name TEXT);
+CREATE TABLE IF NOT EXISTS device_inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, number TEXT NOT NULL, device_id INTEGER NOT NULL,
+    message TEXT NOT NULL);
 """
 
 

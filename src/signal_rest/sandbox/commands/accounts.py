@@ -124,10 +124,6 @@ async def finish_link(ctx: Context, raw: dict[str, Any]) -> Any:
     return {"number": number}
 
 
-async def list_devices(ctx: Context, raw: dict[str, Any]) -> Any:
-    return ctx.network.devices(ctx.me)
-
-
 async def get_user_status(ctx: Context, raw: dict[str, Any]) -> Any:
     network, p = ctx.network, Params(raw)
     out: list[dict[str, Any]] = []

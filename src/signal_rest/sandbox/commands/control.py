@@ -9,6 +9,7 @@ from typing import Any
 from .. import identities
 from ..context import Context
 from ..errors import user_error
+from ..links import new_link_uri
 from ..network import E164, PHONE, Network
 from ..stickers import create as create_pack
 from .accounts import set_username
@@ -96,7 +97,26 @@ async def update_group(ctx: Context, raw: dict[str, Any]) -> Any:
 
 
 async def list_received(ctx: Context, raw: dict[str, Any]) -> Any:
-    return ctx.network.store.received(_number(raw))
+    """What the phone of `number` received; with `device` (2, 3, …) what that linked device
+    outside this daemon received (see devices.py)."""
+    number = _number(raw)
+    device = raw.get("device", PHONE)
+    if type(device) is not int or device < PHONE:
+        raise user_error("device must be a device id (1 is the phone)")
+    if device == PHONE:
+        return ctx.network.store.received(number)
+    return ctx.network.device_received(number, device)
+
+
+async def new_device(ctx: Context, raw: dict[str, Any]) -> Any:
+    """`{"name"?}`: a new device (a Signal Desktop, say) shows the URI to link it; an account's
+    `addDevice` with that URI links it as that account's next device."""
+    name = raw.get("name")
+    if name is not None and not isinstance(name, str):
+        raise user_error("name must be a string")
+    uri, identifier = new_link_uri()
+    ctx.network.offer_device(identifier, name)
+    return {"deviceLinkUri": uri}
 
 
 async def scan_link(ctx: Context, raw: dict[str, Any]) -> Any:
