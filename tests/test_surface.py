@@ -28,60 +28,13 @@ def _our_routes(tmp_path: Path) -> set[tuple[str, str]]:
     }
 
 
-def test_every_route_is_one_of_the_go_projects(tmp_path: Path) -> None:
+def test_the_routes_are_exactly_the_go_projects(tmp_path: Path) -> None:
+    # Every route of signal-cli-rest-api (its swagger plus GET /v1/search, which its router
+    # serves), and none it does not have outside /v1/sandbox/.
     ours = _our_routes(tmp_path)
-    assert ours <= _go_routes(), ours - _go_routes()
-    # The seed routes this service must have.
-    assert {
-        ("GET", "/v1/about"),
-        ("GET", "/v1/health"),
-        ("POST", "/v1/register/{}"),
-        ("POST", "/v1/register/{}/verify/{}"),
-        ("POST", "/v2/send"),
-        ("POST", "/v1/send"),
-        ("GET", "/v1/receive/{}"),
-        ("POST", "/v1/groups/{}"),
-        ("GET", "/v1/groups/{}"),
-        ("GET", "/v1/groups/{}/{}"),
-        ("DELETE", "/v1/groups/{}/{}"),
-        ("GET", "/v1/qrcodelink"),
-        ("GET", "/v1/accounts"),
-    } <= ours
-
-
-def test_conversation_routes_are_all_here(tmp_path: Path) -> None:
-    # Issue 6: reactions, receipts, typing, remote delete, polls, pins, stickers, attachments.
-    assert {
-        ("POST", "/v1/reactions/{}"),
-        ("DELETE", "/v1/reactions/{}"),
-        ("POST", "/v1/receipts/{}"),
-        ("PUT", "/v1/typing-indicator/{}"),
-        ("DELETE", "/v1/typing-indicator/{}"),
-        ("DELETE", "/v1/remote-delete/{}"),
-        ("POST", "/v1/polls/{}"),
-        ("POST", "/v1/polls/{}/vote"),
-        ("DELETE", "/v1/polls/{}"),
-        ("POST", "/v1/groups/{}/{}/pin-message"),
-        ("DELETE", "/v1/groups/{}/{}/pin-message"),
-        ("GET", "/v1/groups/{}/{}/avatar"),
-        ("GET", "/v1/sticker-packs/{}"),
-        ("POST", "/v1/sticker-packs/{}"),
-        ("GET", "/v1/attachments"),
-        ("GET", "/v1/attachments/{}"),
-        ("DELETE", "/v1/attachments/{}"),
-    } <= _our_routes(tmp_path)
-
-
-def test_profile_and_contact_routes_are_all_here(tmp_path: Path) -> None:
-    # Issue 7, its profiles and contacts part.
-    assert {
-        ("PUT", "/v1/profiles/{}"),
-        ("GET", "/v1/contacts/{}"),
-        ("PUT", "/v1/contacts/{}"),
-        ("GET", "/v1/contacts/{}/{}"),
-        ("GET", "/v1/contacts/{}/{}/avatar"),
-        ("POST", "/v1/contacts/{}/sync"),
-    } <= _our_routes(tmp_path)
+    go = _go_routes()
+    assert (sorted(go - ours), sorted(ours - go)) == ([], [])
+    assert len(go) == 64
 
 
 def test_configuration_doc_is_generated_from_the_settings() -> None:
