@@ -261,3 +261,41 @@ def test_search_without_any_account_says_so(service: RunningService) -> None:
             "register one first"
         },
     )
+
+
+def _register_again(client: Any, number: str) -> str:
+    """Unregister `number` (local data gone) and request a new code: the verify path."""
+    response = client.post(f"/v1/unregister/{number}", json={"delete_local_data": True})
+    assert (response.status_code, response.content) == (204, b""), response.text
+    response = client.post(f"/v1/register/{number}")
+    assert response.status_code == 201, response.text
+    code = client.get(f"/v1/sandbox/verification-code/{number}").json()["code"]
+    return f"/v1/register/{number}/verify/{code}"
+
+
+def test_registering_again_needs_the_pin_set_over_rest(accounts: RunningService) -> None:
+    client = accounts.client
+    assert client.post(f"/v1/accounts/{ALICE}/pin", json={"pin": "1234"}).status_code == 201
+    verify = _register_again(client, ALICE)
+
+    response = client.post(verify)
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "error": "Verification failed! This number is locked with a pin. Hours remaining "
+            "until reset: 168\nUse '--pin PIN_CODE' to specify the registration lock PIN"
+        },
+    )
+    assert client.get("/v1/accounts").json() == [BOB]
+    response = client.post(verify, json={"pin": "1234"})
+    assert (response.status_code, response.content) == (201, b"")
+    assert client.get("/v1/accounts").json() == [BOB, ALICE]
+
+
+def test_registering_again_after_the_pin_was_removed_needs_none(accounts: RunningService) -> None:
+    client = accounts.client
+    assert client.post(f"/v1/accounts/{ALICE}/pin", json={"pin": "1234"}).status_code == 201
+    assert client.delete(f"/v1/accounts/{ALICE}/pin").status_code == 204
+    response = client.post(_register_again(client, ALICE))
+    assert (response.status_code, response.content) == (201, b"")
+    assert client.get("/v1/accounts").json() == [BOB, ALICE]
