@@ -363,19 +363,6 @@ def test_quit_group_leaves_but_keeps_it_listed(accounts: RunningService, prefixe
     assert get(accounts, group_id) == entry_for(group_id, members=[ALICE])
 
 
-def test_quit_group_as_last_admin_with_members_is_refused(accounts: RunningService) -> None:
-    group_id = team(accounts)
-    response = accounts.client.post(f"/v1/groups/{ALICE}/{group_id}/quit")
-    assert (response.status_code, response.json()) == (
-        400,
-        {
-            "error": "You need to specify a new admin with --admin: User is last admin in "
-            f"group: Team ({internal(group_id)})"
-        },
-    )
-    assert get(accounts, group_id) == entry_for(group_id)
-
-
 # POST/DELETE …/members and …/admins
 
 

@@ -423,6 +423,39 @@ def test_delete_unknown_or_deleted_group_is_404_like_get(accounts: RunningServic
         )
 
 
+def test_quit_as_only_admin_names_a_new_admin_and_the_group_stays_listed(
+    accounts: RunningService,
+) -> None:
+    group_id = create(accounts, {"name": "Team", "members": [BOB]})
+    internal_id = base64.b64decode(bare(group_id)).decode()
+    response = accounts.client.post(f"/v1/groups/{ALICE}/{group_id}/quit")
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "error": "You are the only admin of this group: name a member as new admin with "
+            f"?new_admin=<number> to leave it (members: {BOB}) (signal-cli: You need to "
+            f"specify a new admin with --admin: User is last admin in group: Team ({internal_id}))"
+        },
+    )
+    response = accounts.client.post(
+        f"/v1/groups/{ALICE}/{group_id}/quit", params={"new_admin": BOB}
+    )
+    assert (response.status_code, response.content) == (204, b"")
+    [mine] = listed(accounts)
+    assert (mine["id"], mine["member"]) == (group_id, False)
+    [bobs] = listed(accounts, BOB)
+    assert (bobs["members"], bobs["admins"]) == ([BOB], [BOB])
+
+
+def test_quit_unknown_group_is_404_like_get(accounts: RunningService) -> None:
+    nobodys = "group." + base64.b64encode(base64.b64encode(bytes(32))).decode()
+    response = accounts.client.post(f"/v1/groups/{ALICE}/{nobodys}/quit")
+    assert (response.status_code, response.json()) == (
+        404,
+        {"error": "No group with that id found"},
+    )
+
+
 @pytest.mark.parametrize(
     ("method", "group_id", "status", "error"),
     [

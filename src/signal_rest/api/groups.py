@@ -20,8 +20,7 @@ from signal_rest.backend import Backend
 from signal_rest.domain.groupids import internal_to_rest, rest_to_internal
 from signal_rest.domain.groups import group_entry, member_param, permission_params
 from signal_rest.errors import NotFound, ValidationError
-from signal_rest.services.groups import delete_group as delete_group_of
-from signal_rest.services.groups import fetch_groups, update_with_avatar
+from signal_rest.services.groups import fetch_groups, leave_group, update_with_avatar
 
 __all__ = ["router"]
 
@@ -195,7 +194,7 @@ async def delete_group(
     # Leaves the group and deletes it locally, so it is gone from the list afterwards (the Go
     # project only leaves, and the group stays listed with "member": false).
     new_admins = [_query_number(v) for v in new_admin or []]
-    await delete_group_of(backend, account(number), rest_to_internal(groupid), new_admins)
+    await leave_group(backend, account(number), rest_to_internal(groupid), new_admins, delete=True)
     return Response(status_code=200)
 
 
@@ -274,9 +273,23 @@ async def join_group(number: str, groupid: str, backend: BackendDep) -> Response
 @router.post(
     "/v1/groups/{number}/{groupid}/quit",
     summary="Quit a Signal Group",
+    description=(
+        "Leaves the group; it stays listed with `member: false`. The group's only admin names a "
+        "member as new admin with `?new_admin=NUMBER` (repeatable); without one, leaving is "
+        "refused."
+    ),
     status_code=204,
-    responses=errors(*DAEMON),
+    responses=errors(400, 404, *DAEMON),
 )
-async def quit_group(number: str, groupid: str, backend: BackendDep) -> Response:
+async def quit_group(
+    number: str,
+    groupid: str,
+    backend: BackendDep,
+    new_admin: Annotated[
+        list[str] | None, Query(description="a member to make admin before leaving (repeatable)")
+    ] = None,
+) -> Response:
     # Unlike DELETE, the group stays listed (with "member": false), as in Go.
-    return await _group_action(number, groupid, backend, "quitGroup")
+    new_admins = [_query_number(v) for v in new_admin or []]
+    await leave_group(backend, account(number), rest_to_internal(groupid), new_admins, delete=False)
+    return Response(status_code=204)

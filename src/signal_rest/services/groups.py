@@ -10,7 +10,7 @@ from signal_rest.backend import Backend
 from signal_rest.domain.attachments import AttachmentSpec, TempAttachments
 from signal_rest.errors import NotFound, PayloadTooLarge, RpcError, ValidationError
 
-__all__ = ["delete_group", "fetch_groups", "update_group", "update_with_avatar", "write_avatar"]
+__all__ = ["fetch_groups", "leave_group", "update_group", "update_with_avatar", "write_avatar"]
 
 _NO_GROUP = "Failed to send to group: Group not found"
 _LAST_ADMIN = "You need to specify a new admin with --admin"
@@ -66,11 +66,13 @@ async def update_with_avatar(backend: Backend, params: dict[str, Any], base64_av
         await asyncio.to_thread(files.cleanup)
 
 
-async def delete_group(
-    backend: Backend, number: str, internal_id: str, new_admins: list[str]
+async def leave_group(
+    backend: Backend, number: str, internal_id: str, new_admins: list[str], *, delete: bool
 ) -> None:
-    """Leave the group (making `new_admins` admins first) and forget it locally."""
-    params: dict[str, Any] = {"groupId": internal_id, "delete": True, "account": number}
+    """Leave the group (making `new_admins` admins first); with `delete`, forget it locally."""
+    params: dict[str, Any] = {"groupId": internal_id, "account": number}
+    if delete:
+        params["delete"] = True
     if new_admins:
         params["admin"] = new_admins
     try:
