@@ -124,7 +124,12 @@ def fuzz_schema(service: RunningService) -> Any:
     return loaded
 
 
-schema = schemathesis.pytest.from_fixture("fuzz_schema")
+# POST /api/v1/rpc is not fuzzed: it passes any JSON-RPC call through to signal-cli, for any
+# account (`unregister`, `deleteLocalAccountData`, `removePin`, ...), so generated bodies could end
+# the accounts the other operations need; and it answers in signal-cli's own format (empty 415,
+# JSON-RPC errors with 200), not ours. tests/api/test_signal_cli_http.py covers it, against the
+# real signal-cli too.
+schema = schemathesis.pytest.from_fixture("fuzz_schema").exclude(path="/api/v1/rpc")
 
 
 @pytest.fixture(autouse=True)

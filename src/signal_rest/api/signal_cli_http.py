@@ -10,7 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from pydantic import ConfigDict, with_config
+from typing_extensions import TypedDict
 
+from signal_rest.api.body import read_body
 from signal_rest.api.deps import BackendDep
 from signal_rest.api.schemas import empty, errors, ok
 from signal_rest.auth.guard import token_of
@@ -37,12 +40,24 @@ _RPC_BODY: dict[str, Any] = {
         }
     },
 }
-# The answer: one JSON-RPC response object (result or error), or an array for a batch.
-_RPC_ANSWER: dict[str, Any] = {
-    "description": "The JSON-RPC answer (also for JSON-RPC errors): an object, or an array "
-    "for a batch",
-    "content": {"application/json": {"schema": {}}},
-}
+
+
+@with_config(ConfigDict(extra="forbid"))
+class RpcErrorObject(TypedDict):
+    code: int
+    message: str
+    data: Any
+
+
+@with_config(ConfigDict(extra="forbid"))
+class RpcAnswer(TypedDict, total=False):
+    """One JSON-RPC response: `result` or `error`, and the request's `id`."""
+
+    jsonrpc: str
+    result: Any
+    error: RpcErrorObject
+    id: str | int | float | None
+
 
 
 def wrong_method() -> Response:
@@ -75,16 +90,20 @@ def _refuse_account_tokens(request: Request) -> None:
     summary="signal-cli's JSON-RPC over HTTP: one request or a batch, as `daemon --http` takes it",
     response_model=None,
     openapi_extra={"requestBody": _RPC_BODY},
-    responses={200: _RPC_ANSWER}
+    responses=ok(
+        RpcAnswer | list[RpcAnswer],
+        description="The JSON-RPC answer, also for JSON-RPC errors (an array for a batch)",
+    )
     | empty(201, "The request was a notification (no id): carried out, nothing to answer")
     | empty(415, "The Content-Type does not start with application/json")
-    | errors(403, 503, 504),
+    | errors(400, 403, 408, 413, 503, 504),
 )
 async def rpc(request: Request, backend: BackendDep) -> Response:
     _refuse_account_tokens(request)
     if not request.headers.get("content-type", "").startswith("application/json"):
         return Response(status_code=415)
-    body = await request.body()
+    # Our limits (413, or 400 for JSON nested beyond max_json_depth), sized for attachments.
+    body = await read_body(request, files=True)
     answer = await passthrough.rpc(backend.rpc, body, timeout=backend.settings.rpc_timeout)
     if answer is None:
         return Response(status_code=201)
@@ -95,6 +114,7 @@ async def rpc(request: Request, backend: BackendDep) -> Response:
     "/api/v1/check",
     summary="signal-cli's liveness check: 200 with an empty body while signal-cli answers",
     response_model=None,
+    response_class=Response,
     responses=empty(200, "signal-cli answers") | errors(503),
 )
 async def check(request: Request, backend: BackendDep) -> Response:
