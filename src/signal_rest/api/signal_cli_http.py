@@ -59,7 +59,6 @@ class RpcAnswer(TypedDict, total=False):
     id: str | int | float | None
 
 
-
 def wrong_method() -> Response:
     """signal-cli's 405: no body, no Allow header."""
     return Response(status_code=405)
