@@ -119,7 +119,7 @@ def _error_handlers(app: FastAPI) -> None:
         if request.url.path.startswith("/api/v1/") and exc.status_code in (404, 405):
             # signal-cli's HTTP API answers as signal-cli's HTTP server does.
             if exc.status_code == 405:
-                return signal_cli_http.wrong_method()
+                return signal_cli_http.wrong_method(request.method)
             return signal_cli_http.not_found(request.url.path)
         if exc.status_code == 404 and (redirect := slash_redirect(request)):
             return redirect

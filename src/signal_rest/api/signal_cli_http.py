@@ -59,9 +59,12 @@ class RpcAnswer(TypedDict, total=False):
     id: str | int | float | None
 
 
-def wrong_method() -> Response:
-    """signal-cli's 405: no body, no Allow header."""
-    return Response(status_code=405)
+def wrong_method(method: str) -> Response:
+    """signal-cli's 405: no body, no Allow header (and to HEAD, no Content-Length either)."""
+    response = Response(status_code=405)
+    if method == "HEAD":
+        del response.headers["content-length"]
+    return response
 
 
 def not_found(path: str) -> Response:
@@ -118,7 +121,7 @@ async def rpc(request: Request, backend: BackendDep) -> Response:
 )
 async def check(request: Request, backend: BackendDep) -> Response:
     if request.method != "GET":  # HEAD: signal-cli's server answers it with 405
-        return wrong_method()
+        return wrong_method(request.method)
     timeout = min(CHECK_TIMEOUT, backend.settings.rpc_timeout)
     try:
         await backend.rpc.call("version", timeout=timeout)

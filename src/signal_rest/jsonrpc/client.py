@@ -298,7 +298,8 @@ class RpcClient:
         link.outbox.put(request_id, line)
         try:
             async with asyncio.timeout(limit):
-                return await future
+                answer: dict[str, Any] = await future
+                return answer
         except TimeoutError as exc:
             raise RpcTimeout(f"signal-cli did not answer {method} within {limit:g} s") from exc
         finally:
