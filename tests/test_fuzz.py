@@ -150,6 +150,11 @@ def call_and_check(case: Case[Any], params: dict[str, str] | None) -> None:
     response = case.call(params=params, timeout=30)
     request = f"{case.as_curl_command()} (plus query {params})"
     assert response.status_code < 500, (request, response.text)
+    if case.operation.path.startswith("/api/v1/") and response.status_code == 405:
+        # signal-cli's own HTTP API answers a wrong method as signal-cli does: 405, no body
+        # (tests/api/test_signal_cli_http_realcli.py compares it with the real daemon).
+        assert response.content == b"", request
+        return
     if response.status_code >= 400:
         assert response.headers.get("content-type") == ["application/json"], request
         body = response.json()

@@ -98,7 +98,8 @@ def _routes(app: FastAPI) -> None:
     table.mount(contacts.router, "admin")  # /v1/contacts/{number}[/sync|/{uuid}[/avatar]]
     table.mount(sandbox.router, "admin")  # /v1/sandbox/* (only when the backend is the sandbox)
     # signal-cli's own HTTP API: the passthrough acts for every account, so it is admin's.
-    table.mount(signal_cli_http.router, "admin")  # POST /api/v1/rpc, GET /api/v1/check
+    table.mount(signal_cli_http.router, "admin")  # POST /api/v1/rpc
+    table.mount(signal_cli_http.check_router, OPEN)  # GET /api/v1/check, like /v1/health
     table.mount(docs.router, OPEN)  # /swagger/*
 
 

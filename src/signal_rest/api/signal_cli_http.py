@@ -20,9 +20,10 @@ from signal_rest.auth.guard import token_of
 from signal_rest.errors import DaemonUnavailable, Forbidden, RpcTimeout
 from signal_rest.services import passthrough
 
-__all__ = ["CONTEXTS", "not_found", "router", "wrong_method"]
+__all__ = ["CONTEXTS", "check_router", "not_found", "router", "wrong_method"]
 
-router = APIRouter(tags=["signal-cli"])
+router = APIRouter(tags=["signal-cli"])  # the passthrough: acts for every account
+check_router = APIRouter(tags=["signal-cli"])  # the liveness check: reveals nothing
 
 # The paths signal-cli's HTTP server has a handler for; it matches them as prefixes.
 CONTEXTS = ("/api/v1/rpc", "/api/v1/events", "/api/v1/check")
@@ -112,7 +113,7 @@ async def rpc(request: Request, backend: BackendDep) -> Response:
     return Response(answer, media_type="application/json")
 
 
-@router.get(
+@check_router.get(
     "/api/v1/check",
     summary="signal-cli's liveness check: 200 with an empty body while signal-cli answers",
     response_model=None,
