@@ -151,6 +151,19 @@ def test_subscriptions_are_not_implemented_over_http(accounts: RunningService) -
     assert sent.status_code == 201, sent.text
 
 
+def test_receive_is_refused_while_we_are_subscribed(accounts: RunningService) -> None:
+    # Passed through: the daemon refuses it, as signal-cli does while something else receives.
+    assert answered(rpc(accounts.client, request("receive", 2, account=ALICE))) == {
+        "jsonrpc": "2.0",
+        "error": {
+            "code": -1,
+            "message": "Receive command cannot be used if messages are already being received.",
+            "data": None,
+        },
+        "id": 2,
+    }
+
+
 def test_unparsable_bodies_are_answered_as_signal_cli_does(service: RunningService) -> None:
     def error(code: int, message: str) -> dict[str, Any]:
         return {
