@@ -124,7 +124,12 @@ def fuzz_schema(service: RunningService) -> Any:
     return loaded
 
 
-schema = schemathesis.pytest.from_fixture("fuzz_schema")
+# POST /api/v1/rpc is not fuzzed: it passes any JSON-RPC call through to signal-cli, for any
+# account (`unregister`, `deleteLocalAccountData`, `removePin`, ...), so generated bodies could end
+# the accounts the other operations need; and it answers in signal-cli's own format (empty 415,
+# JSON-RPC errors with 200), not ours. tests/api/test_signal_cli_http.py covers it, against the
+# real signal-cli too.
+schema = schemathesis.pytest.from_fixture("fuzz_schema").exclude(path="/api/v1/rpc")
 
 
 @pytest.fixture(autouse=True)
@@ -145,6 +150,11 @@ def call_and_check(case: Case[Any], params: dict[str, str] | None) -> None:
     response = case.call(params=params, timeout=30)
     request = f"{case.as_curl_command()} (plus query {params})"
     assert response.status_code < 500, (request, response.text)
+    if case.operation.path.startswith("/api/v1/") and response.status_code == 405:
+        # signal-cli's own HTTP API answers a wrong method as signal-cli does: 405, no body
+        # (tests/api/test_signal_cli_http_realcli.py compares it with the real daemon).
+        assert response.content == b"", request
+        return
     if response.status_code >= 400:
         assert response.headers.get("content-type") == ["application/json"], request
         body = response.json()

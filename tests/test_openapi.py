@@ -96,6 +96,10 @@ def test_every_operation_documents_its_success_body(document: dict[str, Any]) ->
     assert undocumented == []
 
 
+# signal-cli's own HTTP API answers these as signal-cli does: with an empty body.
+SIGNAL_CLI_EMPTY = {("POST", "/api/v1/rpc", "415")}
+
+
 def test_every_error_is_documented_as_the_error_body(document: dict[str, Any]) -> None:
     wrong = []
     for method, path, operation in _operations(document):
@@ -103,6 +107,9 @@ def test_every_error_is_documented_as_the_error_body(document: dict[str, Any]) -
         if not any(code.startswith("4") for code in failures):
             wrong.append(f"{method} {path}: no 4xx response")
         for code, response in failures.items():
+            if (method, path, code) in SIGNAL_CLI_EMPTY:
+                assert "content" not in response, (method, path, code)
+                continue
             schema = response.get("content", {}).get("application/json", {}).get("schema")
             if schema is None or not _is_error_body(document, schema):
                 wrong.append(f"{method} {path} {code}: not an {{'error': string}} body")

@@ -10,7 +10,9 @@ from signal_rest.config import DOC_HEADER, Settings, settings_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 GO_ROUTES = Path(__file__).parent / "data" / "go-routes.txt"
-OUR_OWN = {"/v1/sandbox/"}  # routes that signal-cli-rest-api does not have, by prefix
+# Routes that signal-cli-rest-api does not have, by prefix: the sandbox controls, and
+# signal-cli's own HTTP API (`daemon --http`).
+OUR_OWN = {"/v1/sandbox/", "/api/v1/"}
 
 
 def _go_routes() -> set[tuple[str, str]]:

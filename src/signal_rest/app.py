@@ -45,6 +45,7 @@ from signal_rest.api import (
     schemas,
     search,
     send,
+    signal_cli_http,
     sticker_packs,
     typing_indicator,
     unregister,
@@ -96,6 +97,9 @@ def _routes(app: FastAPI) -> None:
     table.mount(profiles.router, "admin")  # /v1/profiles/{number}
     table.mount(contacts.router, "admin")  # /v1/contacts/{number}[/sync|/{uuid}[/avatar]]
     table.mount(sandbox.router, "admin")  # /v1/sandbox/* (only when the backend is the sandbox)
+    # signal-cli's own HTTP API: the passthrough acts for every account, so it is admin's.
+    table.mount(signal_cli_http.router, "admin")  # POST /api/v1/rpc
+    table.mount(signal_cli_http.check_router, OPEN)  # GET /api/v1/check, like /v1/health
     table.mount(docs.router, OPEN)  # /swagger/*
 
 
@@ -113,6 +117,11 @@ def _error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if request.url.path.startswith("/api/v1/") and exc.status_code in (404, 405):
+            # signal-cli's HTTP API answers as signal-cli's HTTP server does.
+            if exc.status_code == 405:
+                return signal_cli_http.wrong_method(request.method)
+            return signal_cli_http.not_found(request.url.path)
         if exc.status_code == 404 and (redirect := slash_redirect(request)):
             return redirect
         if exc.status_code in (404, 405):

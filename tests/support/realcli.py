@@ -84,3 +84,44 @@ def start_daemon(config_dir: Path, socket_path: Path, *extra: str) -> subprocess
         time.sleep(0.1)
     proc.kill()
     raise AssertionError("signal-cli daemon did not open its socket within 60 s")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_http_daemon(config_dir: Path, port: int, *extra: str) -> subprocess.Popen[bytes]:
+    """Start `signal-cli daemon --http 127.0.0.1:PORT` (multi-account) and wait until its
+    `/api/v1/check` answers 200."""
+    config_dir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [
+            str(signal_cli_path()),
+            "--config",
+            str(config_dir),
+            "daemon",
+            "--http",
+            f"127.0.0.1:{port}",
+            *extra,
+        ],
+        env=signal_cli_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"signal-cli daemon exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as conn:
+                conn.sendall(b"GET /api/v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+                if conn.recv(64).startswith(b"HTTP/1.1 200"):
+                    return proc
+        except OSError:
+            pass
+        time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("signal-cli daemon --http did not answer /api/v1/check within 60 s")

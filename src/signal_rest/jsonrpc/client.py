@@ -246,11 +246,38 @@ class RpcClient:
         counted from the moment the request is queued. A request that times out before its line
         was written is never sent; one that was written may still be carried out.
         """
-        limit = self.timeout if timeout is None else timeout
-        request_id = str(next(self._ids))
-        request: dict[str, Any] = {"jsonrpc": "2.0", "method": method, "id": request_id}
+        request: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
         if params is not None:
             request["params"] = params
+        answer = await self._exchange(request, method, params, timeout)
+        if isinstance(answer.get("error"), dict):
+            raise error_from_response(answer["error"])
+        return answer.get("result")
+
+    async def exchange(self, request: dict[str, Any], *, timeout: float | None = None) -> Any:
+        """Send `request` as it is, but under an id of ours, and return the whole answer object
+        (result or error, exactly as the daemon wrote it) with the caller's id put back.
+
+        For a passthrough: keys the daemon does not know stay in, so it judges them itself. An
+        answer is always awaited, even for a request without an id (a notification to the
+        caller): it is then returned without `id`. Raises like `call` when there is no answer.
+        """
+        method = str(request.get("method"))
+        params = request.get("params")
+        answer = await self._exchange(dict(request), method, params, timeout)
+        answer = dict(answer)
+        if "id" in request:
+            answer["id"] = request["id"]
+        else:
+            answer.pop("id", None)
+        return answer
+
+    async def _exchange(
+        self, request: dict[str, Any], method: str, params: Any, timeout: float | None
+    ) -> dict[str, Any]:
+        limit = self.timeout if timeout is None else timeout
+        request_id = str(next(self._ids))
+        request["id"] = request_id
         line = json.dumps(request, ensure_ascii=False).encode()
         # A string has no more UTF-16 units than its UTF-8 bytes, so only a line longer than
         # MAX_STRING can hold one signal-cli refuses: the params are searched only then.
@@ -271,7 +298,8 @@ class RpcClient:
         link.outbox.put(request_id, line)
         try:
             async with asyncio.timeout(limit):
-                return await future
+                answer: dict[str, Any] = await future
+                return answer
         except TimeoutError as exc:
             raise RpcTimeout(f"signal-cli did not answer {method} within {limit:g} s") from exc
         finally:
@@ -390,10 +418,7 @@ class RpcClient:
             future = self._pending.get(str(item.get("id")))
             if future is None or future.done():
                 continue
-            if isinstance(item.get("error"), dict):
-                future.set_exception(error_from_response(item["error"]))
-            else:
-                future.set_result(item.get("result"))
+            future.set_result(item)
 
     async def _notify(self) -> None:
         while True:
