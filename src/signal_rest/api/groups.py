@@ -173,6 +173,21 @@ async def get_group(
     raise NotFound("No group with that id found")
 
 
+# `?new_admin=` of DELETE and quit: the members the only admin hands over to before leaving.
+NewAdmins = Annotated[
+    list[str] | None, Query(description="a member to make admin before leaving (repeatable)")
+]
+
+
+async def _leave(
+    number: str, groupid: str, backend: Backend, new_admin: list[str] | None, *, delete: bool
+) -> None:
+    new_admins = [_query_number(v) for v in new_admin or []]
+    await leave_group(
+        backend, account(number), rest_to_internal(groupid), new_admins, delete=delete
+    )
+
+
 @router.delete(
     "/v1/groups/{number}/{groupid}",
     summary="Delete a Signal Group",
@@ -187,14 +202,11 @@ async def delete_group(
     number: str,
     groupid: str,
     backend: BackendDep,
-    new_admin: Annotated[
-        list[str] | None, Query(description="a member to make admin before leaving (repeatable)")
-    ] = None,
+    new_admin: NewAdmins = None,
 ) -> Response:
     # Leaves the group and deletes it locally, so it is gone from the list afterwards (the Go
     # project only leaves, and the group stays listed with "member": false).
-    new_admins = [_query_number(v) for v in new_admin or []]
-    await leave_group(backend, account(number), rest_to_internal(groupid), new_admins, delete=True)
+    await _leave(number, groupid, backend, new_admin, delete=True)
     return Response(status_code=200)
 
 
@@ -285,11 +297,8 @@ async def quit_group(
     number: str,
     groupid: str,
     backend: BackendDep,
-    new_admin: Annotated[
-        list[str] | None, Query(description="a member to make admin before leaving (repeatable)")
-    ] = None,
+    new_admin: NewAdmins = None,
 ) -> Response:
     # Unlike DELETE, the group stays listed (with "member": false), as in Go.
-    new_admins = [_query_number(v) for v in new_admin or []]
-    await leave_group(backend, account(number), rest_to_internal(groupid), new_admins, delete=False)
+    await _leave(number, groupid, backend, new_admin, delete=False)
     return Response(status_code=204)
