@@ -81,7 +81,7 @@ async def test_the_position_survives_a_restart_and_the_read_position_does_not(
 ) -> None:
     ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
     await arrive(inbox, 1, 2, 3)
-    first, second, _ = await ha.next()
+    first, _, _ = await ha.next()
     await ha.ack(first.id)
 
     inbox = await reopened(inbox)
