@@ -223,6 +223,12 @@ class Settings(BaseSettings):
         "Seconds a receive websocket with `ack=true` waits for the client's ack before it sends "
         "again, in order, everything after the last ack.",
     )
+    events_keepalive: float = _field(
+        "events_keepalive",
+        15.0,
+        "Seconds between the keep-alive comments (`:`) on `GET /api/v1/events`, signal-cli's "
+        "interval; they keep proxies from closing a quiet stream.",
+    )
     consumer_expiry_hours: float = _field(
         "consumer_expiry_hours",
         720.0,
@@ -258,6 +264,13 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("events_keepalive")
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError("must be a number of seconds above 0")
+        return value
 
     @field_validator("token_rate_limit")
     @classmethod

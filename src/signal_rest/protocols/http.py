@@ -13,6 +13,10 @@ set), a new one is answered 503 and closed as soon as it is accepted, so it does
 descriptor; uvicorn's own `limit_concurrency` would answer only after reading the headers. The
 default cap stays below the process's open-file limit.
 
+When the server begins its shutdown, `on_shutdown` (if given) is called before uvicorn lets
+each connection finish: a response that never ends by itself (`GET /api/v1/events`) is told
+to end, instead of holding the shutdown until its grace period runs out.
+
 `GuardedConnection` is a mixin over uvicorn's `H11Protocol` or `HttpToolsProtocol`: it only
 uses what both share (`connection_made`, `data_received`, `on_response_complete`,
 `connection_lost`, `cycle`, `connections`, `transport`).
@@ -24,6 +28,7 @@ import asyncio
 import json
 import logging
 import resource
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -89,6 +94,7 @@ class GuardedConnection(_Base):
     header_timeout: float = 15.0
     max_connections: int = 1024
     refused: BurstLog = BurstLog(log, "connections refused", level=logging.WARNING)
+    on_shutdown: Callable[[], None] | None = None
 
     _header_timer: asyncio.TimerHandle | None = None
     _sent_some = False  # bytes of the awaited request's head have arrived
@@ -128,6 +134,11 @@ class GuardedConnection(_Base):
         self._disarm()
         super().connection_lost(exc)
 
+    def shutdown(self) -> None:
+        if self.on_shutdown is not None:
+            self.on_shutdown()
+        super().shutdown()
+
     def _awaiting_head(self) -> bool:
         # No request whose headers are complete is in progress, and the connection was not
         # handed to a websocket protocol.
@@ -155,8 +166,14 @@ class GuardedConnection(_Base):
         _answer(self, 408, "Request Timeout", text)
 
 
-def http_protocol(settings: Settings, base: type[asyncio.Protocol] = H11Protocol) -> type[Any]:
-    """`base` (uvicorn's H11Protocol or HttpToolsProtocol) guarded as `settings` say."""
+def http_protocol(
+    settings: Settings,
+    base: type[asyncio.Protocol] = H11Protocol,
+    *,
+    on_shutdown: Callable[[], None] | None = None,
+) -> type[Any]:
+    """`base` (uvicorn's H11Protocol or HttpToolsProtocol) guarded as `settings` say;
+    `on_shutdown` is called when the server starts to shut down."""
     limit = max_connections(settings)
     return type(
         f"Guarded{base.__name__}",
@@ -166,5 +183,6 @@ def http_protocol(settings: Settings, base: type[asyncio.Protocol] = H11Protocol
             "max_connections": limit,
             # One log per burst of refusals, per server (its timer runs on that server's loop).
             "refused": BurstLog(log, "connections refused", level=logging.WARNING),
+            "on_shutdown": staticmethod(on_shutdown) if on_shutdown is not None else None,
         },
     )
