@@ -21,7 +21,7 @@ import pytest
 from tests.api.test_websocket import expected_frame, send_from_outside
 from tests.support.flows import ALICE, BOB, register
 from tests.support.service import RunningService, start_service
-from tests.support.tokens import bearer, create_token
+from tests.support.tokens import bearer, create_token, token_cli
 
 KEEPALIVE = 0.3
 
@@ -68,10 +68,13 @@ class EventReader:
             self._read()
         assert self._events == [], self._events
 
-    def read_to_end(self) -> None:
-        """Read until the server ends the response (an end that is not clean raises)."""
+    def read_to_end(self) -> list[Event]:
+        """Read until the server ends the response (an end that is not clean raises); the
+        events not taken yet."""
         for chunk in self._chunks:
             self._parse(chunk)
+        rest, self._events = self._events, []
+        return rest
 
     def _read(self) -> None:
         self._parse(next(self._chunks))
@@ -321,6 +324,35 @@ def test_a_token_for_one_account_sees_only_that_account(tmp_path: Path) -> None:
                 assert sent.status_code == 201, sent.text
             assert texts([reader.next()]) == ["to alice"]
             reader.assert_quiet(0.5)
+    finally:
+        service.stop()
+
+
+def test_a_stream_ends_when_its_token_is_revoked(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    service = start_service(data_dir, events_keepalive=KEEPALIVE)
+    try:
+        register(service.client, ALICE)
+        secret = create_token(data_dir, "reader", "--scope", "receive")
+        admin = create_token(data_dir, "admin", "--scope", "admin")
+
+        def send(text: str) -> None:
+            body = {"from": "+4915100000009", "recipients": [ALICE], "message": text}
+            sent = service.client.post("/v1/sandbox/send", json=body, headers=bearer(admin))
+            assert sent.status_code == 201, sent.text
+
+        with service.client.stream("GET", "/api/v1/events", headers=bearer(secret)) as response:
+            reader = EventReader(response)
+            send("before")
+            assert texts([reader.next()]) == ["before"]
+            assert token_cli(data_dir, "revoke", "reader").exit_code == 0
+            send("after")
+            assert reader.read_to_end() == []  # ended cleanly, with nothing more
+        refused = service.client.get("/api/v1/events", headers=bearer(secret))
+        assert (refused.status_code, refused.json()) == (
+            401,
+            {"error": "Invalid or revoked API token"},
+        )
     finally:
         service.stop()
 
