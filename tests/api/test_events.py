@@ -328,6 +328,31 @@ def test_a_token_for_one_account_sees_only_that_account(tmp_path: Path) -> None:
         service.stop()
 
 
+def test_a_stream_passes_the_edge_and_outlives_its_time_limits(tmp_path: Path) -> None:
+    # A dashboard on an allowed origin, with request time limits far shorter than the stream.
+    dashboard = "https://dash.example"
+    service = start_service(
+        tmp_path / "data",
+        events_keepalive=KEEPALIVE,
+        header_timeout=0.5,
+        body_timeout=0.5,
+        allowed_origins=[dashboard],
+    )
+    try:
+        register(service.client, ALICE)
+        headers = {"Origin": dashboard, "Accept": "text/event-stream"}
+        with service.client.stream("GET", "/api/v1/events", headers=headers) as response:
+            assert response.status_code == 200
+            assert response.headers["access-control-allow-origin"] == dashboard
+            reader = EventReader(response)
+            reader.wait_keepalives(5)  # 1.5 s: three times either limit
+            ts = send_from_outside(service, ALICE, "still here")
+            event = reader.next()
+            assert event.data == expected_frame(event.data, account=ALICE, ts=ts, text="still here")
+    finally:
+        service.stop()
+
+
 def test_a_stream_ends_when_its_token_is_revoked(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
     service = start_service(data_dir, events_keepalive=KEEPALIVE)
