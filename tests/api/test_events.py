@@ -147,6 +147,11 @@ def stored_ids(service: RunningService, count: int) -> list[int]:
     return ids[:count]
 
 
+def connected(service: RunningService) -> dict[tuple[str, str], bool]:
+    states = service.run(service.backend.inbox.consumers.states(stale_after=3600))
+    return {(s.name, s.account): s.connected for s in states}
+
+
 def texts(events: list[Event]) -> list[str]:
     return [e.data["envelope"]["dataMessage"]["message"] for e in events]
 
@@ -280,6 +285,12 @@ def test_a_named_consumer_gets_what_arrived_while_it_was_away(
         reader = EventReader(r)
         send_from_outside(events_service, ALICE, "m0")
         assert texts([reader.next()]) == ["m0"]
+        assert connected(events_service) == {("ha", ALICE): True}
+    # The client went away: its stream ends on the server too.
+    deadline = time.monotonic() + 10
+    while connected(events_service) != {("ha", ALICE): False}:
+        assert time.monotonic() < deadline, connected(events_service)
+        time.sleep(0.02)
     send_from_outside(events_service, BOB, "not for this one")
     send_from_outside(events_service, ALICE, "m1")
     send_from_outside(events_service, ALICE, "m2")
