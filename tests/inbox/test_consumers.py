@@ -14,6 +14,7 @@ import pytest
 
 from signal_rest.inbox.consumers import ALL, ConsumerState
 from signal_rest.inbox.delivery import Inbox
+from signal_rest.inbox.named_websocket import CursorFeed
 from signal_rest.inbox.store import InboxStore, StoredMessage
 from tests.inbox.test_delivery import ACCOUNT, OTHER, arrive, pending_stamps, stamps
 
@@ -294,3 +295,25 @@ async def test_an_account_read_only_by_named_consumers_is_not_kept_for_unnamed_c
     await ha.ack(found[-1].id)
     assert await purge(inbox) == 2
     assert await pending_stamps(inbox) == []
+
+
+async def test_a_websocket_feed_reads_its_bound_at_a_time_and_acks_only_a_confirmed_run(
+    inbox: Inbox,
+) -> None:
+    cursor = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    await arrive(inbox, 1, 2, 3)
+    feed = CursorFeed(cursor, bound=2)
+    one = await feed.get()
+    assert feed.queued == 1  # read two, handed out one
+    two = await feed.get()
+    three = await feed.get()
+    assert (stamps([one, two, three]), feed.queued) == ([1, 2, 3], 0)
+
+    await feed.delivered([two, three])  # confirmed, but the first is not yet
+    assert cursor.position == one.id - 1
+    await feed.delivered([one])
+    assert cursor.position == three.id
+
+    single = CursorFeed(await inbox.consumers.open("bot", ACCOUNT, kind="websocket"), bound=0)
+    await single.get()
+    assert (single.bound, single.queued) == (1, 0)
