@@ -115,7 +115,7 @@ class EventStream(Response):
                 body: Message = {"type": "http.response.body", "body": chunk, "more_body": True}
                 if not await _unless(ended, send(body)):
                     return False
-            if found and self._cursor.stored:
+            if found and self._cursor.name is not None:
                 await self._cursor.ack(found[-1].id)
         return True
 
