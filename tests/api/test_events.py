@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import socket
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -362,6 +363,30 @@ def test_a_stream_passes_the_edge_and_outlives_its_time_limits(tmp_path: Path) -
             assert event.data == expected_frame(event.data, account=ALICE, ts=ts, text="still here")
     finally:
         service.stop()
+
+
+def test_a_client_that_stopped_reading_does_not_hold_up_the_shutdown(tmp_path: Path) -> None:
+    service = start_service(tmp_path / "data", events_keepalive=KEEPALIVE)
+    stopped = False
+    try:
+        register(service.client, ALICE)
+        with socket.socket() as stuck:
+            stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stuck.connect(("127.0.0.1", service.port))
+            stuck.sendall(b"GET /api/v1/events?consumer=slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert stuck.recv(15).startswith(b"HTTP/1.1 200")
+            # Far more than the socket buffers take; the client reads none of it.
+            for i in range(8):
+                send_from_outside(service, ALICE, f"{i}" * 500_000)
+            stored_ids(service, 8)
+            started = time.monotonic()
+            service.stop()
+            stopped = True
+            # uvicorn would wait 10 s for a response that is stuck writing, then cancel it.
+            assert time.monotonic() - started < 8
+    finally:
+        if not stopped:
+            service.stop()
 
 
 def test_a_stream_ends_when_its_token_is_revoked(tmp_path: Path) -> None:

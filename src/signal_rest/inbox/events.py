@@ -18,7 +18,8 @@ written: a reconnect without `Last-Event-ID` resumes there. Bytes a client never
 to it then (at most once); with `Last-Event-ID` nothing is lost or repeated.
 
 The response ends when the client goes away or when `stopping` is set (the server shuts down):
-then with the end of the chunked body, unless the client stopped reading and a write is stuck.
+then with the end of the chunked body, unless the client stopped reading and a write is stuck:
+then its connection is dropped (`signal_rest.protocols.http.ABORT`).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from signal_rest.inbox.consumers import Cursor
 from signal_rest.inbox.store import StoredMessage
+from signal_rest.protocols.http import ABORT
 
 __all__ = ["KEEP_ALIVE", "MEDIA_TYPE", "PAGE", "EventStream", "event"]
 
@@ -85,18 +87,29 @@ class EventStream(Response):
         ended = asyncio.ensure_future(_until_ended(receive, self._stopping))
         try:
             async with self._leaving:
-                await self._respond(send, ended)
+                if not await self._respond(send, ended):
+                    # A client that stopped reading would keep the connection open until it
+                    # reads what is buffered for it (and so hold up a shutdown): drop it.
+                    abort = scope.get("extensions", {}).get(ABORT, {}).get("abort")
+                    if abort is not None:
+                        abort()
+                        await asyncio.sleep(0)  # let the server see it before the app returns
         finally:
             ended.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await ended
 
-    async def _respond(self, send: Send, ended: asyncio.Future[None]) -> None:
+    async def _respond(self, send: Send, ended: asyncio.Future[None]) -> bool:
+        """Stream, then end the response; False when the client stopped reading."""
         await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
-        if await self._stream(send, ended):
-            with contextlib.suppress(TimeoutError):
-                body: Message = {"type": "http.response.body", "body": b""}
-                await asyncio.wait_for(send(body), _CLOSE_GRACE)
+        if not await self._stream(send, ended):
+            return False
+        try:
+            body: Message = {"type": "http.response.body", "body": b""}
+            await asyncio.wait_for(send(body), _CLOSE_GRACE)
+        except TimeoutError:
+            return False
+        return True
 
     async def _stream(self, send: Send, ended: asyncio.Future[None]) -> bool:
         """Write events and keep-alives until `ended`; False when a write was cut off."""

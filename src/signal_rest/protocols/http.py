@@ -15,7 +15,10 @@ default cap stays below the process's open-file limit.
 
 When the server begins its shutdown, `on_shutdown` (if given) is called before uvicorn lets
 each connection finish: a response that never ends by itself (`GET /api/v1/events`) is told
-to end, instead of holding the shutdown until its grace period runs out.
+to end, instead of holding the shutdown until its grace period runs out. Each request's scope
+carries the extension `scope["extensions"][ABORT]["abort"]`, which drops the connection at once:
+for a response whose client stopped reading, whose connection would otherwise stay open (and
+hold up a shutdown) until the client reads what is buffered for it.
 
 `GuardedConnection` is a mixin over uvicorn's `H11Protocol` or `HttpToolsProtocol`: it only
 uses what both share (`connection_made`, `data_received`, `on_response_complete`,
@@ -37,6 +40,7 @@ from signal_rest.config import Settings
 from signal_rest.protocols.bursts import BurstLog
 
 __all__ = [
+    "ABORT",
     "GuardedConnection",
     "default_max_connections",
     "http_protocol",
@@ -45,6 +49,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+ABORT = "signal_rest.abort"
 
 if TYPE_CHECKING:
     _Base = H11Protocol
@@ -117,6 +123,11 @@ class GuardedConnection(_Base):
         super().data_received(data)
         if self._header_timer is not None and not self._awaiting_head():
             self._disarm()
+        cycle: Any = self.cycle
+        if cycle is not None:  # before its app runs: uvicorn starts it as a task
+            cycle.scope.setdefault("extensions", {}).setdefault(
+                ABORT, {"abort": self.transport.abort}
+            )
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
