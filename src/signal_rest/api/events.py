@@ -36,7 +36,7 @@ _STREAM: Responses = {
     200: {
         "description": "Server-Sent Events, until the client goes away: `id:<inbox id>`, "
         "`event:receive` and `data:<the message as one line of JSON>` for each message, a `:` "
-        "line every 15 s",
+        "line every SIGNAL_REST_EVENTS_KEEPALIVE seconds (15)",
         "content": {MEDIA_TYPE: {"schema": {"type": "string"}}},
     }
 }
