@@ -244,6 +244,21 @@ def test_an_unnamed_stream_starts_with_the_next_message(
     assert texts([reader.next()]) == ["after"]
 
 
+def test_a_stream_reads_the_inbox_while_signal_cli_is_gone(
+    events_service: RunningService, open_events: Any
+) -> None:
+    for i in range(2):
+        send_from_outside(events_service, ALICE, f"m{i}")
+    first = stored_ids(events_service, 2)[0]
+    sandbox = events_service.backend.sandbox
+    assert sandbox is not None
+    events_service.run(sandbox.close())
+    assert events_service.client.get("/api/v1/check").status_code == 503
+    # The account can't be checked now: it is taken, and what is stored is served.
+    reader = open_events(f"?account=%2B{ALICE[1:]}&last_event_id={first}")
+    assert texts([reader.next()]) == ["m1"]
+
+
 def test_a_named_consumer_resumes_where_it_was_across_a_restart(tmp_path: Path) -> None:
     service = start_service(tmp_path, events_keepalive=KEEPALIVE)
     try:

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Request, Response
 
 from signal_rest.api.deps import BackendDep
 from signal_rest.api.schemas import Responses, errors
-from signal_rest.api.signal_cli_http import wrong_method
+from signal_rest.api.signal_cli_http import CHECK_TIMEOUT, wrong_method
 from signal_rest.auth.guard import token_of
 from signal_rest.backend import Backend
 from signal_rest.domain.consumers import ack_id, consumer_name
@@ -87,8 +87,9 @@ def _query(raw: bytes) -> dict[str, str]:
 async def _is_account(backend: Backend, number: str) -> bool:
     """Whether `number` is one of the daemon's accounts. While the daemon cannot say, the inbox
     (which works without it) is read for whatever number was asked for."""
+    timeout = min(CHECK_TIMEOUT, backend.settings.rpc_timeout)
     try:
-        listed = await backend.rpc.call("listAccounts")
+        listed = await backend.rpc.call("listAccounts", timeout=timeout)
     except DaemonError:
         return True
     return any(isinstance(a, dict) and a.get("number") == number for a in listed)
