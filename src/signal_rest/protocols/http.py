@@ -22,7 +22,7 @@ hold up a shutdown) until the client reads what is buffered for it.
 
 `GuardedConnection` is a mixin over uvicorn's `H11Protocol` or `HttpToolsProtocol`: it only
 uses what both share (`connection_made`, `data_received`, `on_response_complete`,
-`connection_lost`, `cycle`, `connections`, `transport`).
+`connection_lost`, `shutdown`, `cycle` and its `scope`, `connections`, `transport`).
 """
 
 from __future__ import annotations
