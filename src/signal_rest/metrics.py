@@ -81,7 +81,9 @@ __all__ = [
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 OTHER = "other"
-METHOD_NOT_FOUND = -32601
+# JSON-RPC errors that say nothing of whether the daemon knows the method: a line that is no
+# JSON (-32700), no request (-32600, e.g. a method that is not a string), an unknown method.
+UNKNOWN_METHOD = frozenset({-32700, -32600, -32601})
 
 REGISTRY = CollectorRegistry()
 # No `_created` series next to each counter and histogram: they double the scrape and say only
@@ -253,7 +255,7 @@ _inbox_accounts: set[str] = set()
 def observe_rpc(method: str, seconds: float, error: str | None) -> None:
     """One JSON-RPC call ended after `seconds`: `error` is None on success, else the JSON-RPC
     error code as text, or `timeout`, `unavailable`, `failed`, `cancelled`."""
-    if error is None or (error.lstrip("-").isdigit() and int(error) != METHOD_NOT_FOUND):
+    if error is None or (error.lstrip("-").isdigit() and int(error) not in UNKNOWN_METHOD):
         _known_methods.add(method)
     label = method if method in _known_methods else OTHER
     RPC_CALLS.labels(label).inc()
