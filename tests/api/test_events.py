@@ -148,6 +148,11 @@ def stored_ids(service: RunningService, count: int) -> list[int]:
     return ids[:count]
 
 
+def positions(service: RunningService) -> dict[tuple[str, str], int]:
+    states = service.run(service.backend.inbox.consumers.states(stale_after=3600))
+    return {(s.name, s.account): s.position for s in states}
+
+
 def connected(service: RunningService) -> dict[tuple[str, str], bool]:
     states = service.run(service.backend.inbox.consumers.states(stale_after=3600))
     return {(s.name, s.account): s.connected for s in states}
@@ -257,6 +262,25 @@ def test_a_stream_reads_the_inbox_while_signal_cli_is_gone(
     # The account can't be checked now: it is taken, and what is stored is served.
     reader = open_events(f"?account=%2B{ALICE[1:]}&last_event_id={first}")
     assert texts([reader.next()]) == ["m1"]
+
+
+def test_a_named_stream_resumes_after_the_last_event_id_also_behind_what_was_written(
+    events_service: RunningService, open_events: Any
+) -> None:
+    with events_service.client.stream("GET", "/api/v1/events?consumer=ha") as response:
+        reader = EventReader(response)
+        for i in range(3):
+            send_from_outside(events_service, ALICE, f"m{i}")
+        ids = stored_ids(events_service, 3)
+        assert texts([reader.next()]) == ["m0"]
+        # All three were written (the position moves as they are): the client read only one.
+        deadline = time.monotonic() + 10
+        while positions(events_service) != {("ha", "*"): ids[2]}:
+            assert time.monotonic() < deadline, positions(events_service)
+            time.sleep(0.02)
+    resumed = open_events("?consumer=ha", headers={"Last-Event-ID": str(ids[0])})
+    assert texts(resumed.take(2)) == ["m1", "m2"]
+    resumed.assert_quiet(0.5)
 
 
 def test_a_named_consumer_resumes_where_it_was_across_a_restart(tmp_path: Path) -> None:
