@@ -148,7 +148,7 @@ class Backend:
             )
             transport = UnixTransport(socket_path)
         rpc = RpcClient(
-            transport, timeout=settings.rpc_timeout, on_notification=inbox.on_notification
+            transport, timeout=settings.rpc_timeout, on_notification=inbox.on_notification_pipelined
         )
         rpc.observer = metrics.observe_rpc
         rpc.add_connect_hook(inbox.subscriber(rpc))
@@ -190,5 +190,6 @@ class Backend:
             await self.supervisor.stop()
         if self.sandbox is not None:
             await self.sandbox.close()
+        await self.inbox.settled()  # what the daemon's reader took is committed first
         await self.inbox.consumers.flush()
         await self.inbox.store.close()

@@ -40,9 +40,15 @@ def poll(service: RunningService, **params: str) -> list[dict[str, Any]]:
     return result
 
 
-def inbox_ids(service: RunningService) -> list[int]:
-    stored = service.run(service.backend.inbox.store.after(ALICE, 0))
-    return [m.id for m in stored]
+def inbox_ids(service: RunningService, count: int | None = None) -> list[int]:
+    """The inbox ids of ALICE's messages, once there are `count` (messages sent from outside
+    arrive a moment after the send was answered)."""
+    deadline = time.monotonic() + 10
+    while True:
+        stored = service.run(service.backend.inbox.store.after(ALICE, 0))
+        if count is None or len(stored) >= count or time.monotonic() > deadline:
+            return [m.id for m in stored]
+        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -100,7 +106,7 @@ def test_a_named_poll_waits_for_a_new_message(accounts: RunningService) -> None:
 def test_a_poll_with_acks_repeats_what_is_not_acked(accounts: RunningService) -> None:
     assert poll(accounts, consumer="cron", ack="true") == []
     sent = [send_from_outside(accounts, ALICE, f"m{i}") for i in range(3)]
-    ids = inbox_ids(accounts)
+    ids = inbox_ids(accounts, 3)
 
     first = poll(accounts, consumer="cron", ack="true", max_messages="2")
     assert first == [
