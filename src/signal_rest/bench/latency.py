@@ -1,0 +1,126 @@
+"""Figure: how long a received message takes to reach each named consumer, at 1,000 msg/s.
+
+Outside users send through the sandbox at a steady rate; each text carries its send time, and
+each consumer (listeners.py: two named websockets and a named poller, in a process of their
+own) notes its arrival. Latency = arrival − send: the sandbox, the service's receive path and
+inbox commit, and the delivery to that consumer. The first second is a warm-up, left out of the
+percentiles but not of the correctness checks.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+from signal_rest.bench.generator import SENDERS, send, sender_of
+from signal_rest.bench.listeners import CONSUMERS
+from signal_rest.bench.processes import ACCOUNT, BenchError, World
+from signal_rest.bench.report import Check, Figure, Outcome
+from signal_rest.bench.stats import percentile
+
+__all__ = ["Size", "measure"]
+
+RATE = 1000.0
+GOAL_P99_MS = 5.0
+# Seconds the listeners may take to finish once the last message is sent.
+IDLE_LIMIT = 120
+
+
+@dataclass(frozen=True)
+class Size:
+    messages: int
+    warmup: int
+
+
+FULL = Size(messages=10_000, warmup=1_000)
+SHORT = Size(messages=300, warmup=50)
+
+
+def _in_order(seqs: list[int]) -> bool:
+    last: dict[str, int] = defaultdict(lambda: -1)
+    for seq in seqs:
+        sender = sender_of(seq)
+        if seq <= last[sender]:
+            return False
+        last[sender] = seq
+    return True
+
+
+def _consumer(name: str, data: dict[str, Any], size: Size) -> tuple[Figure, Check]:
+    arrivals: list[list[int]] = data["arrivals"]
+    errors: list[str] = data["errors"]
+    seqs = [a[0] for a in arrivals]
+    distinct = set(seqs)
+    latencies = [(arrived - sent) / 1e6 for seq, sent, arrived in arrivals if seq >= size.warmup]
+    p50, p99, worst = (percentile(latencies, p) for p in (50, 99, 100))
+    kind, query = CONSUMERS[name]
+    label = f"latency at {RATE:,.0f} msg/s: {kind} consumer={name}" + (
+        f" ({query.split('&')[0]})" if query else " (pongs)"
+    )
+    figure = Figure(
+        label,
+        f"p50 {p50:.1f} · p99 {p99:.1f} · max {worst:.1f} ms",
+        "—",
+        f"p99 ≤ {GOAL_P99_MS:g} ms",
+        ok=p99 <= GOAL_P99_MS,
+    )
+    missing = size.messages - len(distinct & set(range(size.messages)))
+    repeats = len(seqs) - len(distinct)
+    ok = not errors and missing == 0 and repeats == 0 and _in_order(seqs)
+    detail = "; ".join(errors) if errors else f"{missing} missing, {repeats} repeated"
+    check = Check(
+        f"{name}: every one of {size.messages:,} messages exactly once, in order per sender",
+        ok,
+        "" if ok else detail + ("" if _in_order(seqs) else ", out of order"),
+    )
+    return figure, check
+
+
+def measure(world: World, short: bool) -> Outcome:
+    size = SHORT if short else FULL
+    service = world.service("latency")
+    world.register(service)
+    out = world.root / "listeners.json"
+    listeners = world.helper(
+        "listeners",
+        "signal_rest.bench.listeners",
+        str(service.port),
+        ACCOUNT,
+        str(size.messages),
+        str(out),
+    )
+    deadline = time.monotonic() + 30
+    while not out.with_name(out.name + ".ready").exists():
+        listeners.alive()
+        if time.monotonic() > deadline:
+            raise BenchError(f"the listeners did not connect:\n{listeners.tail()}")
+        time.sleep(0.05)
+    sent = send(world.socket, count=size.messages, rate=RATE)
+    listeners.process.wait(IDLE_LIMIT)
+    if not out.exists():
+        raise BenchError(f"the listeners wrote no results:\n{listeners.tail()}")
+    results = json.loads(out.read_text())
+    service.stop()
+    figures, checks = [], []
+    checks.append(
+        Check(
+            f"generator: {size.messages:,} sends by {len(SENDERS)} outside users, all answered",
+            sent.answered == size.messages and not sent.errors,
+            "; ".join(sent.errors[:3]),
+        )
+    )
+    checks.append(
+        Check(
+            f"generator held {RATE:,.0f} msg/s",
+            sent.rate >= RATE * 0.98,
+            f"{sent.rate:,.0f} msg/s",
+        )
+    )
+    for name in CONSUMERS:
+        figure, check = _consumer(name, results[name], size)
+        figures.append(figure)
+        checks.append(check)
+    return Outcome(figures, checks)
