@@ -79,6 +79,24 @@ def _consumer(name: str, data: dict[str, Any], size: Size) -> tuple[Figure, Chec
     return figure, check
 
 
+def _kept_up(results: dict[str, Any], size: Size) -> Figure:
+    """Messages per second from the first send to the last arrival at the slowest consumer:
+    below the load, a backlog grew and the latencies say how long it got, not how fast one
+    message travels."""
+    arrivals = [a for name in CONSUMERS for a in results[name]["arrivals"]]
+    rate = 0.0
+    if arrivals:
+        span = max(a[2] for a in arrivals) - min(a[1] for a in arrivals)
+        rate = size.messages / (span / 1e9) if span > 0 else 0.0
+    return Figure(
+        "received → all three consumers, msg/s (first send to last arrival)",
+        f"{rate:,.0f}/s",
+        "—",
+        f"≥ {RATE * 0.98:,.0f}/s (keeps up)",
+        ok=rate >= RATE * 0.98,
+    )
+
+
 def measure(world: World, short: bool) -> Outcome:
     size = SHORT if short else FULL
     service = world.service("latency")
@@ -122,6 +140,7 @@ def measure(world: World, short: bool) -> Outcome:
             ok=sent.rate >= RATE * 0.98,
         )
     )
+    figures.append(_kept_up(results, size))
     for name in CONSUMERS:
         figure, check = _consumer(name, results[name], size)
         figures.append(figure)
