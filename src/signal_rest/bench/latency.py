@@ -1,8 +1,8 @@
 """Figure: how long a received message takes to reach each named consumer, at 1,000 msg/s.
 
-Outside users send through the sandbox at a steady rate; each text carries its send time, and
-each consumer (listeners.py: two named websockets and a named poller, in a process of their
-own) notes its arrival. Latency = arrival − send: the sandbox, the service's receive path and
+Outside users send through the sandbox at a steady rate (1,000/s, or `--rate`); each text
+carries its send time, and each consumer (listeners.py: two named websockets and a named
+poller, in a process of their own) notes its arrival. Latency = arrival − send: the sandbox, the service's receive path and
 inbox commit, and the delivery to that consumer. The first second is a warm-up, left out of the
 percentiles but not of the correctness checks.
 """
@@ -17,13 +17,13 @@ from typing import Any
 
 from signal_rest.bench.generator import SENDERS, send, sender_of
 from signal_rest.bench.listeners import CONSUMERS
+from signal_rest.bench.options import Options
 from signal_rest.bench.processes import ACCOUNT, BenchError, World
 from signal_rest.bench.report import Check, Figure, Outcome
 from signal_rest.bench.stats import percentile
 
 __all__ = ["Size", "measure"]
 
-RATE = 1000.0
 GOAL_P99_MS = 5.0
 # Seconds the listeners may take to finish once the last message is sent.
 IDLE_LIMIT = 120
@@ -49,7 +49,7 @@ def _in_order(seqs: list[int]) -> bool:
     return True
 
 
-def _consumer(name: str, data: dict[str, Any], size: Size) -> tuple[Figure, Check]:
+def _consumer(name: str, data: dict[str, Any], size: Size, rate: float) -> tuple[Figure, Check]:
     arrivals: list[list[int]] = data["arrivals"]
     errors: list[str] = data["errors"]
     seqs = [a[0] for a in arrivals]
@@ -57,7 +57,7 @@ def _consumer(name: str, data: dict[str, Any], size: Size) -> tuple[Figure, Chec
     latencies = [(arrived - sent) / 1e6 for seq, sent, arrived in arrivals if seq >= size.warmup]
     p50, p99, worst = (percentile(latencies, p) for p in (50, 99, 100))
     kind, query = CONSUMERS[name]
-    label = f"latency at {RATE:,.0f} msg/s: {kind} consumer={name}" + (
+    label = f"latency at {rate:,.0f} msg/s: {kind} consumer={name}" + (
         f" ({query.split('&')[0]})" if query else " (pongs)"
     )
     figure = Figure(
@@ -79,7 +79,7 @@ def _consumer(name: str, data: dict[str, Any], size: Size) -> tuple[Figure, Chec
     return figure, check
 
 
-def _kept_up(results: dict[str, Any], size: Size) -> Figure:
+def _kept_up(results: dict[str, Any], size: Size, load: float) -> Figure:
     """Messages per second from the first send to the last arrival at the slowest consumer:
     below the load, a backlog grew and the latencies say how long it got, not how fast one
     message travels."""
@@ -92,13 +92,14 @@ def _kept_up(results: dict[str, Any], size: Size) -> Figure:
         "received → all three consumers, msg/s (first send to last arrival)",
         f"{rate:,.0f}/s",
         "—",
-        f"≥ {RATE * 0.98:,.0f}/s (keeps up)",
-        ok=rate >= RATE * 0.98,
+        f"≥ {load * 0.98:,.0f}/s (keeps up)",
+        ok=rate >= load * 0.98,
     )
 
 
-def measure(world: World, short: bool) -> Outcome:
-    size = SHORT if short else FULL
+def measure(world: World, options: Options) -> Outcome:
+    size = SHORT if options.short else FULL
+    rate = options.rate
     service = world.service("latency")
     world.register(service)
     out = world.root / "listeners.json"
@@ -116,7 +117,7 @@ def measure(world: World, short: bool) -> Outcome:
         if time.monotonic() > deadline:
             raise BenchError(f"the listeners did not connect:\n{listeners.tail()}")
         time.sleep(0.05)
-    sent = send(world.socket, count=size.messages, rate=RATE)
+    sent = send(world.socket, count=size.messages, rate=rate)
     listeners.process.wait(IDLE_LIMIT)
     if not out.exists():
         raise BenchError(f"the listeners wrote no results:\n{listeners.tail()}")
@@ -136,13 +137,13 @@ def measure(world: World, short: bool) -> Outcome:
             "load: sends per second the generator held (one pipelined connection)",
             f"{sent.rate:,.0f}/s",
             "—",
-            f"≥ {RATE * 0.98:,.0f}/s ({RATE:,.0f} asked)",
-            ok=sent.rate >= RATE * 0.98,
+            f"≥ {rate * 0.98:,.0f}/s ({rate:,.0f} asked)",
+            ok=sent.rate >= rate * 0.98,
         )
     )
-    figures.append(_kept_up(results, size))
+    figures.append(_kept_up(results, size, rate))
     for name in CONSUMERS:
-        figure, check = _consumer(name, results[name], size)
+        figure, check = _consumer(name, results[name], size, rate)
         figures.append(figure)
         checks.append(check)
     return Outcome(figures, checks)

@@ -1,4 +1,4 @@
-"""`python -m signal_rest.bench [--short] [--only NAME] [--json PATH] [--keep]`."""
+"""`python -m signal_rest.bench [--short] [--rate N] [--only NAME] [--json PATH] [--keep]`."""
 
 from __future__ import annotations
 
@@ -12,13 +12,14 @@ from pathlib import Path
 
 from signal_rest.bench import latency, webhooks
 from signal_rest.bench.machine import describe, load
+from signal_rest.bench.options import Options
 from signal_rest.bench.processes import BenchError, World
 from signal_rest.bench.report import Outcome, render, to_json
 
 __all__ = ["FIGURES", "main"]
 
 # name -> the function that measures it, in the order of the table.
-FIGURES: dict[str, Callable[[World, bool], Outcome]] = {
+FIGURES: dict[str, Callable[[World, Options], Outcome]] = {
     "latency": latency.measure,
     "webhooks": webhooks.measure,
 }
@@ -30,6 +31,9 @@ def _arguments() -> argparse.Namespace:
         description="Measure signal-rest as a user runs it (docs/performance.md).",
     )
     parser.add_argument("--short", action="store_true", help="a few hundred messages per figure")
+    parser.add_argument(
+        "--rate", type=float, default=1000.0, help="the latency figure's load, msg/s (1000)"
+    )
     parser.add_argument("--only", choices=sorted(FIGURES), action="append", help="these figures")
     parser.add_argument("--json", type=Path, help="also write the results there as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs)")
@@ -38,6 +42,7 @@ def _arguments() -> argparse.Namespace:
 
 def main() -> None:
     args = _arguments()
+    options = Options(short=args.short, rate=args.rate)
     load_before = load()
     root = Path(tempfile.mkdtemp(prefix="signal-rest-bench-"))
     world: World | None = None
@@ -48,7 +53,7 @@ def main() -> None:
             if args.only and name not in args.only:
                 continue
             print(f"measuring {name} …", file=sys.stderr, flush=True)
-            outcomes.append(measure(world, args.short))
+            outcomes.append(measure(world, options))
     except BenchError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         sys.exit(2)

@@ -24,6 +24,7 @@ import time
 from typing import Any
 
 from signal_rest.bench.generator import parse, send
+from signal_rest.bench.options import Options
 from signal_rest.bench.processes import ACCOUNT, BenchError, World, free_port, request
 from signal_rest.bench.report import Check, Figure, Outcome
 from signal_rest.bench.target import reference
@@ -114,12 +115,12 @@ def _checks(records: list[list[Any]], key: bytes, count: int) -> list[Check]:
     ]
 
 
-def measure(world: World, short: bool) -> Outcome:
+def measure(world: World, options: Options) -> Outcome:
     goal = f"≥ {GOAL:,.0f}/s"
     if not webhooks_in_build():
         skipped = "SKIPPED (no webhooks in this build)"
         return Outcome([Figure(LABEL, skipped, "—", goal, ok=None)], [])
-    count = SHORT if short else FULL
+    count = SHORT if options.short else FULL
     port = free_port()
     target = world.helper("target", "signal_rest.bench.target", str(port))
 
