@@ -2,9 +2,9 @@
 
 Outside users send through the sandbox at a steady rate (1,000/s, or `--rate`); each text
 carries its send time, and each consumer (listeners.py: two named websockets and a named
-poller, in a process of their own) notes its arrival. Latency = arrival − send: the sandbox, the service's receive path and
-inbox commit, and the delivery to that consumer. The first second is a warm-up, left out of the
-percentiles but not of the correctness checks.
+poller, in a process of their own) notes its arrival. Latency = arrival − send: the sandbox,
+the service's receive path and inbox commit, and the delivery to that consumer. The first
+second is a warm-up, left out of the percentiles but not of the correctness checks.
 """
 
 from __future__ import annotations
