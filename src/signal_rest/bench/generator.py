@@ -80,7 +80,9 @@ def send(path: Path, *, count: int, rate: float | None, first: int = 0) -> Sent:
                 delay = start + n * interval - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
-            window.acquire()
+            if not window.acquire(timeout=30):
+                sent.errors.append(f"no answer from the sandbox for 30 s after {sent.answered}")
+                break
             params = {
                 "from": sender_of(seq),
                 "recipient": [ACCOUNT],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Callable
@@ -40,8 +41,14 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def _exit(signum: int, frame: object) -> None:
+    sys.exit(128 + signum)
+
+
 def main() -> None:
     args = _arguments()
+    # A SIGTERM ends the run through `finally`, which stops the processes it started.
+    signal.signal(signal.SIGTERM, _exit)
     options = Options(short=args.short, rate=args.rate)
     load_before = load()
     root = Path(tempfile.mkdtemp(prefix="signal-rest-bench-"))
@@ -54,7 +61,7 @@ def main() -> None:
                 continue
             print(f"measuring {name} …", file=sys.stderr, flush=True)
             outcomes.append(measure(world, options))
-    except BenchError as exc:
+    except (BenchError, OSError) as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         sys.exit(2)
     finally:
