@@ -166,7 +166,7 @@ def measure(world: World, options: Options) -> Outcome:
     rate = (len(records) - 1) / span if span > 0 else 0.0
     figure = Figure(
         f"{LABEL} ({count:,} queued, signed)",
-        f"{rate:,.0f}/s",
+        f"{rate:,.0f}/s ({rate / alone:.3f} × the target alone)",
         f"target alone: {alone:,.0f}/s",
         goal,
         ok=rate >= GOAL,
