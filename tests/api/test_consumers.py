@@ -91,6 +91,7 @@ def test_a_named_poller_gets_what_arrived_while_it_was_away_once(
 ) -> None:
     assert poll(accounts, consumer="cron") == []
     send_from_outside(accounts, ALICE, "while away")
+    inbox_ids(accounts, 1)  # stored
     assert texts(poll(accounts)) == ["while away"]  # an unnamed client took it meanwhile
     assert texts(poll(accounts, consumer="cron")) == ["while away"]
     assert poll(accounts, consumer="cron") == []
@@ -186,8 +187,10 @@ def test_a_named_consumer_resumes_after_a_restart(tmp_path: Path) -> None:
         register(service.client, ALICE)
         assert poll(service, consumer="cron") == []
         send_from_outside(service, ALICE, "before")
+        inbox_ids(service, 1)  # stored
         assert texts(poll(service, consumer="cron")) == ["before"]
         send_from_outside(service, ALICE, "while down")
+        inbox_ids(service, 2)
     finally:
         service.stop()
     service = start_service(tmp_path)

@@ -132,13 +132,14 @@ class Saved(NamedTuple):
     attempts: int
     retry_at: float | None
     failing_since: float | None
+    kind: str
 
 
 def save(conn: sqlite3.Connection, saved: dict[tuple[str, str], Saved], now: float) -> None:
     """Store consumers' positions (never moving one back) and retry states."""
     conn.executemany(
         "UPDATE consumers SET position = MAX(position, ?), attempts = ?, retry_at = ?, "
-        "failing_since = ?, seen_at = ? WHERE name = ? AND account = ?",
+        "failing_since = ?, kind = ?, seen_at = ? WHERE name = ? AND account = ?",
         [(*state, now, name, account) for (name, account), state in saved.items()],
     )
 
