@@ -48,7 +48,7 @@ NO_SIGNAL_CLI = (
 )
 
 
-# How often delivered messages past their retention are removed from the inbox.
+# How often messages past their retention are removed from the inbox.
 PURGE_INTERVAL = 3600.0
 
 
@@ -164,16 +164,23 @@ class Backend:
         if self.supervisor is not None:
             await self.supervisor.start()
         await self.rpc.start()
-        self.spawn(self._purge_delivered())
+        self.spawn(self._forget_old())
         if self.sandbox is not None:
             await self.rpc.wait_connected(10)
 
-    async def _purge_delivered(self) -> None:
+    async def _forget_old(self) -> None:
         retention = self.settings.delivered_retention_hours * 3600
+        expiry = self.settings.consumer_expiry_hours * 3600
         while True:
-            removed = await self.inbox.store.purge_delivered(time.time() - retention)
+            await self.inbox.consumers.keep_seen()
+            now = time.time()
+            removed = await self.inbox.store.purge(now - retention, now - expiry)
             if removed:
-                log.info("forgot %d delivered messages older than %g h", removed, retention / 3600)
+                log.info(
+                    "forgot %d messages every consumer had, older than %g h",
+                    removed,
+                    retention / 3600,
+                )
             await asyncio.sleep(PURGE_INTERVAL)
 
     async def stop(self) -> None:

@@ -199,8 +199,9 @@ class Settings(BaseSettings):
     delivered_retention_hours: float = _field(
         "delivered_retention_hours",
         168.0,
-        "How long a message stays in the inbox after a client took it (pending messages are "
-        "kept until taken, however long that is).",
+        "How long a message stays in the inbox after a client took it, or after it arrived when "
+        "only named consumers read its account. Messages some consumer has not had yet are kept "
+        "until it has them (or it expires, see `consumer_expiry_hours`).",
     )
     max_attachment_bytes: int = _field(
         "max_attachment_bytes", ATTACHMENT_LIMIT, "Largest decoded attachment accepted."
@@ -224,6 +225,19 @@ class Settings(BaseSettings):
         "Seconds a receive websocket's client may take to accept a frame or to answer the ping "
         "that confirms it read the frames before; then it is closed with 1011 and what it had "
         "not confirmed is pending again.",
+    )
+    ack_timeout: float = _field(
+        "ack_timeout",
+        30.0,
+        "Seconds a receive websocket with `ack=true` waits for the client's ack before it sends "
+        "again, in order, everything after the last ack.",
+    )
+    consumer_expiry_hours: float = _field(
+        "consumer_expiry_hours",
+        720.0,
+        "A named consumer (and the unnamed clients of an account) not seen for this long stops "
+        "holding messages back: they are forgotten once their retention has passed, and the "
+        "metrics show it as stale. Connected consumers and configured webhooks are always seen.",
     )
     receive_webhook_url: str | None = _field(
         "receive_webhook_url",

@@ -29,9 +29,12 @@ from signal_rest.api.envelopes import ReceivedMessage
 from signal_rest.api.schemas import errors, ok
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
+from signal_rest.domain.consumers import ack_id, consumer_name
 from signal_rest.edge.responses import refuse
 from signal_rest.errors import SignalApiError, ValidationError
+from signal_rest.inbox.consumers import UNNAMED, Cursor
 from signal_rest.inbox.delivery import Batch
+from signal_rest.inbox.named_websocket import CursorFeed, feed_acked, with_id
 from signal_rest.inbox.store import StoredMessage
 from signal_rest.inbox.websocket import feed, is_story
 
@@ -131,6 +134,97 @@ class _Delivery(JSONResponse):
             await self._after(self._sent)
 
 
+class _ConsumerDelivery(JSONResponse):
+    """A named consumer's poll answer. Without acks its position moves past the messages once
+    the body reached a client still connected; with acks (each message then has its `id`) only
+    the client's `acked=` moves it. The consumer's turn ends with the response."""
+
+    def __init__(
+        self,
+        cursor: Cursor,
+        messages: list[StoredMessage],
+        gone: asyncio.Task[None],
+        turn: asyncio.Lock,
+        *,
+        acks: bool,
+        skip_stories: bool,
+        after: Callable[[list[StoredMessage]], Awaitable[None]] | None,
+    ) -> None:
+        shown = [m for m in messages if not (skip_stories and is_story(m.message))]
+        super().__init__([with_id(m) if acks else m.message for m in shown])
+        self._cursor = cursor
+        self._messages = messages
+        self._shown = shown
+        self._gone = gone
+        self._turn = turn
+        self._acks = acks
+        self._after = after
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        delivered = False
+        try:
+            if not self._gone.done():
+                await super().__call__(scope, receive, send)
+                delivered = not self._gone.done()
+            if delivered and self._messages and not self._acks:
+                await self._cursor.ack(self._messages[-1].id)
+        finally:
+            self._gone.cancel()
+            self._turn.release()
+        if delivered and self._after is not None:
+            await self._after(self._shown)
+
+
+async def _consumer_poll(
+    backend: Backend,
+    number: str,
+    name: str,
+    *,
+    acks: bool,
+    acked: int | None,
+    limit: int | None,
+    timeout: float,
+    gone: asyncio.Task[None],
+) -> tuple[Cursor, list[StoredMessage], asyncio.Lock]:
+    # Polls of one consumer take turns: each starts where the last one left off.
+    consumers = backend.inbox.consumers
+    turn = consumers.exclusive(name, number)
+    await turn.acquire()
+    try:
+        cursor = await consumers.open(name, number, kind="poll")
+        if acked is not None:
+            await cursor.ack(acked)
+        messages = await cursor.next(limit=limit, timeout=timeout, gone=gone)
+        if acks:
+            # Stories right after the last ack are done at once: nothing before them is out.
+            skipped = 0
+            while skipped < len(messages) and is_story(messages[skipped].message):
+                skipped += 1
+            if skipped:
+                await cursor.ack(messages[skipped - 1].id)
+    except BaseException:
+        turn.release()
+        raise
+    return cursor, messages, turn
+
+
+def _consumer_options(
+    query: dict[str, str], *, websocket: bool
+) -> tuple[str | None, bool, int | None]:
+    """`consumer`, `ack` and `acked` of a receive request, checked."""
+    name = consumer_name(query.get("consumer"))
+    value = query.get("ack")
+    if value not in (None, "true", "false"):
+        raise ValidationError(f"ack must be true or false, not {value[:80]!r}")
+    acks = value == "true"
+    acked = None if websocket else ack_id(query.get("acked"))
+    if (acks or acked is not None) and name is None:
+        raise ValidationError(
+            "acks are kept per named consumer: add consumer=<a name for this client>"
+        )
+    return name, acks, acked
+
+
 @router.get(
     "/v1/receive/{number}",
     summary="Receive Signal Messages",
@@ -145,17 +239,45 @@ async def receive(number: str, request: Request, backend: BackendDep) -> Respons
     timeout = _number(query.get("timeout"), 1, "timeout")
     max_messages = _number(query.get("max_messages"), 0, "max_messages")
     flags = {name: query_flag(request, name) for name in FLAGS}
+    name, acks, acked = _consumer_options(dict(query), websocket=False)
+    number = account(number)
+
+    async def read_receipts(messages: list[StoredMessage]) -> None:
+        await _send_read_receipts(backend, messages)
+
     gone = asyncio.create_task(_disconnected(request.receive))
+    if name is not None:
+        try:
+            cursor, messages, turn = await _consumer_poll(
+                backend,
+                number,
+                name,
+                acks=acks,
+                acked=acked,
+                limit=max_messages or None,
+                timeout=timeout,
+                gone=gone,
+            )
+        except BaseException:
+            gone.cancel()
+            raise
+        return _ConsumerDelivery(
+            cursor,
+            messages,
+            gone,
+            turn,
+            acks=acks,
+            skip_stories=flags["ignore_stories"],
+            after=read_receipts if flags["send_read_receipts"] else None,
+        )
     try:
+        await backend.inbox.consumers.seen_unnamed(number)
         batch = await backend.inbox.poll(
-            account(number), limit=max_messages or None, timeout=timeout, gone=gone
+            number, limit=max_messages or None, timeout=timeout, gone=gone
         )
     except BaseException:
         gone.cancel()
         raise
-
-    async def read_receipts(messages: list[StoredMessage]) -> None:
-        await _send_read_receipts(backend, messages)
 
     return _Delivery(
         batch,
@@ -179,6 +301,7 @@ async def receive_websocket(websocket: WebSocket, number: str) -> None:
     backend: Backend = websocket.app.state.backend
     try:
         number = account(number)
+        name, acks, _ = _consumer_options(dict(websocket.query_params), websocket=True)
     except ValidationError as exc:
         # The same 400 {"error"} as the poll, as the handshake's answer.
         await refuse(websocket.scope, websocket.receive, websocket.send, exc)
@@ -187,22 +310,50 @@ async def receive_websocket(websocket: WebSocket, number: str) -> None:
     skip_stories = websocket.query_params.get("ignore_stories") == "true"
     sockets: set[WebSocket] = websocket.app.state.websockets
     settings: Settings = websocket.app.state.settings
+    if name is not None:
+        consumers = backend.inbox.consumers
+        async with consumers.connected(name, number, kind="websocket") as cursor:
+            await websocket.accept()
+            sockets.add(websocket)
+            try:
+                if acks:
+                    await feed_acked(
+                        websocket,
+                        cursor,
+                        bound=settings.websocket_queue,
+                        ack_timeout=settings.ack_timeout,
+                        limit=limit,
+                        skip_stories=skip_stories,
+                        write_timeout=settings.websocket_write_timeout,
+                    )
+                else:
+                    await feed(
+                        websocket,
+                        CursorFeed(cursor, settings.websocket_queue),
+                        limit=limit,
+                        skip_stories=skip_stories,
+                        write_timeout=settings.websocket_write_timeout,
+                    )
+            finally:
+                sockets.discard(websocket)
+        return
     # Subscribed before the handshake completes, so no message passes a client that has just
     # connected; the backlog is read after subscribing, so none falls between the two. The inbox
     # hands each message to the websockets or to the REST poll, never to both.
-    with backend.inbox.stream(number, bound=settings.websocket_queue) as stream:
-        await websocket.accept()
-        sockets.add(websocket)
-        try:
-            await feed(
-                websocket,
-                stream,
-                limit=limit,
-                skip_stories=skip_stories,
-                write_timeout=settings.websocket_write_timeout,
-            )
-        finally:
-            sockets.discard(websocket)
+    async with backend.inbox.consumers.connected(UNNAMED, number, kind="unnamed"):
+        with backend.inbox.stream(number, bound=settings.websocket_queue) as stream:
+            await websocket.accept()
+            sockets.add(websocket)
+            try:
+                await feed(
+                    websocket,
+                    stream,
+                    limit=limit,
+                    skip_stories=skip_stories,
+                    write_timeout=settings.websocket_write_timeout,
+                )
+            finally:
+                sockets.discard(websocket)
 
 
 async def close_websockets(app: FastAPI) -> None:

@@ -40,6 +40,7 @@ from typing import Any
 
 from signal_rest.domain.envelopes import with_voice_note_flags
 from signal_rest.errors import RpcTimeout, SignalApiError
+from signal_rest.inbox.consumers import Consumers
 from signal_rest.inbox.store import InboxStore, StoredMessage
 from signal_rest.jsonrpc.client import RpcClient
 
@@ -176,6 +177,7 @@ class Stream:
 class Inbox:
     def __init__(self, store: InboxStore) -> None:
         self.store = store
+        self.consumers = Consumers(store)
         self._streams: defaultdict[str, set[Stream]] = defaultdict(set)
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
         self._claims: dict[int, int] = {}  # message id -> consumers holding it
@@ -195,7 +197,9 @@ class Inbox:
         message = with_voice_note_flags(message)
         message_id = await self.store.add(message["account"], message)
         if message_id is not None:
-            self._hand_out(StoredMessage(message_id, message["account"], message))
+            stored = StoredMessage(message_id, message["account"], message)
+            self._hand_out(stored)
+            self.consumers.notify(stored)
 
     def _hand_out(self, stored: StoredMessage) -> None:
         # A new message, on disk: to the account's websockets, or else to a waiting poll. A

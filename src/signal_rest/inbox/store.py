@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from signal_rest.inbox import attachments
+from signal_rest.inbox import attachments, positions
+from signal_rest.inbox.positions import ALL, PositionRow
 
 __all__ = ["InboxStore", "StoredMessage"]
 
@@ -137,20 +138,51 @@ class InboxStore:
                 "UPDATE messages SET delivered_at = ? WHERE account = ? AND delivered_at IS NULL",
                 (now, account),
             )
+            positions.retire(conn, account)
 
         await self.write(update)
 
+    async def purge(self, kept_until: float, seen_since: float) -> int:
+        """Forget the messages every consumer is done with, older than the epoch time
+        `kept_until`; consumers not seen since `seen_since` hold none back (see
+        `positions.purge`)."""
+        return await self.write(lambda conn: positions.purge(conn, kept_until, seen_since))
+
     async def purge_delivered(self, older_than: float) -> int:
-        """Forget messages delivered before the epoch time `older_than`; pending ones stay."""
+        """Forget messages delivered before the epoch time `older_than`, as long as no named
+        consumer still wants them."""
+        return await self.purge(older_than, seen_since=0.0)
 
-        def delete(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute(
-                "DELETE FROM messages WHERE delivered_at IS NOT NULL AND delivered_at < ?",
-                (older_than,),
-            )
-            return cursor.rowcount
+    async def after(
+        self, account: str, position: int, limit: int | None = None
+    ) -> list[StoredMessage]:
+        """Messages of `account` ("*": of every account) with ids above `position`, oldest
+        first: what a named consumer at `position` has not had yet."""
+        sql = "SELECT id, account, payload FROM messages WHERE id > ?"
+        args: tuple[Any, ...] = (position,)
+        if account != ALL:
+            sql += " AND account = ?"
+            args += (account,)
+        sql += " ORDER BY id" + (" LIMIT ?" if limit else "")
+        args += (limit,) if limit else ()
+        rows = await asyncio.to_thread(self._read, sql, args)
+        return [StoredMessage(r[0], r[1], json.loads(r[2])) for r in rows]
 
-        return await self.write(delete)
+    async def newest(self) -> int:
+        """The id of the newest message stored (0 when there is none)."""
+        rows = await asyncio.to_thread(self._read, "SELECT COALESCE(MAX(id), 0) FROM messages", ())
+        return int(rows[0][0])
+
+    async def accounts(self) -> list[str]:
+        """The accounts with messages in the inbox, sorted."""
+        rows = await asyncio.to_thread(
+            self._read, "SELECT DISTINCT account FROM messages ORDER BY account", ()
+        )
+        return [str(r[0]) for r in rows]
+
+    async def positions(self) -> list[PositionRow]:
+        """Every named consumer's row, with its lag."""
+        return await asyncio.to_thread(self._with_reader, positions.rows)
 
     async def pending(self, account: str, limit: int | None = None) -> list[StoredMessage]:
         """Messages for `account` that no consumer has taken yet, oldest first."""
@@ -196,17 +228,20 @@ class InboxStore:
         await self.write(delete)
 
     def _read(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        return self._with_reader(lambda conn: conn.execute(sql, args).fetchall())
+
+    def _with_reader(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         if self._reader is None:
             raise RuntimeError("the inbox is not open")
         with self._read_lock:
-            return self._reader.execute(sql, args).fetchall()
+            return fn(self._reader)
 
     def _write_loop(self, loop: asyncio.AbstractEventLoop, ready: asyncio.Future[None]) -> None:
         conn = sqlite3.connect(self.path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
         indexed = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'attachments'").fetchone()
-        conn.executescript(SCHEMA + attachments.SCHEMA)
+        conn.executescript(SCHEMA + attachments.SCHEMA + positions.SCHEMA)
         if indexed is None:
             conn.execute("BEGIN IMMEDIATE")
             attachments.backfill(conn)

@@ -24,15 +24,14 @@ import asyncio
 import contextlib
 import json
 from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from signal_rest.inbox.delivery import Stream
 from signal_rest.inbox.store import StoredMessage
 from signal_rest.protocols.websocket import PINGS, Pings
 
-__all__ = ["STUCK_CODE", "feed", "is_story"]
+__all__ = ["STUCK_CODE", "Feed", "Stuck", "close_stuck", "feed", "is_story", "within"]
 
 T = TypeVar("T")
 
@@ -43,8 +42,25 @@ STUCK_REASON = "the client did not read in time"
 _CLIENT_CLOSES = (1000, 1001)
 
 
-class _Stuck(Exception):
+class Stuck(Exception):
     """The client did not take a frame or answer a ping in time."""
+
+
+class Feed(Protocol):
+    """What `feed` sends from: an unnamed client's `delivery.Stream`, or a named consumer's
+    `CursorFeed`."""
+
+    @property
+    def bound(self) -> int: ...
+
+    @property
+    def queued(self) -> int: ...
+
+    async def get(self) -> StoredMessage: ...
+
+    async def delivered(self, messages: list[StoredMessage]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 def is_story(message: dict[str, Any]) -> bool:
@@ -54,7 +70,7 @@ def is_story(message: dict[str, Any]) -> bool:
 
 async def feed(
     websocket: WebSocket,
-    stream: Stream,
+    stream: Feed,
     *,
     limit: int | None,
     skip_stories: bool,
@@ -89,8 +105,8 @@ async def feed(
             await closed
         elif not isinstance(error, WebSocketDisconnect | ConnectionError | RuntimeError):
             raise error
-    except _Stuck:
-        await _close_stuck(websocket, pings, write_timeout)
+    except Stuck:
+        await close_stuck(websocket, pings, write_timeout)
     finally:
         for task in (closed, sending):
             task.cancel()
@@ -99,7 +115,7 @@ async def feed(
 
 async def _send_all(
     websocket: WebSocket,
-    stream: Stream,
+    stream: Feed,
     pings: Pings | None,
     *,
     limit: int | None,
@@ -116,21 +132,21 @@ async def _send_all(
             await stream.delivered([stored])  # taken, not sent
         else:
             frame = json.dumps(stored.message, ensure_ascii=False)
-            await _within(write_timeout, websocket.send_text(frame))
+            await within(write_timeout, websocket.send_text(frame))
             sent += 1
             unconfirmed.append(stored)
         if pings is None:
             await stream.delivered(unconfirmed)
             unconfirmed = []
         elif unconfirmed and sent != limit and (not stream.queued or len(unconfirmed) >= batch):
-            await _within(write_timeout, pings.ping())
+            await within(write_timeout, pings.ping())
             await stream.delivered(unconfirmed)
             unconfirmed = []
     return unconfirmed
 
 
 async def _confirm_last(
-    stream: Stream,
+    stream: Feed,
     pings: Pings | None,
     unconfirmed: list[StoredMessage],
     closed: asyncio.Task[int | None],
@@ -155,17 +171,17 @@ async def _confirm_last(
     if answered or closed_by_client:
         await stream.delivered(unconfirmed)
     elif not closed.done():
-        raise _Stuck()
+        raise Stuck()
 
 
-async def _within(seconds: float, work: Awaitable[T]) -> T:
+async def within(seconds: float, work: Awaitable[T]) -> T:
     try:
         return await asyncio.wait_for(work, seconds)
     except TimeoutError as exc:
-        raise _Stuck() from exc
+        raise Stuck() from exc
 
 
-async def _close_stuck(websocket: WebSocket, pings: Pings | None, write_timeout: float) -> None:
+async def close_stuck(websocket: WebSocket, pings: Pings | None, write_timeout: float) -> None:
     if pings is not None:
         pings.close_now(STUCK_CODE, STUCK_REASON)
         return

@@ -1,0 +1,245 @@
+"""Named consumers: each reads every message of an account in arrival order, on its own.
+
+    consumers = Consumers(store)                      # Inbox makes one: inbox.consumers
+    cursor = await consumers.open("ha", "+4915…", kind="websocket")
+    messages = await cursor.next(limit=100, timeout=15.0)   # what it has not had yet, oldest first
+    ...                                               # hand them out; once the client has them:
+    await cursor.ack(messages[-1].id)                 # stored: a reconnect resumes after it
+    cursor.rewind()                                   # or hand out again what was not acked
+
+A consumer's position is stored per account in the inbox's database (`positions`), so it
+survives restarts, and messages are kept until every consumer that wants them has them (see
+`positions.purge`). Consumers don't claim messages from each other: a message reaches every
+named consumer of its account, and the unnamed clients of the Go project's API (which share the
+messages among themselves, see `delivery`) as well.
+
+A new consumer starts with what no unnamed client has taken yet. `open(None, …)` gives a cursor
+that is not stored and holds nothing back: it starts at `after` or with the next new message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from signal_rest.inbox import positions
+from signal_rest.inbox.positions import ALL, UNNAMED
+from signal_rest.inbox.store import InboxStore, StoredMessage
+
+__all__ = ["ALL", "UNNAMED", "ConsumerState", "Consumers", "Cursor"]
+
+# How often a consumer that is connected is marked as seen, at most.
+SEEN_INTERVAL = 60.0
+
+
+@dataclass(frozen=True)
+class ConsumerState:
+    """A named consumer as `GET /v1/consumers` and the metrics show it."""
+
+    name: str
+    account: str
+    kind: str
+    position: int
+    lag: int
+    seen_at: float
+    stale: bool
+    connected: bool
+
+
+class Cursor:
+    """One consumer's place in one account's messages (or every account's, for "*")."""
+
+    def __init__(
+        self, consumers: Consumers, name: str | None, account: str, kind: str, row: Any
+    ) -> None:
+        self._consumers = consumers
+        self.name = name
+        self.account = account
+        self.kind = kind
+        self.position: int = row.position  # done with everything up to here (stored)
+        self.read_position: int = row.position  # handed out everything up to here
+        self.attempts: int = row.attempts
+        self.retry_at: float | None = row.retry_at
+        self.failing_since: float | None = row.failing_since
+
+    @property
+    def stored(self) -> bool:
+        return self.name is not None
+
+    async def next(
+        self,
+        limit: int | None = None,
+        *,
+        timeout: float | None = None,
+        gone: asyncio.Future[Any] | None = None,
+    ) -> list[StoredMessage]:
+        """The messages after `read_position`, oldest first, at most `limit`; waits up to
+        `timeout` seconds (None: as long as it takes) for the first. [] when the time is up or
+        `gone` is done first."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while True:
+            arrived = self._consumers._arrival(self.account)  # before reading: none is missed
+            found = await self._consumers.store.after(self.account, self.read_position, limit)
+            if found:
+                self.read_position = found[-1].id
+                return found
+            left = None if deadline is None else deadline - loop.time()
+            if (left is not None and left <= 0) or (gone is not None and gone.done()):
+                return []
+            waits: set[asyncio.Future[Any]] = {arrived} if gone is None else {arrived, gone}
+            await asyncio.wait(waits, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+
+    async def ack(self, message_id: int) -> None:
+        """The consumer is done with everything up to `message_id`."""
+        if message_id <= self.position:
+            return
+        if self.name is None:
+            self.position = message_id
+        else:
+            name = self.name
+            self.position = await self._consumers.store.write(
+                lambda conn: positions.ack(conn, name, self.account, message_id, time.time())
+            )
+        self.read_position = max(self.read_position, self.position)
+        self.attempts, self.retry_at, self.failing_since = 0, None, None
+
+    def rewind(self) -> None:
+        """Hand out again, from the next `next`, what was handed out and not acked."""
+        self.read_position = self.position
+
+    async def record_failure(
+        self, attempts: int, retry_at: float | None, failing_since: float | None
+    ) -> None:
+        """A delivery failed (webhooks): keep when to try again, across restarts."""
+        self.attempts, self.retry_at, self.failing_since = attempts, retry_at, failing_since
+        if self.name is None:
+            return
+        name = self.name
+        await self._consumers.store.write(
+            lambda conn: positions.record_failure(
+                conn, name, self.account, attempts, retry_at, failing_since, time.time()
+            )
+        )
+
+
+class Consumers:
+    def __init__(self, store: InboxStore) -> None:
+        self.store = store
+        self._arrivals: dict[str, asyncio.Future[None]] = {}
+        self._listeners: list[Callable[[StoredMessage], None]] = []
+        self._open: defaultdict[tuple[str, str], int] = defaultdict(int)  # connected cursors
+        self._kinds: dict[tuple[str, str], str] = {}
+        self._seen: dict[str, float] = {}  # unnamed clients: account -> last stored seen_at
+        self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def open(
+        self, name: str | None, account: str, *, kind: str, after: int | None = None
+    ) -> Cursor:
+        """The consumer `name` of `account` ("*": every account), made on first use. Reading
+        starts after `after` when given (a client that says what it has), else at the stored
+        position. `name=None`: a cursor nobody waits for, at `after` or the newest message."""
+        if name is None:
+            start = await self.store.newest() if after is None else after
+            row = positions.PositionRow(UNNAMED, account, kind, start, time.time())
+            cursor = Cursor(self, None, account, kind, row)
+        else:
+            row = await self.store.write(
+                lambda conn: positions.open_row(conn, name, account, kind, time.time())
+            )
+            cursor = Cursor(self, name, account, kind, row)
+        if after is not None:
+            cursor.read_position = after
+        return cursor
+
+    @contextlib.asynccontextmanager
+    async def connected(
+        self, name: str, account: str, *, kind: str, after: int | None = None
+    ) -> AsyncIterator[Cursor]:
+        """`open`, for a client that stays connected: shown as connected meanwhile and marked
+        as seen while it is (so it never counts as gone), and once more when it leaves."""
+        cursor = await self.open(name, account, kind=kind, after=after)
+        key = (name, account)
+        self._open[key] += 1
+        self._kinds[key] = kind
+        try:
+            yield cursor
+        finally:
+            self._open[key] -= 1
+            if not self._open[key]:
+                del self._open[key]
+            with contextlib.suppress(Exception):
+                await self.store.write(lambda conn: positions.touch(conn, [key], kind, time.time()))
+
+    def exclusive(self, name: str, account: str) -> asyncio.Lock:
+        """A lock for the clients of one consumer that must take turns (polls of one name)."""
+        return self._locks[(name, account)]
+
+    async def seen_unnamed(self, account: str) -> None:
+        """An unnamed client (the Go project's poll or websocket) read `account`: while such
+        clients keep coming, the account's pending messages are kept for them."""
+        now = time.time()
+        if now - self._seen.get(account, 0.0) < SEEN_INTERVAL:
+            return
+        self._seen[account] = now
+        await self.store.write(
+            lambda conn: positions.touch(conn, [(UNNAMED, account)], "unnamed", now)
+        )
+
+    async def keep_seen(self) -> None:
+        """Mark every connected consumer as seen now (called periodically)."""
+        keys = list(self._open)
+        if keys:
+            now = time.time()
+            await self.store.write(
+                lambda conn: conn.executemany(
+                    "UPDATE consumers SET seen_at = ? WHERE name = ? AND account = ?",
+                    [(now, name, account) for name, account in keys],
+                )
+            )
+
+    def listen(self, callback: Callable[[StoredMessage], None]) -> Callable[[], None]:
+        """Call `callback` with every message stored from now on; returns the unsubscribe."""
+        self._listeners.append(callback)
+        return lambda: self._listeners.remove(callback)
+
+    async def accounts(self) -> list[str]:
+        return await self.store.accounts()
+
+    async def states(self, *, stale_after: float) -> list[ConsumerState]:
+        """Every named consumer; `stale` when not seen for `stale_after` seconds (then it
+        holds no messages back)."""
+        now = time.time()
+        return [
+            ConsumerState(
+                name=row.name,
+                account=row.account,
+                kind=row.kind,
+                position=row.position,
+                lag=row.lag,
+                seen_at=row.seen_at,
+                stale=(row.name, row.account) not in self._open and now - row.seen_at > stale_after,
+                connected=(row.name, row.account) in self._open,
+            )
+            for row in await self.store.positions()
+        ]
+
+    def notify(self, stored: StoredMessage) -> None:
+        """A new message is on disk: wake the cursors of its account and of every account."""
+        for key in (stored.account, ALL):
+            arrival = self._arrivals.pop(key, None)
+            if arrival is not None and not arrival.done():
+                arrival.set_result(None)
+        for callback in list(self._listeners):
+            callback(stored)
+
+    def _arrival(self, account: str) -> asyncio.Future[None]:
+        arrival = self._arrivals.get(account)
+        if arrival is None or arrival.done():
+            arrival = self._arrivals[account] = asyncio.get_running_loop().create_future()
+        return arrival

@@ -1,0 +1,228 @@
+"""Named consumers of `GET /v1/receive/{number}` (poll and websocket), over real HTTP on the
+sandbox: each name gets every message of the account once, in order, on its own; with
+`ack=true` messages carry their inbox `id` and come again until acked."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import ClientConnection, connect
+
+from tests.api.test_websocket import (
+    assert_silent,
+    expected_frame,
+    next_frame,
+    send_from_outside,
+)
+from tests.support.flows import ALICE, register
+from tests.support.service import RunningService, start_service
+
+
+def texts(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["envelope"]["dataMessage"]["message"] for m in messages]
+
+
+def poll(service: RunningService, **params: str) -> list[dict[str, Any]]:
+    response = service.client.get(f"/v1/receive/{ALICE}", params={"timeout": "0", **params})
+    assert response.status_code == 200, response.text
+    result: list[dict[str, Any]] = response.json()
+    return result
+
+
+def inbox_ids(service: RunningService) -> list[int]:
+    stored = service.run(service.backend.inbox.store.after(ALICE, 0))
+    return [m.id for m in stored]
+
+
+@pytest.fixture
+def open_ws(accounts: RunningService) -> Iterator[Any]:
+    with contextlib.ExitStack() as opened:
+
+        def open_(query: str) -> ClientConnection:
+            url = f"{accounts.ws_url}/v1/receive/{ALICE}?{query}"
+            return opened.enter_context(connect(url, open_timeout=10))
+
+        yield open_
+
+
+def test_named_consumers_each_get_every_message_beside_the_unnamed_clients(
+    accounts: RunningService, open_ws: Any
+) -> None:
+    ha = open_ws("consumer=ha")
+    bot = open_ws("consumer=bot")
+    poll(accounts, consumer="cron")  # known from now on
+    sent = [send_from_outside(accounts, ALICE, f"m{i}") for i in range(3)]
+
+    for ws in (ha, bot):
+        frames = [next_frame(ws) for _ in sent]
+        assert frames == [
+            expected_frame(f, account=ALICE, ts=ts, text=f"m{i}")
+            for i, (f, ts) in enumerate(zip(frames, sent, strict=True))
+        ]
+        assert [list(f) for f in frames] == [["envelope", "account"]] * 3  # no id without acks
+    cron = poll(accounts, consumer="cron")
+    assert cron == [
+        expected_frame(m, account=ALICE, ts=ts, text=f"m{i}")
+        for i, (m, ts) in enumerate(zip(cron, sent, strict=True))
+    ]
+    assert poll(accounts, consumer="cron") == []
+    assert texts(poll(accounts)) == ["m0", "m1", "m2"]  # the unnamed clients' share, untouched
+
+
+def test_a_named_poller_gets_what_arrived_while_it_was_away_once(
+    accounts: RunningService,
+) -> None:
+    assert poll(accounts, consumer="cron") == []
+    send_from_outside(accounts, ALICE, "while away")
+    assert texts(poll(accounts)) == ["while away"]  # an unnamed client took it meanwhile
+    assert texts(poll(accounts, consumer="cron")) == ["while away"]
+    assert poll(accounts, consumer="cron") == []
+
+
+def test_a_named_poll_waits_for_a_new_message(accounts: RunningService) -> None:
+    assert poll(accounts, consumer="cron") == []
+    started = time.monotonic()
+    assert poll(accounts, consumer="cron", timeout="1") == []
+    assert time.monotonic() - started >= 1
+
+
+def test_a_poll_with_acks_repeats_what_is_not_acked(accounts: RunningService) -> None:
+    assert poll(accounts, consumer="cron", ack="true") == []
+    sent = [send_from_outside(accounts, ALICE, f"m{i}") for i in range(3)]
+    ids = inbox_ids(accounts)
+
+    first = poll(accounts, consumer="cron", ack="true", max_messages="2")
+    assert first == [
+        {**expected_frame(m, account=ALICE, ts=ts, text=f"m{i}"), "id": ids[i]}
+        for i, (m, ts) in enumerate(zip(first, sent, strict=False))
+    ]
+    assert poll(accounts, consumer="cron", ack="true", max_messages="2") == first
+    rest = poll(accounts, consumer="cron", ack="true", acked=str(ids[1]))
+    assert [(m["id"], texts([m])) for m in rest] == [(ids[2], ["m2"])]
+    assert poll(accounts, consumer="cron", ack="true", acked=str(ids[2])) == []
+
+
+def test_a_websocket_with_acks_gets_a_frame_again_after_dropping_it(
+    accounts: RunningService,
+) -> None:
+    url = f"{accounts.ws_url}/v1/receive/{ALICE}?consumer=bot&ack=true"
+    with connect(url, open_timeout=10) as ws:
+        ts = send_from_outside(accounts, ALICE, "dropped")
+        frame = next_frame(ws)
+        [message_id] = inbox_ids(accounts)
+        assert frame == {
+            **expected_frame(frame, account=ALICE, ts=ts, text="dropped"),
+            "id": message_id,
+        }
+        ws.socket.close()  # gone right after the frame, without a word
+
+    with connect(url, open_timeout=10) as ws:
+        assert next_frame(ws) == frame
+        ws.send(json.dumps({"ack": message_id}))
+        assert_silent(ws)
+
+    with connect(url, open_timeout=10) as ws:
+        assert_silent(ws)
+        ts = send_from_outside(accounts, ALICE, "next")
+        assert texts([next_frame(ws)]) == ["next"]
+
+
+def test_a_websocket_sends_again_what_is_not_acked_in_time(tmp_path: Path) -> None:
+    service = start_service(tmp_path, ack_timeout=0.5)
+    try:
+        register(service.client, ALICE)
+        url = f"{service.ws_url}/v1/receive/{ALICE}?consumer=bot&ack=true"
+        with connect(url, open_timeout=10) as ws:
+            send_from_outside(service, ALICE, "one")
+            send_from_outside(service, ALICE, "two")
+            first = [next_frame(ws), next_frame(ws)]
+            ws.send(json.dumps({"ack": first[0]["id"]}))
+            # Not acked: "two" again, after the timeout, on the same connection.
+            assert next_frame(ws, timeout=10) == first[1]
+            ws.send(json.dumps({"ack": first[1]["id"]}))
+            ws.send("not an ack")  # ignored
+            assert_silent(ws, 1.0)
+    finally:
+        service.stop()
+
+
+def test_a_websocket_with_acks_has_at_most_its_bound_unacked(tmp_path: Path) -> None:
+    service = start_service(tmp_path, websocket_queue=2)
+    try:
+        register(service.client, ALICE)
+        for i in range(4):
+            send_from_outside(service, ALICE, f"m{i}")
+        url = f"{service.ws_url}/v1/receive/{ALICE}?consumer=bot&ack=true"
+        with connect(url, open_timeout=10) as ws:
+            frames = [next_frame(ws), next_frame(ws)]
+            assert texts(frames) == ["m0", "m1"]
+            assert_silent(ws)
+            ws.send(json.dumps({"ack": frames[0]["id"]}))
+            assert texts([next_frame(ws)]) == ["m2"]
+    finally:
+        service.stop()
+
+
+def test_a_named_consumer_resumes_after_a_restart(tmp_path: Path) -> None:
+    service = start_service(tmp_path)
+    try:
+        register(service.client, ALICE)
+        assert poll(service, consumer="cron") == []
+        send_from_outside(service, ALICE, "before")
+        assert texts(poll(service, consumer="cron")) == ["before"]
+        send_from_outside(service, ALICE, "while down")
+    finally:
+        service.stop()
+    service = start_service(tmp_path)
+    try:
+        assert texts(poll(service, consumer="cron")) == ["while down"]
+    finally:
+        service.stop()
+
+
+@pytest.mark.parametrize(
+    ("query", "error"),
+    [
+        (
+            {"consumer": "no spaces"},
+            "consumer must be 1 to 64 letters, digits or . _ : @ - starting with a letter or "
+            "digit, not 'no spaces'",
+        ),
+        (
+            {"consumer": "x" * 65},
+            "consumer must be 1 to 64 letters, digits or . _ : @ - starting with a letter or "
+            f"digit, not {'x' * 65!r}",
+        ),
+        ({"consumer": "ha", "ack": "yes"}, "ack must be true or false, not 'yes'"),
+        (
+            {"ack": "true"},
+            "acks are kept per named consumer: add consumer=<a name for this client>",
+        ),
+        (
+            {"consumer": "ha", "ack": "true", "acked": "-1"},
+            "acked must be a message id (the `id` of a message), not '-1'",
+        ),
+    ],
+)
+def test_bad_consumer_options_are_refused(
+    accounts: RunningService, query: dict[str, str], error: str
+) -> None:
+    response = accounts.client.get(f"/v1/receive/{ALICE}", params=query)
+    assert (response.status_code, response.json()) == (400, {"error": error})
+
+
+def test_a_websocket_with_a_bad_consumer_name_is_refused(accounts: RunningService) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        connect(f"{accounts.ws_url}/v1/receive/{ALICE}?consumer=%20", open_timeout=10)
+    assert refused.value.response.status_code == 400
+    assert json.loads(refused.value.response.body or b"") == {
+        "error": "consumer must be 1 to 64 letters, digits or . _ : @ - starting with a letter "
+        "or digit, not ' '"
+    }

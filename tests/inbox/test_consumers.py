@@ -1,0 +1,294 @@
+"""Named consumers on the real SQLite inbox: each reads every message of its account in arrival
+order, on its own, from a position that survives restarts and holds messages back from
+retention until it has them."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from signal_rest.inbox.consumers import ALL, ConsumerState
+from signal_rest.inbox.delivery import Inbox
+from signal_rest.inbox.store import InboxStore, StoredMessage
+from tests.inbox.test_delivery import ACCOUNT, OTHER, arrive, pending_stamps, stamps
+
+HOUR = 3600.0
+
+
+@pytest.fixture
+async def inbox(tmp_path: Path) -> AsyncIterator[Inbox]:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    try:
+        yield Inbox(store)
+    finally:
+        await store.close()
+
+
+async def reopened(inbox: Inbox) -> Inbox:
+    """The same inbox after a restart of the service."""
+    await inbox.store.close()
+    store = InboxStore(inbox.store.path)
+    await store.open()
+    return Inbox(store)
+
+
+def stored_rows(inbox: Inbox) -> list[tuple[object, ...]]:
+    with sqlite3.connect(inbox.store.path) as conn:
+        return conn.execute(
+            "SELECT name, account, kind, position, attempts, retry_at, failing_since "
+            "FROM consumers ORDER BY name, account"
+        ).fetchall()
+
+
+async def all_ids(inbox: Inbox) -> list[int]:
+    return [m.id for m in await inbox.store.after(ALL, 0)]
+
+
+async def test_each_named_consumer_gets_every_message_in_order_on_its_own(inbox: Inbox) -> None:
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    bot = await inbox.consumers.open("bot", ACCOUNT, kind="poll")
+    await arrive(inbox, 1, 2, 3)
+    await arrive(inbox, 9, account=OTHER)
+
+    assert stamps(await ha.next()) == [1, 2, 3]
+    assert stamps(await inbox.take(ACCOUNT)) == [1, 2, 3]  # the unnamed clients' share
+    assert stamps(await bot.next(limit=2)) == [1, 2]
+    assert stamps(await bot.next()) == [3]
+    assert await ha.next(timeout=0) == []
+
+
+async def test_a_new_consumer_starts_with_what_no_unnamed_client_took(inbox: Inbox) -> None:
+    await arrive(inbox, 1, 2, 3)
+    assert stamps(await inbox.take(ACCOUNT, limit=1)) == [1]
+    late = await inbox.consumers.open("late", ACCOUNT, kind="poll")
+    assert stamps(await late.next()) == [2, 3]
+
+    await inbox.take(ACCOUNT)
+    later = await inbox.consumers.open("later", ACCOUNT, kind="poll")
+    assert await later.next(timeout=0) == []
+    await arrive(inbox, 4)
+    assert stamps(await later.next()) == [4]
+
+
+async def test_the_position_survives_a_restart_and_the_read_position_does_not(
+    inbox: Inbox,
+) -> None:
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    await arrive(inbox, 1, 2, 3)
+    first, _, _ = await ha.next()
+    await ha.ack(first.id)
+
+    inbox = await reopened(inbox)
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    assert (ha.position, ha.read_position) == (first.id, first.id)
+    assert stamps(await ha.next()) == [2, 3]
+    assert stored_rows(inbox) == [("ha", ACCOUNT, "websocket", first.id, 0, None, None)]
+    await inbox.store.close()
+
+
+async def test_next_waits_for_the_next_message_and_gives_up_on_time_or_when_gone(
+    inbox: Inbox,
+) -> None:
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="sse")
+    waiting = asyncio.create_task(ha.next())
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    await arrive(inbox, 7, account=OTHER)  # another account's message wakes nobody here
+    await asyncio.sleep(0.05)
+    assert not waiting.done()
+    await arrive(inbox, 8)
+    assert stamps(await asyncio.wait_for(waiting, 5)) == [8]
+
+    assert await ha.next(timeout=0.05) == []
+    gone: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiting = asyncio.create_task(ha.next(gone=gone))
+    await asyncio.sleep(0.05)
+    gone.set_result(None)
+    assert await asyncio.wait_for(waiting, 5) == []
+
+
+async def test_acks_never_move_back_nor_past_the_newest_message(inbox: Inbox) -> None:
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="poll")
+    await arrive(inbox, 1, 2)
+    one, two = await ha.next()
+    await ha.ack(two.id)
+    await ha.ack(one.id)
+    assert ha.position == two.id
+    await ha.ack(two.id + 1000)
+    assert ha.position == two.id
+    assert stored_rows(inbox)[0][3] == two.id
+
+
+async def test_rewind_hands_out_again_what_was_not_acked(inbox: Inbox) -> None:
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    await arrive(inbox, 1, 2, 3)
+    one, _, _ = await ha.next()
+    await ha.ack(one.id)
+    assert await ha.next(timeout=0) == []
+    ha.rewind()
+    assert stamps(await ha.next()) == [2, 3]
+
+
+async def test_a_consumer_of_every_account_reads_them_in_arrival_order(inbox: Inbox) -> None:
+    everything = await inbox.consumers.open("sse", ALL, kind="sse")
+    await arrive(inbox, 1)
+    await arrive(inbox, 2, account=OTHER)
+    await arrive(inbox, 3)
+    found = await everything.next()
+    assert [(m.account, m.message["envelope"]["timestamp"]) for m in found] == [
+        (ACCOUNT, 1),
+        (OTHER, 2),
+        (ACCOUNT, 3),
+    ]
+
+
+async def test_an_unnamed_cursor_starts_live_or_after_an_id_and_is_not_stored(
+    inbox: Inbox,
+) -> None:
+    await arrive(inbox, 1, 2)
+    live = await inbox.consumers.open(None, ACCOUNT, kind="sse")
+    assert await live.next(timeout=0) == []
+    first = (await inbox.store.after(ACCOUNT, 0))[0]
+    resumed = await inbox.consumers.open(None, ACCOUNT, kind="sse", after=first.id)
+    assert stamps(await resumed.next()) == [2]
+    await resumed.ack(first.id + 1)
+    assert stored_rows(inbox) == []
+    assert await inbox.consumers.states(stale_after=HOUR) == []
+
+
+async def test_a_client_that_says_what_it_has_reads_from_there(inbox: Inbox) -> None:
+    await inbox.consumers.open("sse", ACCOUNT, kind="sse")
+    await arrive(inbox, 1, 2, 3)
+    first = (await inbox.store.after(ACCOUNT, 0))[0]
+    again = await inbox.consumers.open("sse", ACCOUNT, kind="sse", after=first.id)
+    assert stamps(await again.next()) == [2, 3]
+    assert again.position == first.id - 1  # stored: only an ack moves it
+
+
+async def test_webhook_retry_state_is_kept_and_an_ack_clears_it(inbox: Inbox) -> None:
+    hook = await inbox.consumers.open("hook", ACCOUNT, kind="webhook")
+    await arrive(inbox, 1)
+    [one] = await hook.next()
+    await hook.record_failure(3, 1234.5, 1000.0)
+    inbox = await reopened(inbox)
+    hook = await inbox.consumers.open("hook", ACCOUNT, kind="webhook")
+    assert (hook.attempts, hook.retry_at, hook.failing_since) == (3, 1234.5, 1000.0)
+    await hook.ack(one.id)
+    assert (hook.attempts, hook.retry_at, hook.failing_since) == (0, None, None)
+    assert stored_rows(inbox) == [("hook", ACCOUNT, "webhook", one.id, 0, None, None)]
+    await inbox.store.close()
+
+
+async def test_listeners_hear_of_each_message_once_it_is_stored(inbox: Inbox) -> None:
+    heard: list[StoredMessage] = []
+
+    def listener(stored: StoredMessage) -> None:
+        heard.append(stored)
+
+    stop = inbox.consumers.listen(listener)
+    await arrive(inbox, 1)
+    await arrive(inbox, 1)  # the same notification again: stored once, heard once
+    stop()
+    await arrive(inbox, 2)
+    assert [m.id for m in heard] == (await all_ids(inbox))[:1]
+
+
+async def test_states_show_position_lag_and_whether_a_consumer_is_connected(
+    inbox: Inbox,
+) -> None:
+    await inbox.consumers.open("bot", ACCOUNT, kind="poll")
+    async with inbox.consumers.connected("ha", ACCOUNT, kind="websocket") as ha:
+        await arrive(inbox, 1, 2, 3)
+        first = (await ha.next(limit=1))[0]
+        await ha.ack(first.id)
+        states = await inbox.consumers.states(stale_after=HOUR)
+        assert [(s.name, s.kind, s.position, s.lag, s.stale, s.connected) for s in states] == [
+            ("bot", "poll", first.id - 1, 3, False, False),
+            ("ha", "websocket", first.id, 2, False, True),
+        ]
+        # Connected consumers are never stale, however long ago their row was written.
+        states = await inbox.consumers.states(stale_after=-1)
+        assert [(s.name, s.stale) for s in states] == [("bot", True), ("ha", False)]
+    assert all(isinstance(s, ConsumerState) for s in states)
+
+
+async def test_a_retired_account_leaves_its_consumers_nothing_to_read(inbox: Inbox) -> None:
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    await arrive(inbox, 1, 2)
+    await inbox.store.retire(ACCOUNT)
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    assert await ha.next(timeout=0) == []
+
+
+async def age(inbox: Inbox, hours: float) -> None:
+    """Every message arrived (and was taken, if it was) `hours` ago."""
+    then = time.time() - hours * HOUR
+
+    def update(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE messages SET received_at = ?", (then,))
+        conn.execute("UPDATE messages SET delivered_at = ? WHERE delivered_at IS NOT NULL", (then,))
+
+    await inbox.store.write(update)
+
+
+async def purge(inbox: Inbox, *, retention: float = 1.0, expiry: float = 100.0) -> int:
+    now = time.time()
+    return await inbox.store.purge(now - retention * HOUR, now - expiry * HOUR)
+
+
+async def test_retention_waits_for_every_named_consumer(inbox: Inbox) -> None:
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    await arrive(inbox, 1, 2)
+    await inbox.take(ACCOUNT)
+    await age(inbox, 2)
+    one, _ = await ha.next()
+    await ha.ack(one.id)
+    assert await purge(inbox) == 1
+    assert stamps(await inbox.store.after(ACCOUNT, 0)) == [2]
+
+
+async def test_retention_keeps_what_was_taken_recently(inbox: Inbox) -> None:
+    await arrive(inbox, 1)
+    await inbox.take(ACCOUNT)
+    assert await purge(inbox) == 0
+    await age(inbox, 2)
+    assert await purge(inbox) == 1
+
+
+async def test_a_consumer_not_seen_for_long_holds_nothing_back(inbox: Inbox) -> None:
+    await inbox.consumers.open("gone", ACCOUNT, kind="poll")
+    await arrive(inbox, 1)
+    await inbox.take(ACCOUNT)
+    await age(inbox, 2)
+    assert await purge(inbox, expiry=100) == 0
+    assert await purge(inbox, expiry=0) == 1
+
+
+async def test_pending_messages_wait_for_unnamed_clients_while_they_come(inbox: Inbox) -> None:
+    # Before named consumers: pending messages are kept however old.
+    await arrive(inbox, 1)
+    await age(inbox, 2)
+    assert await purge(inbox) == 0
+    # Unnamed clients seen lately keep them too.
+    await inbox.consumers.seen_unnamed(ACCOUNT)
+    assert await purge(inbox) == 0
+    # Unnamed clients gone for longer than the expiry: only retention counts.
+    assert await purge(inbox, expiry=0) == 1
+
+
+async def test_an_account_read_only_by_named_consumers_is_not_kept_for_unnamed_clients(
+    inbox: Inbox,
+) -> None:
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    await arrive(inbox, 1, 2)
+    await age(inbox, 2)
+    found = await ha.next()
+    await ha.ack(found[-1].id)
+    assert await purge(inbox) == 2
+    assert await pending_stamps(inbox) == []
