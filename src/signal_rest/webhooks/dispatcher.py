@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 OUTCOMES = ("delivered", "rejected", "timeout", "unreachable")
 # Messages a lane reads from the inbox at a time.
 BATCH = 32
+# Seconds before a lane that failed unexpectedly starts over.
+LANE_RESTART_DELAY = 5.0
 # Bytes of an answer read (and dropped) so the connection can be reused; a longer one is cut off.
 ANSWER_LIMIT = 64 * 1024
 
@@ -159,25 +161,34 @@ class _Lane:
         self.first = first  # the message that made this lane, when one did
 
     async def run(self) -> None:
+        while True:
+            try:
+                await self._run()
+            except Exception:
+                # Not expected (the inbox failing under us): start over from the stored
+                # position rather than stop delivering for good.
+                log.exception(
+                    "webhook %s failed for %s; starting over in %g s",
+                    self.target.consumer,
+                    self.account,
+                    LANE_RESTART_DELAY,
+                )
+                await asyncio.sleep(LANE_RESTART_DELAY)
+
+    async def _run(self) -> None:
         consumers = self.webhooks._consumers
-        try:
-            # Connected for as long as the service runs: a configured webhook is never stale.
-            async with consumers.connected(
-                self.target.consumer, self.account, kind="webhook"
-            ) as cursor:
-                if self.first is not None and cursor.position >= self.first:
-                    # A new consumer starts after what the unnamed clients took; a poll may have
-                    # taken the very message that made this lane before the lane was opened.
-                    cursor.read_position = self.first - 1
-                while True:
-                    for stored in await cursor.next(limit=BATCH, timeout=None):
-                        await self._deliver(cursor, stored)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            # Not expected (the inbox failing under us); the lane would be gone silently.
-            log.exception("webhook %s stopped for %s", self.target.consumer, self.account)
-            raise
+        # Connected for as long as the service runs: a configured webhook is never stale.
+        async with consumers.connected(
+            self.target.consumer, self.account, kind="webhook"
+        ) as cursor:
+            if self.first is not None and cursor.position >= self.first:
+                # A new consumer starts after what the unnamed clients took; a poll may have
+                # taken the very message that made this lane before the lane was opened.
+                cursor.read_position = self.first - 1
+            self.first = None
+            while True:
+                for stored in await cursor.next(limit=BATCH, timeout=None):
+                    await self._deliver(cursor, stored)
 
     async def _deliver(self, cursor: Cursor, stored: StoredMessage) -> None:
         """Send `stored` until the target takes it or the retry period is over."""
