@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
 GO_ROUTES = Path(__file__).parent / "data" / "go-routes.txt"
 # Routes that signal-cli-rest-api does not have, by prefix: the sandbox controls, and
 # signal-cli's own HTTP API (`daemon --http`).
-OUR_OWN = {"/v1/sandbox/", "/api/v1/"}
+OUR_OWN = {"/v1/sandbox/", "/api/v1/", "/v1/consumers"}
 
 
 def _go_routes() -> set[tuple[str, str]]:

@@ -25,6 +25,7 @@ from signal_rest.api import (
     accounts,
     attachments,
     configuration,
+    consumers,
     contacts,
     devices,
     docs,
@@ -85,6 +86,7 @@ def _routes(app: FastAPI) -> None:
     table.mount(remote_delete.router, "send")  # /v1/remote-delete/{number}
     table.mount(sticker_packs.router, "send")  # /v1/sticker-packs/{number}
     table.mount(receive.router, "receive")  # /v1/receive/{number} (poll and websocket)
+    table.mount(consumers.router, "receive")  # /v1/consumers[/{name}]
     table.mount(attachments.router, "receive")  # /v1/attachments[/{attachment}]
     table.mount(groups.router, "groups")  # /v1/groups/{number}[/{groupid}]
     table.mount(group_members.router, "groups")  # /v1/groups/{number}/{groupid}/members|admins

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,8 +22,11 @@ from tests.api.test_websocket import (
     next_frame,
     send_from_outside,
 )
-from tests.support.flows import ALICE, register
+from tests.support.flows import ALICE, BOB, register
 from tests.support.service import RunningService, start_service
+from tests.support.tokens import bearer, create_token
+
+ISO_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
 def texts(messages: list[dict[str, Any]]) -> list[str]:
@@ -226,3 +230,54 @@ def test_a_websocket_with_a_bad_consumer_name_is_refused(accounts: RunningServic
         "error": "consumer must be 1 to 64 letters, digits or . _ : @ - starting with a letter "
         "or digit, not ' '"
     }
+
+
+def test_the_consumers_endpoint_lists_each_named_consumer_with_its_lag(
+    accounts: RunningService, open_ws: Any
+) -> None:
+    ha = open_ws("consumer=ha")
+    assert poll(accounts, consumer="cron") == []
+    accounts.client.get(f"/v1/receive/{BOB}", params={"timeout": "0", "consumer": "cron"})
+    start = accounts.run(accounts.backend.inbox.store.newest())
+    send_from_outside(accounts, ALICE, "one")
+    send_from_outside(accounts, ALICE, "two")
+    assert texts([next_frame(ha), next_frame(ha)]) == ["one", "two"]
+    [_, two] = inbox_ids(accounts)[-2:]
+    expected = [
+        state(name="cron", account=ALICE, kind="poll", position=start, lag=2),
+        state(name="cron", account=BOB, kind="poll", position=start, lag=0),
+        state(name="ha", account=ALICE, kind="websocket", position=two, lag=0, connected=True),
+    ]
+    # The websocket's frames count once the pong of its ping is back: allow it that moment.
+    deadline = time.monotonic() + 5
+    while (listed := consumers(accounts)) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert listed == expected
+
+    data_dir = accounts.settings.data_dir
+    alices = bearer(create_token(data_dir, "a", "--scope", "receive", "--account", ALICE))
+    mine = consumers(accounts, alices)
+    assert [(r["name"], r["account"]) for r in mine] == [("cron", ALICE), ("ha", ALICE)]
+    assert accounts.client.delete("/v1/consumers/cron", headers=alices).status_code == 204
+    everyone = bearer(create_token(data_dir, "all", "--scope", "receive"))
+    left = consumers(accounts, everyone)
+    assert [(r["name"], r["account"]) for r in left] == [("cron", BOB), ("ha", ALICE)]
+    gone = accounts.client.delete("/v1/consumers/nobody", headers=everyone)
+    assert (gone.status_code, gone.json()) == (
+        404,
+        {"error": "there is no consumer named 'nobody'"},
+    )
+
+
+def consumers(service: RunningService, headers: dict[str, str] | None = None) -> list[Any]:
+    """`GET /v1/consumers`, with each `last_seen` checked and left out."""
+    response = service.client.get("/v1/consumers", headers=headers)
+    assert response.status_code == 200, response.text
+    listed: list[dict[str, Any]] = response.json()
+    for found in listed:
+        assert ISO_SECONDS.fullmatch(found.pop("last_seen")), found
+    return listed
+
+
+def state(**fields: Any) -> dict[str, Any]:
+    return {"stale": False, "connected": False} | fields

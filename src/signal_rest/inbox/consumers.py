@@ -134,7 +134,6 @@ class Consumers:
         self._arrivals: dict[str, asyncio.Future[None]] = {}
         self._listeners: list[Callable[[StoredMessage], None]] = []
         self._open: defaultdict[tuple[str, str], int] = defaultdict(int)  # connected cursors
-        self._kinds: dict[tuple[str, str], str] = {}
         self._seen: dict[str, float] = {}  # unnamed clients: account -> last stored seen_at
         self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
 
@@ -166,7 +165,6 @@ class Consumers:
         cursor = await self.open(name, account, kind=kind, after=after)
         key = (name, account)
         self._open[key] += 1
-        self._kinds[key] = kind
         try:
             yield cursor
         finally:
@@ -174,7 +172,7 @@ class Consumers:
             if not self._open[key]:
                 del self._open[key]
             with contextlib.suppress(Exception):
-                await self.store.write(lambda conn: positions.touch(conn, [key], kind, time.time()))
+                await self.store.write(lambda conn: positions.touch(conn, [key], time.time()))
 
     def exclusive(self, name: str, account: str) -> asyncio.Lock:
         """A lock for the clients of one consumer that must take turns (polls of one name)."""
@@ -187,21 +185,19 @@ class Consumers:
         if now - self._seen.get(account, 0.0) < SEEN_INTERVAL:
             return
         self._seen[account] = now
-        await self.store.write(
-            lambda conn: positions.touch(conn, [(UNNAMED, account)], "unnamed", now)
-        )
+        await self.store.write(lambda conn: positions.seen_unnamed(conn, account, now))
 
     async def keep_seen(self) -> None:
         """Mark every connected consumer as seen now (called periodically)."""
         keys = list(self._open)
         if keys:
             now = time.time()
-            await self.store.write(
-                lambda conn: conn.executemany(
-                    "UPDATE consumers SET seen_at = ? WHERE name = ? AND account = ?",
-                    [(now, name, account) for name, account in keys],
-                )
-            )
+            await self.store.write(lambda conn: positions.touch(conn, keys, now))
+
+    async def forget(self, name: str, accounts: tuple[str, ...] | None = None) -> int:
+        """Drop the named consumer (of `accounts` only, when given): it holds nothing back any
+        more, and if it comes again it starts anew. How many of its rows went."""
+        return await self.store.write(lambda conn: positions.forget(conn, name, accounts))
 
     def listen(self, callback: Callable[[StoredMessage], None]) -> Callable[[], None]:
         """Call `callback` with every message stored from now on; returns the unsubscribe."""

@@ -19,11 +19,13 @@ __all__ = [
     "UNNAMED",
     "PositionRow",
     "ack",
+    "forget",
     "open_row",
     "purge",
     "record_failure",
     "retire",
     "rows",
+    "seen_unnamed",
     "touch",
 ]
 
@@ -94,13 +96,32 @@ def open_row(
     return PositionRow(name, account, kind, position, now)
 
 
-def touch(conn: sqlite3.Connection, keys: list[tuple[str, str]], kind: str, now: float) -> None:
-    """Mark consumers as seen now; the unnamed one's row is made when missing."""
+def touch(conn: sqlite3.Connection, keys: list[tuple[str, str]], now: float) -> None:
+    """Mark consumers as seen now (those that still exist)."""
     conn.executemany(
-        "INSERT INTO consumers (name, account, kind, position, seen_at) VALUES (?, ?, ?, 0, ?) "
-        "ON CONFLICT (name, account) DO UPDATE SET seen_at = excluded.seen_at",
-        [(name, account, kind, now) for name, account in keys],
+        "UPDATE consumers SET seen_at = ? WHERE name = ? AND account = ?",
+        [(now, name, account) for name, account in keys],
     )
+
+
+def seen_unnamed(conn: sqlite3.Connection, account: str, now: float) -> None:
+    """The unnamed clients of `account` were seen now."""
+    conn.execute(
+        "INSERT INTO consumers (name, account, kind, position, seen_at) "
+        "VALUES ('', ?, 'unnamed', 0, ?) "
+        "ON CONFLICT (name, account) DO UPDATE SET seen_at = excluded.seen_at",
+        (account, now),
+    )
+
+
+def forget(conn: sqlite3.Connection, name: str, accounts: tuple[str, ...] | None) -> int:
+    """Drop the named consumer (of `accounts` only, when given); how many rows went."""
+    if accounts is None:
+        return conn.execute("DELETE FROM consumers WHERE name = ?", (name,)).rowcount
+    marks = ",".join("?" * len(accounts))
+    return conn.execute(
+        f"DELETE FROM consumers WHERE name = ? AND account IN ({marks})", (name, *accounts)
+    ).rowcount
 
 
 def ack(conn: sqlite3.Connection, name: str, account: str, message_id: int, now: float) -> int:

@@ -9,7 +9,8 @@ All writes go through one writer thread that runs whole transactions:
     await store.mark_delivered([row.id for row in rows])
     await store.close()                                # drains pending writes first
 
-A message is kept until a consumer (the REST poll or a websocket) has taken it; identical
+A message is kept until every consumer that wants it has it: the unnamed clients (REST poll,
+websocket) mark it delivered, named consumers keep a position (`positions`). Identical
 notifications (a daemon that also auto-subscribes delivers each message twice) are stored once.
 """
 
