@@ -259,7 +259,7 @@ class Settings(BaseSettings):
         'More webhooks, as a JSON list: `[{"url": "https://…", "accounts": ["+49…"], '
         '"secret": "whsec_…", "name": "bot"}]`. Only `url` is required; no `accounts`: every '
         "account; no `secret`: webhook_secret; `name` keeps the target's place in the inbox "
-        "(default: derived from the URL).",
+        "as consumer `webhook:<name>` (default: derived from the URL).",
     )
     webhook_retry_period_hours: float = _field(
         "webhook_retry_period_hours",

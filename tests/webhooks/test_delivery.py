@@ -226,7 +226,12 @@ def test_webhooks_get_only_their_accounts(
         [bob] = bobs.wait_for(lambda rs: len(rs) >= 1, "bob's")
         assert verified(bob)["params"]["account"] == BOB
         assert "webhook-signature" not in alices.requests[0].headers
-        every = [("alice-bot", ALICE), ("bob-bot", BOB), ("webhook", ALICE), ("webhook", BOB)]
+        every = [
+            ("webhook", ALICE),
+            ("webhook", BOB),
+            ("webhook:alice-bot", ALICE),
+            ("webhook:bob-bot", BOB),
+        ]
         eventually(caught_up(service.settings.data_dir, *every), "all acked")
         assert texts(alices.requests) == ["for alice"]
         assert texts(bobs.requests) == ["for bob"]

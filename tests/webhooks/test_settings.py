@@ -41,8 +41,9 @@ def test_webhooks_list_from_the_environment_with_the_shared_secret(
         ),
         WebhookTarget(url="https://two.example/", secret=OTHER_SECRET),
     ]
-    assert [t.consumer for t in targets][:2] == ["webhook", "bot"]
-    assert targets[2].consumer.startswith("webhook-")
+    assert [t.consumer for t in targets][:2] == ["webhook", "webhook:bot"]
+    assert targets[2].consumer.startswith("webhook:")
+    assert len(targets[2].consumer) == len("webhook:") + 12
     assert targets[1].accepts("+4915100000001")
     assert not targets[1].accepts("+4915100000002")
     assert targets[0].accepts("+4915100000002")
@@ -78,7 +79,7 @@ def test_empty_values_mean_no_webhook(monkeypatch: pytest.MonkeyPatch) -> None:
         (
             "SIGNAL_REST_WEBHOOKS",
             '[{"url": "https://a.example/", "name": "a b"}]',
-            "webhooks[0]: name: webhook name 'a b': 1 to 64 letters, digits, '.', '_' or '-', "
+            "webhooks[0]: name: webhook name 'a b': 1 to 56 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit",
         ),
         (

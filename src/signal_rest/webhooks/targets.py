@@ -9,9 +9,11 @@ The `webhooks` setting is a JSON list, so that it fits in one environment variab
     SIGNAL_REST_WEBHOOKS='[{"url": "https://bot.example/hook", "accounts": ["+4915…"],
                             "secret": "whsec_…", "name": "bot"}]'
 
-A target's name is its consumer name: its position in the inbox is kept under that name, so a
-target that keeps its name keeps its place across restarts and URL changes. Without a name, one
-is derived from the URL (a new URL is a new consumer that starts with what arrives from then on).
+A target's position in the inbox is kept under its consumer name, `webhook:<name>` (`webhook`
+for RECEIVE_WEBHOOK_URL; the prefix keeps webhooks apart from polls and websockets that name
+themselves), so a target that keeps its name keeps its place across restarts and URL changes.
+Without a name, one is derived from the URL (a new URL is a new consumer that starts with what no
+unnamed client has taken yet).
 """
 
 from __future__ import annotations
@@ -41,9 +43,10 @@ __all__ = [
 SECRET_PREFIX = "whsec_"
 # The Standard Webhooks specification: a random key of 24 to 64 bytes.
 MIN_KEY, MAX_KEY = 24, 64
-# The consumer name of RECEIVE_WEBHOOK_URL.
+# The consumer name of RECEIVE_WEBHOOK_URL, and the prefix of the others'.
 DEFAULT_NAME = "webhook"
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# A consumer name is at most 64 characters; "webhook:" takes 8.
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,55}")
 
 
 def parse_secret(secret: str) -> bytes:
@@ -104,17 +107,18 @@ class WebhookTarget(BaseModel):
     def _name(cls, value: str | None) -> str | None:
         if value is not None and not _NAME.fullmatch(value):
             raise ValueError(
-                f"webhook name {value!r}: 1 to 64 letters, digits, '.', '_' or '-', "
+                f"webhook name {value!r}: 1 to 56 letters, digits, '.', '_' or '-', "
                 "starting with a letter or digit"
             )
         return value
 
     @property
     def consumer(self) -> str:
-        """The name its position in the inbox is kept under."""
-        if self.name is not None:
-            return self.name
-        return "webhook-" + hashlib.sha256(self.url.encode()).hexdigest()[:12]
+        """The name its position in the inbox is kept under (and its metrics label)."""
+        if self.name == DEFAULT_NAME:
+            return DEFAULT_NAME
+        name = self.name or hashlib.sha256(self.url.encode()).hexdigest()[:12]
+        return f"{DEFAULT_NAME}:{name}"
 
     @property
     def key(self) -> bytes | None:
