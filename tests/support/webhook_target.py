@@ -4,6 +4,8 @@ again on the same port.
 
     with WebhookTarget() as target:
         target.status = 500           # answer every request with this
+        target.hold()                 # answer nothing until released (a hanging target)
+        target.release()
         target.stop()                 # unreachable
         target.start()                # back, same URL
         requests = target.wait_for(lambda rs: len(delivered(rs)) >= 3, "three deliveries")
@@ -29,7 +31,7 @@ class Received:
     path: str
     headers: dict[str, str]  # names in lower case
     body: bytes
-    answered: int  # the status the target answered with
+    answered: int  # the status the target answered with; 0: held unanswered (see `hold`)
     at: float  # time.monotonic() when it came in
 
 
@@ -46,9 +48,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(length)
         target = self.server.target
-        status = target.status
+        held = target._held
+        status = 0 if held is not None else target.status
         headers = {name.lower(): value for name, value in self.headers.items()}
         target._record(Received(self.path, headers, body, status, time.monotonic()))
+        if held is not None:
+            held.wait(30)
+            self.close_connection = True
+            return
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -88,6 +95,7 @@ class WebhookTarget:
     def __init__(self) -> None:
         self.status = 200
         self.requests: list[Received] = []
+        self._held: threading.Event | None = None
         self._changed = threading.Condition()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -108,6 +116,7 @@ class WebhookTarget:
 
     def stop(self) -> None:
         """Stop listening and drop open connections: the next request finds nothing there."""
+        self.release()
         if self._server is None or self._thread is None:
             return
         self._server.shutdown()
@@ -121,6 +130,16 @@ class WebhookTarget:
             assert probe.connect_ex(("127.0.0.1", self.port)) != 0, "the target still listens"
         finally:
             probe.close()
+
+    def hold(self) -> None:
+        """From now on, take requests and answer nothing until `release`."""
+        self._held = threading.Event()
+
+    def release(self) -> None:
+        """Drop the held requests unanswered and answer new ones again."""
+        held, self._held = self._held, None
+        if held is not None:
+            held.set()
 
     def _record(self, received: Received) -> None:
         with self._changed:

@@ -206,6 +206,26 @@ def body_text(body: dict[str, Any]) -> str:
     return text
 
 
+def test_webhook_target_that_hangs_times_out_and_gets_the_message_again(
+    start: Callable[..., RunningService], target: WebhookTarget
+) -> None:
+    service = start(receive_webhook_url=target.url, webhook_timeout_seconds=0.5)
+    register(service.client, ALICE)
+    webhooks = dispatcher(service)
+    target.hold()
+    ts = send_from_outside(service, ALICE, "patience")
+    eventually(lambda: webhooks.attempts["webhook", "timeout"] >= 1, "a timed-out attempt")
+    [polled] = receive_until(service.client, ALICE, 1, timeout=5)
+    assert polled["envelope"]["timestamp"] == ts
+
+    target.release()
+    requests = target.wait_for(lambda rs: len(delivered(rs)) >= 1, "the delivery")
+    assert {r.answered for r in requests} == {0, 200}
+    assert texts(requests) == ["patience"] * len(requests)
+    assert len({r.headers["webhook-id"] for r in requests}) == 1
+    eventually(caught_up(service.settings.data_dir, ("webhook", ALICE)), "the ack")
+
+
 def test_webhooks_get_only_their_accounts(
     start: Callable[..., RunningService], target: WebhookTarget
 ) -> None:
@@ -233,6 +253,20 @@ def test_webhooks_get_only_their_accounts(
             ("webhook:bob-bot", BOB),
         ]
         eventually(caught_up(service.settings.data_dir, *every), "all acked")
+        listed = service.client.get("/v1/consumers").json()
+        assert listed == [
+            {
+                "name": name,
+                "account": account,
+                "kind": "webhook",
+                "position": row["position"],
+                "lag": 0,
+                "last_seen": row["last_seen"],
+                "stale": False,
+                "connected": True,
+            }
+            for (name, account), row in zip(every, listed, strict=True)
+        ]
         assert texts(alices.requests) == ["for alice"]
         assert texts(bobs.requests) == ["for bob"]
 
