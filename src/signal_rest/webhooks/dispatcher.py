@@ -6,12 +6,12 @@
     await webhooks.stop()      # cancels the lanes; what was not acked is sent again next time
 
 A lane (one target, one account) sends one message at a time, oldest first, and acks it in the
-inbox when the target answers 2xx. Anything else (another status, a refused connection, a
-timeout) is retried with back-off; the attempt count and the time of the next attempt are
-stored with the consumer, so a restart keeps to the schedule. After the retry period the message
-is given up (logged, counted) and the lane goes on. Lanes run beside the JSON-RPC reader and the
-other consumers, never in their way; a lane holds at most one small batch in memory, and
-whatever a dead target has not taken waits in the inbox.
+inbox when the target answers 2xx (written once per batch read). Anything else (another status,
+a refused connection, a timeout) is retried with back-off; the attempt count and the time of the
+next attempt are stored with the consumer, so a restart keeps to the schedule. After the retry
+period the message is given up (logged, counted) and the lane goes on. Lanes run beside the
+JSON-RPC reader and the other consumers, never in their way; a lane holds at most one small
+batch in memory, and whatever a dead target has not taken waits in the inbox.
 """
 
 from __future__ import annotations
@@ -159,6 +159,7 @@ class _Lane:
         self.account = account
         self.key = target.key
         self.first = first  # the message that made this lane, when one did
+        self.unacked: int | None = None  # delivered up to here, not yet stored
 
     async def run(self) -> None:
         while True:
@@ -186,9 +187,16 @@ class _Lane:
                 # taken the very message that made this lane before the lane was opened.
                 cursor.read_position = self.first - 1
             self.first = None
-            while True:
-                for stored in await cursor.next(limit=BATCH, timeout=None):
-                    await self._deliver(cursor, stored)
+            try:
+                while True:
+                    for stored in await cursor.next(limit=BATCH, timeout=None):
+                        await self._deliver(cursor, stored)
+                    # One stored ack for the batch, not one disk write per message: after a
+                    # crash a target may get up to a batch again (at least once).
+                    await self._settle(cursor)
+            finally:
+                with contextlib.suppress(Exception):
+                    await self._settle(cursor)
 
     async def _deliver(self, cursor: Cursor, stored: StoredMessage) -> None:
         """Send `stored` until the target takes it or the retry period is over."""
@@ -199,8 +207,10 @@ class _Lane:
             attempt = await self._attempt(stored)
             self.webhooks._count(self.target.consumer, attempt.outcome)
             if attempt.outcome == "delivered":
-                await cursor.ack(stored.id)
+                self.unacked = stored.id
                 return
+            # The retry state stored with the consumer is its next message's: ack what went.
+            await self._settle(cursor)
             now = clock()
             attempts = cursor.attempts + 1
             failing_since = cursor.failing_since if cursor.failing_since is not None else now
@@ -234,6 +244,11 @@ class _Lane:
                 retry_at - now,
             )
             await cursor.record_failure(attempts, retry_at, failing_since)
+
+    async def _settle(self, cursor: Cursor) -> None:
+        if self.unacked is not None:
+            await cursor.ack(self.unacked)
+            self.unacked = None
 
     async def _attempt(self, stored: StoredMessage) -> Attempt:
         client = self.webhooks._clients[self.target.consumer]
