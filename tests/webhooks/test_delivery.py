@@ -15,6 +15,7 @@ import pytest
 from standardwebhooks import Webhook
 
 from signal_rest.webhooks.dispatcher import Webhooks
+from signal_rest.webhooks.targets import WebhookTarget as Target
 from tests.support.flows import ALICE, BOB, receive_until, register
 from tests.support.service import RunningService, start_service
 from tests.support.shapes import UUID, data_message
@@ -67,6 +68,19 @@ def dispatcher(service: RunningService) -> Webhooks:
     webhooks = service.backend.webhooks
     assert webhooks is not None
     return webhooks
+
+
+class Heard:
+    """A webhook observer (what /metrics plugs in) that writes down what it is told."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+
+    def attempted(self, target: Target, outcome: str) -> None:
+        self.events.append((target.consumer, outcome))
+
+    def gave_up(self, target: Target) -> None:
+        self.events.append((target.consumer, "given up"))
 
 
 def texts(requests: list[Received]) -> list[str]:
@@ -183,6 +197,9 @@ def test_webhook_through_500_and_an_outage_gets_every_message_in_order_without_d
     sent += [send_from_outside(service, ALICE, f"m{n}") for n in (4, 5)]
     polled = receive_until(service.client, ALICE, 2, timeout=5)
     assert [m["envelope"]["timestamp"] for m in polled] == sent[3:]
+    # All five wait in the inbox for the target (what /metrics shows as its backlog).
+    [(hook, account, waiting)] = service.run(webhooks.backlog())
+    assert (hook.consumer, account, waiting) == ("webhook", ALICE, 5)
 
     target.status = 200
     target.start()
@@ -307,6 +324,8 @@ def test_webhook_gives_up_a_message_after_the_retry_period_and_goes_on(
     )
     register(service.client, ALICE)
     webhooks = dispatcher(service)
+    heard = Heard()
+    webhooks.observer = heard
     target.status = 500
     send_from_outside(service, ALICE, "lost")
     eventually(lambda: webhooks.given_up["webhook"] == 1, "the message given up")
@@ -321,3 +340,7 @@ def test_webhook_gives_up_a_message_after_the_retry_period_and_goes_on(
     eventually(caught_up(service.settings.data_dir, ("webhook", ALICE)), "all acked")
     assert webhooks.attempts["webhook", "rejected"] == refused
     assert webhooks.given_up["webhook"] == 1
+    assert heard.events == [("webhook", "rejected")] * refused + [
+        ("webhook", "given up"),
+        ("webhook", "delivered"),
+    ]

@@ -50,11 +50,11 @@ ANSWER_LIMIT = 64 * 1024
 
 
 class WebhookObserver(Protocol):
-    """Told about each attempt and each message given up (the /metrics counters)."""
+    """Told about each attempt and each message given up (for the /metrics counters)."""
 
-    def attempted(self, webhook: str, outcome: str) -> None: ...
+    def attempted(self, target: WebhookTarget, outcome: str) -> None: ...
 
-    def gave_up(self, webhook: str) -> None: ...
+    def gave_up(self, target: WebhookTarget) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -137,15 +137,24 @@ class Webhooks:
                 lane = _Lane(self, target, account, first)
                 self._lanes[key] = asyncio.create_task(lane.run(), name=f"webhook {key}")
 
-    def _count(self, webhook: str, outcome: str) -> None:
-        self.attempts[webhook, outcome] += 1
-        if self.observer is not None:
-            self.observer.attempted(webhook, outcome)
+    async def backlog(self) -> list[tuple[WebhookTarget, str, int]]:
+        """(target, account, messages it has not taken yet) for each lane's stored position."""
+        by_name = {target.consumer: target for target in self.targets}
+        return [
+            (by_name[state.name], state.account, state.lag)
+            for state in await self._consumers.states(stale_after=float("inf"))
+            if state.kind == "webhook" and state.name in by_name
+        ]
 
-    def _count_given_up(self, webhook: str) -> None:
-        self.given_up[webhook] += 1
+    def _count(self, target: WebhookTarget, outcome: str) -> None:
+        self.attempts[target.consumer, outcome] += 1
         if self.observer is not None:
-            self.observer.gave_up(webhook)
+            self.observer.attempted(target, outcome)
+
+    def _count_given_up(self, target: WebhookTarget) -> None:
+        self.given_up[target.consumer] += 1
+        if self.observer is not None:
+            self.observer.gave_up(target)
 
 
 class _Lane:
@@ -205,7 +214,7 @@ class _Lane:
             if cursor.retry_at is not None:
                 await asyncio.sleep(max(0.0, cursor.retry_at - clock()))
             attempt = await self._attempt(stored)
-            self.webhooks._count(self.target.consumer, attempt.outcome)
+            self.webhooks._count(self.target, attempt.outcome)
             if attempt.outcome == "delivered":
                 self.unacked = stored.id
                 return
@@ -226,7 +235,7 @@ class _Lane:
                     now - failing_since,
                     attempt.detail,
                 )
-                self.webhooks._count_given_up(self.target.consumer)
+                self.webhooks._count_given_up(self.target)
                 await cursor.ack(stored.id)
                 return
             if attempt.retry_after is not None:
