@@ -1,0 +1,295 @@
+"""No message lost by any consumer while signal-rest is killed with SIGKILL and restarted, twice.
+
+signal-rest runs as `signal-rest serve` in a child process, in front of the sandbox run on its
+own (as a user's signal-cli daemon would be), so outside users keep sending while it is dead.
+Every kind of named consumer reads the account meanwhile, reconnecting as real clients do, and
+each must end with all 1,000 messages, in order per sender.
+
+Each kill comes once the inbox has committed what the sandbox handed over: signal-cli's
+protocol has no acknowledgement, so a kill in the instant between its write and the commit loses
+that message (the README says so); that window is not what this test is about. The consumers
+are mid-delivery at each kill.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
+from websockets.sync.client import connect
+
+from tests.support.standalone import SandboxProcess
+
+ACCOUNT = "+4915100000001"
+SENDERS = [f"+4915100000{n}" for n in (101, 102, 103, 104)]
+TOTAL = 1000
+# Messages sent before the first kill, before the second, and after it.
+BATCHES = (300, 300, 400)
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+class Service:
+    """`signal-rest serve` in a child process, killed and started again on the same data dir."""
+
+    def __init__(self, data_dir: Path, daemon: Path, **settings: str) -> None:
+        self.data_dir = data_dir
+        self.daemon = daemon
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {**os.environ, **{f"SIGNAL_REST_{k.upper()}": v for k, v in settings.items()}}
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "signal_rest",
+                "serve",
+                "--signal-cli-url",
+                f"unix://{self.daemon}",
+                "--data-dir",
+                str(self.data_dir),
+                "--port",
+                str(self.port),
+                "--log-level",
+                "warn",
+            ],
+            env=self.env,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            assert self.process.poll() is None, "signal-rest exited"
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 204:
+                    return
+            assert time.monotonic() < deadline, "signal-rest did not become healthy"
+            time.sleep(0.05)
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def stored(self) -> int:
+        """Messages of the account committed to the inbox."""
+        with contextlib.closing(sqlite3.connect(self.data_dir / "inbox.sqlite3")) as conn:
+            count: int = conn.execute(
+                "SELECT COUNT(*) FROM messages WHERE account = ?", (ACCOUNT,)
+            ).fetchone()[0]
+            return count
+
+
+class Consumer(threading.Thread):
+    """A client that keeps reading, reconnecting whenever the service is away. It records each
+    message it handles: with acks it skips ids it has handled (effectively once), without them
+    it records every copy."""
+
+    def __init__(self, name: str, service: Service) -> None:
+        super().__init__(name=name, daemon=True)
+        self.consumer = name
+        self.service = service
+        self.handled: list[tuple[int | None, str]] = []  # (id, text) in handling order
+        self.copies = 0
+        self.stop = threading.Event()
+        self.failures: list[BaseException] = []
+        self.limit = TOTAL  # handles no more messages than this, until it is raised
+        self.turn = threading.Condition()
+
+    def texts(self) -> list[str]:
+        return [text for _, text in self.handled]
+
+    def count(self) -> int:
+        return len({text for _, text in self.handled})
+
+    def done(self) -> bool:
+        return self.count() >= TOTAL
+
+    def hold_at(self, limit: int) -> None:
+        with self.turn:
+            self.limit = limit
+            self.turn.notify_all()
+
+    def handle(self, message: dict[str, Any]) -> int | None:
+        """Record a message; returns its id when it was new (to ack), else None."""
+        with self.turn:
+            while self.count() >= self.limit and not self.stop.is_set():
+                self.turn.wait(0.1)
+        self.copies += 1
+        text = message["envelope"]["dataMessage"]["message"]
+        message_id: int | None = message.get("id")
+        if message_id is not None and self.handled and message_id <= (self.handled[-1][0] or 0):
+            # Already handled: its id must still name the same message.
+            assert (message_id, text) in self.handled, (message_id, text)
+            return message_id
+        self.handled.append((message_id, text))
+        return message_id
+
+    def run(self) -> None:
+        while not self.stop.is_set() and not self.done():
+            try:
+                self.session()
+            except (OSError, ConnectionClosed, InvalidHandshake, httpx.HTTPError):
+                time.sleep(0.05)  # the service is away: try again
+            except BaseException as exc:
+                self.failures.append(exc)
+                return
+
+    def session(self) -> None:
+        raise NotImplementedError
+
+
+class WebsocketConsumer(Consumer):
+    def __init__(self, name: str, service: Service, *, acks: bool) -> None:
+        super().__init__(name, service)
+        self.acks = acks
+
+    def session(self) -> None:
+        query = f"consumer={self.consumer}" + ("&ack=true" if self.acks else "")
+        url = f"ws://127.0.0.1:{self.service.port}/v1/receive/{ACCOUNT}?{query}"
+        try:
+            with connect(url, open_timeout=5) as ws:
+                while not self.stop.is_set() and not self.done():
+                    with contextlib.suppress(TimeoutError):
+                        message = json.loads(ws.recv(timeout=0.5))
+                        handled = self.handle(message)
+                        if self.acks and handled is not None:
+                            ws.send(json.dumps({"ack": handled}))
+        except InvalidStatus as exc:
+            if exc.response.status_code < 500:
+                raise AssertionError(f"refused: {exc.response.status_code}") from exc
+            raise OSError("the service is not ready") from exc
+
+
+class Poller(Consumer):
+    """Polls with acks: each poll acks what the last one brought."""
+
+    def session(self) -> None:
+        acked: int | None = None
+        with httpx.Client(base_url=self.service.url, timeout=10) as client:
+            while not self.stop.is_set() and not self.done():
+                params = {"consumer": self.consumer, "ack": "true", "timeout": "1"}
+                if acked is not None:
+                    params["acked"] = str(acked)
+                response = client.get(f"/v1/receive/{ACCOUNT}", params=params)
+                if response.status_code >= 500:
+                    raise OSError(response.text)
+                assert response.status_code == 200, response.text
+                for message in response.json():
+                    acked = self.handle(message) or acked
+
+
+def sandbox_send(sandbox: SandboxProcess, count: int, start: int) -> None:
+    """`count` messages from the outside users in turn, numbered per sender."""
+    for n in range(start, start + count):
+        sender = SENDERS[n % len(SENDERS)]
+        text = f"{sender}#{n // len(SENDERS):04d}"
+        sandbox.call("sandbox.send", {"from": sender, "recipient": [ACCOUNT], "message": text})
+
+
+def expected_texts() -> list[str]:
+    return [f"{SENDERS[n % len(SENDERS)]}#{n // len(SENDERS):04d}" for n in range(TOTAL)]
+
+
+def wait_until(condition: Any, what: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[tuple[SandboxProcess, Service]]:
+    sandbox = SandboxProcess(tmp_path / "sandbox")
+    service = Service(tmp_path / "service", sandbox.socket)
+    try:
+        service.start()
+        with httpx.Client(base_url=service.url, timeout=30) as client:
+            assert client.post(f"/v1/register/{ACCOUNT}").status_code == 201
+            code = sandbox.call("sandbox.getVerificationCode", {"number": ACCOUNT})["code"]
+            assert client.post(f"/v1/register/{ACCOUNT}/verify/{code}").status_code == 201
+        yield sandbox, service
+    finally:
+        service.stop()
+        sandbox.stop()
+
+
+def test_every_consumer_gets_all_messages_across_two_kills(
+    world: tuple[SandboxProcess, Service],
+) -> None:
+    sandbox, service = world
+    consumers: list[Consumer] = [
+        WebsocketConsumer("ws-acks", service, acks=True),
+        WebsocketConsumer("ws-pongs", service, acks=False),
+        Poller("poller", service),
+    ]
+    for consumer in consumers:
+        # Known before the first message, so each starts at the beginning.
+        response = httpx.get(
+            f"{service.url}/v1/receive/{ACCOUNT}",
+            params={"consumer": consumer.consumer, "timeout": "0", "max_messages": "1"},
+        )
+        assert (response.status_code, response.json()) == (200, [])
+        consumer.start()
+
+    sent = 0
+    for batch, count in enumerate(BATCHES):
+        last = batch == len(BATCHES) - 1
+        for consumer in consumers:
+            # Mid-delivery at the kill: each has handled all but the last 50 sent.
+            consumer.hold_at(TOTAL if last else sent + count - 50)
+        sandbox_send(sandbox, count, sent)
+        sent += count
+        if not last:
+            wait_until(lambda n=sent: service.stored() == n, f"{sent} messages in the inbox")
+            for consumer in consumers:
+                wait_until(lambda c=consumer: c.count() == c.limit, f"{consumer.consumer} to hold")
+            service.kill()
+            service.start()
+
+    for consumer in consumers:
+        wait_until(consumer.done, f"{consumer.consumer} to have every message")
+        consumer.stop.set()
+    for consumer in consumers:
+        consumer.join(10)
+        assert consumer.failures == []
+        texts = consumer.texts()
+        unique = list(dict.fromkeys(texts))
+        # Every message, each sender's in the order sent.
+        assert sorted(unique) == sorted(expected_texts()), consumer.consumer
+        for sender in SENDERS:
+            mine = [t for t in unique if t.startswith(sender)]
+            assert mine == sorted(mine), (consumer.consumer, sender)
+        if isinstance(consumer, Poller) or getattr(consumer, "acks", False):
+            assert texts == unique, f"{consumer.consumer} handled a message twice"
