@@ -4,6 +4,7 @@ again on the same port.
 
     with WebhookTarget() as target:
         target.status = 500           # answer every request with this
+        target.answer = lambda body: 500 if b"spam" in body else 200   # or decide per body
         target.hold()                 # answer nothing until released (a hanging target)
         target.release()
         target.stop()                 # unreachable
@@ -50,6 +51,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         target = self.server.target
         held = target._held
         status = 0 if held is not None else target.status
+        if held is None and target.answer is not None:
+            status = target.answer(body)
         headers = {name.lower(): value for name, value in self.headers.items()}
         target._record(Received(self.path, headers, body, status, time.monotonic()))
         if held is not None:
@@ -96,6 +99,7 @@ class WebhookTarget:
         self.status = 200
         self.requests: list[Received] = []
         self._held: threading.Event | None = None
+        self.answer: Callable[[bytes], int] | None = None
         self._changed = threading.Condition()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

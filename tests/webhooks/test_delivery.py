@@ -314,6 +314,33 @@ def test_webhook_retries_continue_after_a_restart_and_deliver_once(
     eventually(caught_up(tmp_path / "data", ("webhook", ALICE)), "all acked")
 
 
+def test_webhook_starts_a_new_retry_schedule_for_each_message(
+    start: Callable[..., RunningService], target: WebhookTarget, tmp_path: Path
+) -> None:
+    settings = {"receive_webhook_url": target.url, "webhook_max_backoff_seconds": 0.5}
+    first = start(**settings)
+    register(first.client, ALICE)
+    target.status = 500
+    send_from_outside(first, ALICE, "first")
+    send_from_outside(first, ALICE, "second")
+    target.wait_for(lambda rs: len(rs) >= 3, "three refused attempts")
+    first.stop()
+
+    # After the restart both are read at once: the first goes through, the second fails on.
+    target.answer = lambda body: 500 if b'"second"' in body else 200
+    second = start(**settings)
+    target.wait_for(lambda rs: texts(rs).count("second") >= 1, "the second refused")
+    eventually(lambda: webhook_rows(tmp_path / "data")[0][3] >= 1, "its failure stored")
+    second.stop()
+    # The second message's schedule started at its own first failure: the stored attempts are
+    # its own (the last may have been cut short by the stop before it was stored).
+    [(name, account, behind, attempts, scheduled)] = webhook_rows(tmp_path / "data")
+    assert (name, account, behind, scheduled) == ("webhook", ALICE, 1, 1)
+    tried = texts(target.requests).count("second")
+    assert tried - 1 <= attempts <= tried
+    assert texts(delivered(target.requests)) == ["first"]
+
+
 def test_webhook_gives_up_a_message_after_the_retry_period_and_goes_on(
     start: Callable[..., RunningService], target: WebhookTarget
 ) -> None:

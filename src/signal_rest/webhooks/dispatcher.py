@@ -217,6 +217,8 @@ class _Lane:
             self.webhooks._count(self.target, attempt.outcome)
             if attempt.outcome == "delivered":
                 self.unacked = stored.id
+                if cursor.attempts:
+                    await self._settle(cursor)  # the retry state was this message's: clear it
                 return
             # The retry state stored with the consumer is its next message's: ack what went.
             await self._settle(cursor)
