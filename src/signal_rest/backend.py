@@ -17,7 +17,6 @@ import hashlib
 import logging
 import shutil
 import tempfile
-import time
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,9 +177,7 @@ class Backend:
         retention = self.settings.delivered_retention_hours * 3600
         expiry = self.settings.consumer_expiry_hours * 3600
         while True:
-            await self.inbox.consumers.keep_seen()
-            now = time.time()
-            removed = await self.inbox.store.purge(now - retention, now - expiry)
+            removed = await self.inbox.consumers.forget_old(retention=retention, expiry=expiry)
             if removed:
                 log.info(
                     "forgot %d messages every consumer had, older than %g h",
@@ -199,4 +196,5 @@ class Backend:
             await self.supervisor.stop()
         if self.sandbox is not None:
             await self.sandbox.close()
+        await self.inbox.consumers.flush()
         await self.inbox.store.close()

@@ -14,6 +14,7 @@ import pytest
 
 from signal_rest.inbox.consumers import ALL, ConsumerState
 from signal_rest.inbox.delivery import Inbox
+from signal_rest.inbox.named_websocket import CursorFeed
 from signal_rest.inbox.store import InboxStore, StoredMessage
 from tests.inbox.test_delivery import ACCOUNT, OTHER, arrive, pending_stamps, stamps
 
@@ -31,14 +32,17 @@ async def inbox(tmp_path: Path) -> AsyncIterator[Inbox]:
 
 
 async def reopened(inbox: Inbox) -> Inbox:
-    """The same inbox after a restart of the service."""
+    """The same inbox after a restart of the service (which stores the acked positions)."""
+    await inbox.consumers.flush()
     await inbox.store.close()
     store = InboxStore(inbox.store.path)
     await store.open()
     return Inbox(store)
 
 
-def stored_rows(inbox: Inbox) -> list[tuple[object, ...]]:
+async def stored_rows(inbox: Inbox) -> list[tuple[object, ...]]:
+    """The consumers' rows once the positions acked so far are stored."""
+    await inbox.consumers.flush()
     with sqlite3.connect(inbox.store.path) as conn:
         return conn.execute(
             "SELECT name, account, kind, position, attempts, retry_at, failing_since "
@@ -88,7 +92,7 @@ async def test_the_position_survives_a_restart_and_the_read_position_does_not(
     ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
     assert (ha.position, ha.read_position) == (first.id, first.id)
     assert stamps(await ha.next()) == [2, 3]
-    assert stored_rows(inbox) == [("ha", ACCOUNT, "websocket", first.id, 0, None, None)]
+    assert await stored_rows(inbox) == [("ha", ACCOUNT, "websocket", first.id, 0, None, None)]
     await inbox.store.close()
 
 
@@ -122,7 +126,7 @@ async def test_acks_never_move_back_nor_past_the_newest_message(inbox: Inbox) ->
     assert ha.position == two.id
     await ha.ack(two.id + 1000)
     assert ha.position == two.id
-    assert stored_rows(inbox)[0][3] == two.id
+    assert (await stored_rows(inbox))[0][3] == two.id
 
 
 async def test_rewind_hands_out_again_what_was_not_acked(inbox: Inbox) -> None:
@@ -158,7 +162,7 @@ async def test_an_unnamed_cursor_starts_live_or_after_an_id_and_is_not_stored(
     resumed = await inbox.consumers.open(None, ACCOUNT, kind="sse", after=first.id)
     assert stamps(await resumed.next()) == [2]
     await resumed.ack(first.id + 1)
-    assert stored_rows(inbox) == []
+    assert await stored_rows(inbox) == []
     assert await inbox.consumers.states(stale_after=HOUR) == []
 
 
@@ -181,7 +185,7 @@ async def test_webhook_retry_state_is_kept_and_an_ack_clears_it(inbox: Inbox) ->
     assert (hook.attempts, hook.retry_at, hook.failing_since) == (3, 1234.5, 1000.0)
     await hook.ack(one.id)
     assert (hook.attempts, hook.retry_at, hook.failing_since) == (0, None, None)
-    assert stored_rows(inbox) == [("hook", ACCOUNT, "webhook", one.id, 0, None, None)]
+    assert await stored_rows(inbox) == [("hook", ACCOUNT, "webhook", one.id, 0, None, None)]
     await inbox.store.close()
 
 
@@ -238,8 +242,7 @@ async def age(inbox: Inbox, hours: float) -> None:
 
 
 async def purge(inbox: Inbox, *, retention: float = 1.0, expiry: float = 100.0) -> int:
-    now = time.time()
-    return await inbox.store.purge(now - retention * HOUR, now - expiry * HOUR)
+    return await inbox.consumers.forget_old(retention=retention * HOUR, expiry=expiry * HOUR)
 
 
 async def test_retention_waits_for_every_named_consumer(inbox: Inbox) -> None:
@@ -292,3 +295,25 @@ async def test_an_account_read_only_by_named_consumers_is_not_kept_for_unnamed_c
     await ha.ack(found[-1].id)
     assert await purge(inbox) == 2
     assert await pending_stamps(inbox) == []
+
+
+async def test_a_websocket_feed_reads_its_bound_at_a_time_and_acks_only_a_confirmed_run(
+    inbox: Inbox,
+) -> None:
+    cursor = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    await arrive(inbox, 1, 2, 3)
+    feed = CursorFeed(cursor, bound=2)
+    one = await feed.get()
+    assert feed.queued == 1  # read two, handed out one
+    two = await feed.get()
+    three = await feed.get()
+    assert (stamps([one, two, three]), feed.queued) == ([1, 2, 3], 0)
+
+    await feed.delivered([two, three])  # confirmed, but the first is not yet
+    assert cursor.position == one.id - 1
+    await feed.delivered([one])
+    assert cursor.position == three.id
+
+    single = CursorFeed(await inbox.consumers.open("bot", ACCOUNT, kind="websocket"), bound=0)
+    await single.get()
+    assert (single.bound, single.queued) == (1, 0)

@@ -11,6 +11,11 @@ A poll takes messages only when its response reaches the client: one that goes a
 waiting takes nothing, and what was sent to a client gone meanwhile is pending again. Read
 receipts go out for what was delivered, after the response. The websocket's guarantee is in
 `signal_rest.inbox.websocket`.
+
+Beyond the Go project: `consumer=NAME` makes the client a named consumer that gets every message
+of the account on its own (`inbox.consumers`); with `ack=true` each message carries its `id` and
+counts as done only once acked (`acked=<id>` on the next poll, `{"ack": <id>}` frames on the
+websocket, see `inbox.named_websocket`).
 """
 
 from __future__ import annotations

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import logging
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable
@@ -32,6 +34,8 @@ from signal_rest.inbox.positions import ALL, UNNAMED
 from signal_rest.inbox.store import InboxStore, StoredMessage
 
 __all__ = ["ALL", "UNNAMED", "ConsumerState", "Consumers", "Cursor"]
+
+log = logging.getLogger(__name__)
 
 # How often a consumer that is connected is marked as seen, at most.
 SEEN_INTERVAL = 60.0
@@ -67,10 +71,6 @@ class Cursor:
         self.retry_at: float | None = row.retry_at
         self.failing_since: float | None = row.failing_since
 
-    @property
-    def stored(self) -> bool:
-        return self.name is not None
-
     async def next(
         self,
         limit: int | None = None,
@@ -96,18 +96,19 @@ class Cursor:
             await asyncio.wait(waits, timeout=left, return_when=asyncio.FIRST_COMPLETED)
 
     async def ack(self, message_id: int) -> None:
-        """The consumer is done with everything up to `message_id`."""
+        """The consumer is done with everything up to `message_id` (never past the newest
+        message: that would skip the next ones). Stored soon after, in one transaction with
+        the acks of other consumers meanwhile: after a crash it may be a little behind, so a
+        message is delivered again, never skipped."""
         if message_id <= self.position:
             return
-        if self.name is None:
-            self.position = message_id
-        else:
-            name = self.name
-            self.position = await self._consumers.store.write(
-                lambda conn: positions.ack(conn, name, self.account, message_id, time.time())
-            )
-        self.read_position = max(self.read_position, self.position)
+        message_id = min(message_id, await self._consumers.newest())
+        if message_id <= self.position:
+            return
+        self.position = message_id
+        self.read_position = max(self.read_position, message_id)
         self.attempts, self.retry_at, self.failing_since = 0, None, None
+        self._consumers._save(self)
 
     def rewind(self) -> None:
         """Hand out again, from the next `next`, what was handed out and not acked."""
@@ -118,14 +119,8 @@ class Cursor:
     ) -> None:
         """A delivery failed (webhooks): keep when to try again, across restarts."""
         self.attempts, self.retry_at, self.failing_since = attempts, retry_at, failing_since
-        if self.name is None:
-            return
-        name = self.name
-        await self._consumers.store.write(
-            lambda conn: positions.record_failure(
-                conn, name, self.account, attempts, retry_at, failing_since, time.time()
-            )
-        )
+        self._consumers._save(self)
+        await self._consumers.flush()
 
 
 class Consumers:
@@ -136,6 +131,9 @@ class Consumers:
         self._open: defaultdict[tuple[str, str], int] = defaultdict(int)  # connected cursors
         self._seen: dict[str, float] = {}  # unnamed clients: account -> last stored seen_at
         self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._newest: int | None = None  # the newest message id, once read
+        self._unsaved: dict[tuple[str, str], positions.Saved] = {}
+        self._saving: asyncio.Future[None] | None = None
 
     async def open(
         self, name: str | None, account: str, *, kind: str, after: int | None = None
@@ -144,10 +142,11 @@ class Consumers:
         starts after `after` when given (a client that says what it has), else at the stored
         position. `name=None`: a cursor nobody waits for, at `after` or the newest message."""
         if name is None:
-            start = await self.store.newest() if after is None else after
+            start = await self.newest() if after is None else after
             row = positions.PositionRow(UNNAMED, account, kind, start, time.time())
             cursor = Cursor(self, None, account, kind, row)
         else:
+            await self.flush()  # a position acked a moment ago is where it resumes
             row = await self.store.write(
                 lambda conn: positions.open_row(conn, name, account, kind, time.time())
             )
@@ -194,6 +193,15 @@ class Consumers:
             now = time.time()
             await self.store.write(lambda conn: positions.touch(conn, keys, now))
 
+    async def forget_old(self, *, retention: float, expiry: float) -> int:
+        """Forget the messages every consumer that wants them is done with, `retention`
+        seconds after; consumers not seen for `expiry` seconds hold nothing back. How many
+        were forgotten."""
+        await self.keep_seen()
+        await self.flush()
+        now = time.time()
+        return await self.store.purge(now - retention, now - expiry)
+
     async def forget(self, name: str, accounts: tuple[str, ...] | None = None) -> int:
         """Drop the named consumer (of `accounts` only, when given): it holds nothing back any
         more, and if it comes again it starts anew. How many of its rows went."""
@@ -210,6 +218,7 @@ class Consumers:
     async def states(self, *, stale_after: float) -> list[ConsumerState]:
         """Every named consumer; `stale` when not seen for `stale_after` seconds (then it
         holds no messages back)."""
+        await self.flush()
         now = time.time()
         return [
             ConsumerState(
@@ -225,8 +234,41 @@ class Consumers:
             for row in await self.store.positions()
         ]
 
+    async def newest(self) -> int:
+        """The id of the newest message stored."""
+        if self._newest is None:
+            self._newest = await self.store.newest()
+        return self._newest
+
+    async def flush(self) -> None:
+        """Until every position acked so far is stored."""
+        while self._saving is not None and not self._saving.done():
+            await asyncio.shield(self._saving)
+
+    def _save(self, cursor: Cursor) -> None:
+        if cursor.name is None:
+            return
+        self._unsaved[(cursor.name, cursor.account)] = positions.Saved(
+            cursor.position, cursor.attempts, cursor.retry_at, cursor.failing_since
+        )
+        if self._saving is None or self._saving.done():
+            self._saving = asyncio.ensure_future(self._store_positions())
+
+    async def _store_positions(self) -> None:
+        # One transaction at a time, for whatever was acked while the last one ran.
+        while self._unsaved:
+            batch, self._unsaved = self._unsaved, {}
+            try:
+                await self.store.write(
+                    functools.partial(positions.save, saved=batch, now=time.time())
+                )
+            except Exception:
+                log.exception("could not store the positions of %d consumers", len(batch))
+
     def notify(self, stored: StoredMessage) -> None:
         """A new message is on disk: wake the cursors of its account and of every account."""
+        if self._newest is None or stored.id > self._newest:
+            self._newest = stored.id
         for key in (stored.account, ALL):
             arrival = self._arrivals.pop(key, None)
             if arrival is not None and not arrival.done():

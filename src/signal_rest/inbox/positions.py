@@ -12,19 +12,20 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "ALL",
     "SCHEMA",
     "UNNAMED",
     "PositionRow",
-    "ack",
+    "Saved",
     "forget",
     "open_row",
     "purge",
-    "record_failure",
     "retire",
     "rows",
+    "save",
     "seen_unnamed",
     "touch",
 ]
@@ -124,36 +125,21 @@ def forget(conn: sqlite3.Connection, name: str, accounts: tuple[str, ...] | None
     ).rowcount
 
 
-def ack(conn: sqlite3.Connection, name: str, account: str, message_id: int, now: float) -> int:
-    """Everything up to `message_id` is done; never moves back, never past the newest message of
-    the account. Clears the retry state. Returns the position now stored."""
-    where = "" if account == ALL else "WHERE account = ?"
-    args = () if account == ALL else (account,)
-    newest = conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM messages {where}", args).fetchone()[0]
-    conn.execute(
-        "UPDATE consumers SET position = MAX(position, ?), seen_at = ?, attempts = 0, "
-        "retry_at = NULL, failing_since = NULL WHERE name = ? AND account = ?",
-        (min(message_id, int(newest)), now, name, account),
-    )
-    row = conn.execute(
-        "SELECT position FROM consumers WHERE name = ? AND account = ?", (name, account)
-    ).fetchone()
-    return int(row[0]) if row else 0
+class Saved(NamedTuple):
+    """What `save` stores of a consumer."""
+
+    position: int
+    attempts: int
+    retry_at: float | None
+    failing_since: float | None
 
 
-def record_failure(
-    conn: sqlite3.Connection,
-    name: str,
-    account: str,
-    attempts: int,
-    retry_at: float | None,
-    failing_since: float | None,
-    now: float,
-) -> None:
-    conn.execute(
-        "UPDATE consumers SET attempts = ?, retry_at = ?, failing_since = ?, seen_at = ? "
-        "WHERE name = ? AND account = ?",
-        (attempts, retry_at, failing_since, now, name, account),
+def save(conn: sqlite3.Connection, saved: dict[tuple[str, str], Saved], now: float) -> None:
+    """Store consumers' positions (never moving one back) and retry states."""
+    conn.executemany(
+        "UPDATE consumers SET position = MAX(position, ?), attempts = ?, retry_at = ?, "
+        "failing_since = ?, seen_at = ? WHERE name = ? AND account = ?",
+        [(*state, now, name, account) for (name, account), state in saved.items()],
     )
 
 
