@@ -57,6 +57,15 @@ def send_from_outside(service: RunningService, to: str, text: str) -> int:
     return int(response.json()["timestamp"])
 
 
+def named_poll(service: RunningService, name: str) -> list[dict[str, Any]]:
+    """What the named consumer `name` gets from ALICE's messages now (all of it: every message
+    that is already stored, since `receive_until` has seen it)."""
+    response = service.client.get(f"/v1/receive/{ALICE}", params={"consumer": name, "timeout": "0"})
+    assert response.status_code == 200, response.text
+    messages: list[dict[str, Any]] = response.json()
+    return messages
+
+
 def eventually(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -185,18 +194,22 @@ def test_webhook_through_500_and_an_outage_gets_every_message_in_order_without_d
     register(service.client, ALICE)
     webhooks = dispatcher(service)
     target.status = 500
+    # A named poller of the same account, known before the first message.
+    assert named_poll(service, "bot") == []
 
     sent = [send_from_outside(service, ALICE, f"m{n}") for n in (1, 2, 3)]
     target.wait_for(lambda rs: len(rs) >= 3, "three refused attempts")
-    # The poll (another consumer of the same account) is not held up by the failing target.
+    # The other consumers of the account are not held up by the failing target.
     polled = receive_until(service.client, ALICE, 3, timeout=5)
     assert [m["envelope"]["timestamp"] for m in polled] == sent
+    assert [m["envelope"]["timestamp"] for m in named_poll(service, "bot")] == sent
 
     target.stop()
     eventually(lambda: webhooks.attempts["webhook", "unreachable"] >= 2, "failed connects")
     sent += [send_from_outside(service, ALICE, f"m{n}") for n in (4, 5)]
     polled = receive_until(service.client, ALICE, 2, timeout=5)
     assert [m["envelope"]["timestamp"] for m in polled] == sent[3:]
+    assert [m["envelope"]["timestamp"] for m in named_poll(service, "bot")] == sent[3:]
     # All five wait in the inbox for the target (what /metrics shows as its backlog).
     [(hook, account, waiting)] = service.run(webhooks.backlog())
     assert (hook.consumer, account, waiting) == ("webhook", ALICE, 5)
