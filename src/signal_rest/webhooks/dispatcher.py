@@ -106,7 +106,8 @@ class Webhooks:
             self._clients[target.consumer] = httpx.AsyncClient(
                 timeout=self.timeout,
                 follow_redirects=False,  # a 3xx is a failure (Standard Webhooks): fix the URL
-                trust_env=False,
+                # HTTP(S)_PROXY, NO_PROXY and SSL_CERT_FILE apply, as to the Go project's POST.
+                trust_env=True,
                 headers={"User-Agent": f"signal-rest/{__version__}"},
             )
         # Listen first: an account whose first message arrives meanwhile is not missed.
