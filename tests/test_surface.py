@@ -10,9 +10,9 @@ from signal_rest.config import DOC_HEADER, Settings, settings_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 GO_ROUTES = Path(__file__).parent / "data" / "go-routes.txt"
-# Routes that signal-cli-rest-api does not have, by prefix: the sandbox controls, and
-# signal-cli's own HTTP API (`daemon --http`).
-OUR_OWN = {"/v1/sandbox/", "/api/v1/", "/v1/consumers"}
+# Routes that signal-cli-rest-api does not have, by prefix: the sandbox controls, named
+# consumers, signal-cli's own HTTP API (`daemon --http`) and the Prometheus metrics.
+OUR_OWN = {"/v1/sandbox/", "/api/v1/", "/v1/consumers", "/metrics"}
 
 
 def _go_routes() -> set[tuple[str, str]]:

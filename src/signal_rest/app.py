@@ -34,6 +34,7 @@ from signal_rest.api import (
     group_pins,
     groups,
     identities,
+    metrics,
     polls,
     profiles,
     qrcodelink,
@@ -57,6 +58,7 @@ from signal_rest.backend import Backend
 from signal_rest.config import Settings
 from signal_rest.edge.limits import BodyDeadline
 from signal_rest.edge.logs import log_unexpected, printable
+from signal_rest.edge.metrics import RequestMetrics
 from signal_rest.edge.origins import Origins, is_loopback
 from signal_rest.edge.redirects import slash_redirect
 from signal_rest.edge.requests import REQUEST_ID_KEY, RequestLog, new_request_id
@@ -74,6 +76,7 @@ def _routes(app: FastAPI) -> None:
     table = RouteTable(app, refusals=schemas.refusals)
     table.mount_existing(OPEN)  # /swagger/doc.json, made by FastAPI itself
     table.mount(about.router, OPEN)  # /v1/about, /v1/health
+    table.mount(metrics.router, "admin")  # /metrics (Prometheus; a scraper sends a token)
     table.mount(register.router, "admin")  # /v1/register/{number}[/verify/{token}]
     table.mount(qrcodelink.router, "admin")  # /v1/qrcodelink[/raw]
     table.mount(accounts.router, "admin")  # /v1/accounts[/{number}/username|pin|settings|…]
@@ -149,6 +152,8 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
     # ASGI middleware from signal_rest.edge (websockets pass through them too).
     layers: list[tuple[type[Any], dict[str, Any]]] = [
         (RequestLog, {}),
+        # Counted and timed by route template, refusals of the layers below included.
+        (RequestMetrics, {"table": app.state.route_table}),
         (
             Origins,
             {

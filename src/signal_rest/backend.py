@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from signal_rest import metrics
 from signal_rest.config import Settings
 from signal_rest.inbox.delivery import Inbox
 from signal_rest.inbox.store import InboxStore
@@ -151,6 +152,7 @@ class Backend:
         rpc = RpcClient(
             transport, timeout=settings.rpc_timeout, on_notification=inbox.on_notification
         )
+        rpc.observer = metrics.observe_rpc
         rpc.add_connect_hook(inbox.subscriber(rpc))
         return cls(settings, rpc, inbox, sandbox, supervisor, sandbox_socket)
 

@@ -20,7 +20,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from signal_rest import __version__
 from signal_rest.config import GO_ENV_ALIASES
+from tests.api.test_metrics import Samples, parse
 from tests.support import realcli
 from tests.support.service import RunningService, start_service
 
@@ -37,6 +39,18 @@ def wait_healthy(client: httpx.Client, timeout: float = 90) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"/v1/health never answered 204; last: {last and last.text}")
+
+
+DAEMON_SAMPLES = (
+    "signal_rest_daemon_connected",
+    "signal_rest_daemon_restarts_total",
+    "signal_rest_build_info",
+)
+
+
+def daemon_metrics(service: RunningService) -> Samples:
+    samples = parse(service.client.get("/metrics").text)
+    return {name: samples[name] for name in DAEMON_SAMPLES}
 
 
 @pytest.fixture(scope="module")
@@ -250,6 +264,11 @@ def test_realcli_killed_daemon_gives_503_then_is_restarted(real: RunningService)
     assert supervisor is not None
     killed = supervisor.pid
     assert killed is not None
+    assert daemon_metrics(real) == {
+        "signal_rest_daemon_connected": {(): 1},
+        "signal_rest_daemon_restarts_total": {(): 0},
+        "signal_rest_build_info": {(("backend", "supervised"), ("version", __version__)): 1},
+    }
     os.kill(killed, signal.SIGKILL)
 
     gap: httpx.Response | None = None
@@ -280,6 +299,7 @@ def test_realcli_killed_daemon_gives_503_then_is_restarted(real: RunningService)
 
     wait_healthy(real.client)
     assert supervisor.restarts == 1
+    assert daemon_metrics(real)["signal_rest_daemon_restarts_total"] == {(): 1}
     assert supervisor.pid not in (None, killed)
     accounts = real.client.get("/v1/accounts")
     assert (accounts.status_code, accounts.json()) == (200, [])

@@ -52,7 +52,8 @@ async def test_call_raises_rpc_timeout_when_unanswered(connect: Connect) -> None
     late = await peer.recv()
     # The late answer is dropped, and the connection keeps working for the next call.
     await peer.send(reply(late, {"version": "late"}))
-    call = asyncio.create_task(client.call("version"))
+    # Time enough for the answer on a loaded machine: this call is to succeed.
+    call = asyncio.create_task(client.call("version", timeout=5))
     request = await peer.recv()
     assert request["id"] != late["id"]
     await peer.send(reply(request, {"version": "0.13.19"}))
@@ -320,3 +321,43 @@ async def test_subscription_that_times_out_is_asked_for_again(
     assert (second["method"], second["id"] != first["id"]) == ("subscribeReceive", True)
     await peer.send(reply(second, 0))
     await asyncio.wait_for(subscribing, 5)
+
+
+async def test_observer_hears_how_each_call_ended(
+    connect: Connect, line_server: LineServer
+) -> None:
+    client, peer = await connect(timeout=5)
+    heard: list[tuple[str, str | None, float]] = []
+    client.observer = lambda method, seconds, error: heard.append((method, error, seconds))
+
+    answered = asyncio.create_task(client.call("version"))
+    await peer.send(reply(await peer.recv(), {"version": "0.13.19"}))
+    assert await answered == {"version": "0.13.19"}
+    refused = asyncio.create_task(client.call("send", {"account": "+4915100000"}))
+    request = await peer.recv()
+    await peer.send({"jsonrpc": "2.0", "error": {"code": -1, "message": "no"}, "id": request["id"]})
+    with pytest.raises(RpcError):
+        await refused
+    with pytest.raises(RpcTimeout):
+        await client.call("listGroups", timeout=0.2)
+    await peer.recv()
+    passed = asyncio.create_task(client.exchange({"jsonrpc": "2.0", "id": 7, "method": "nope"}))
+    request = await peer.recv()
+    unknown = {"code": -32601, "message": "Method not implemented", "data": None}
+    await peer.send({"jsonrpc": "2.0", "error": unknown, "id": request["id"]})
+    assert await passed == {"jsonrpc": "2.0", "error": unknown, "id": 7}
+    lost = asyncio.create_task(client.call("version"))
+    await peer.recv()
+    await peer.close()
+    with pytest.raises(DaemonUnavailable):
+        await lost
+    await line_server.next_peer()  # the client is back
+
+    assert [(method, error) for method, error, _ in heard] == [
+        ("version", None),
+        ("send", "-1"),
+        ("listGroups", "timeout"),
+        ("nope", "-32601"),
+        ("version", "unavailable"),
+    ]
+    assert heard[2][2] >= 0.2

@@ -38,6 +38,7 @@ __all__ = [
     "errors",
     "ok",
     "refusals",
+    "text",
     "tidy_responses",
 ]
 
@@ -86,6 +87,12 @@ def binary(media_type: str, description: str, *, status: int = 200) -> Responses
     """A success whose body is a file of `media_type`."""
     schema = {"type": "string", "format": "binary"}
     return {status: {"description": description, "content": {media_type: {"schema": schema}}}}
+
+
+def text(media_type: str, description: str, *, status: int = 200) -> Responses:
+    """A success whose body is text of `media_type` (e.g. `text/plain`), not JSON."""
+    content = {media_type: {"schema": {"type": "string"}}}
+    return {status: {"description": description, "content": content}}
 
 
 def error(status: int, shape: Any) -> Responses:

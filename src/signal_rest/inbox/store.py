@@ -267,6 +267,19 @@ class InboxStore:
                 future_loop.call_soon_threadsafe(_set_result, future, result)
         conn.close()
 
+    async def backlog(self) -> list[tuple[str, int, float]]:
+        """Per account with messages no consumer has taken yet: (account, how many, when the
+        oldest of them arrived). Read from the pending index, for the metrics."""
+        rows = await asyncio.to_thread(
+            self._read,
+            "SELECT waiting.account, waiting.depth, messages.received_at FROM ("
+            " SELECT account, COUNT(*) AS depth, MIN(id) AS first FROM messages"
+            " WHERE delivered_at IS NULL GROUP BY account"
+            ") AS waiting JOIN messages ON messages.id = waiting.first ORDER BY waiting.account",
+            (),
+        )
+        return [(str(r[0]), int(r[1]), float(r[2])) for r in rows]
+
 
 def _set_result(future: asyncio.Future[Any], result: Any) -> None:
     if not future.done():

@@ -20,6 +20,10 @@ other call in flight and lose notifications signal-cli has already written to us
 are written before large ones that are still waiting, so a 20 MB send queued next to a health
 check does not make the check wait for it.
 
+An `observer` (the backend sets one for the metrics) hears how each call ended: its method, its
+duration and None or why it failed (the JSON-RPC error code as text, or `timeout`,
+`unavailable`, `failed`, `cancelled`). It is called on the event loop and must not block.
+
 Notifications (`receive`) are handed to the `on_notification` callback in arrival order, by a
 task of their own: a slow handler (the inbox writes each message to disk) never holds up the
 responses behind it. `close()` lets the handler finish what has arrived before it returns.
@@ -33,6 +37,7 @@ import itertools
 import json
 import logging
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -66,6 +71,7 @@ MAX_STRING = 20_000_000
 
 NotificationHandler = Callable[[str, Any], Awaitable[None]]
 ConnectHook = Callable[[], Awaitable[None]]
+CallObserver = Callable[[str, float, str | None], None]
 
 # signal-cli (Jackson) and the sandbox write `"id"` last in a response.
 _TRAILING_ID = re.compile(rb'"id"\s*:\s*"?([^",}\s]+)"?\s*}\s*$')
@@ -83,6 +89,11 @@ def error_from_response(error: dict[str, Any]) -> RpcError:
         # The Go project replaces signal-cli's text; clients match on it.
         return RpcError(code, "Unable to complete request due to untrusted recipient keys", data)
     return RpcError(code, message, data)
+
+
+def _error_code(error: dict[str, Any]) -> str:
+    # As error_from_response reads it.
+    return str(error_from_response(error).code)
 
 
 def _java_length(text: str) -> int:
@@ -174,6 +185,7 @@ class RpcClient:
         self._notifier: asyncio.Task[None] | None = None
         self._hook_tasks: set[asyncio.Task[None]] = set()
         self.last_error = "not connected yet"
+        self.observer: CallObserver | None = None
 
     @property
     def connected(self) -> bool:
@@ -288,6 +300,29 @@ class RpcClient:
                     f"{found[0]} is too long: {found[1]} characters, and signal-cli accepts at "
                     f"most {MAX_STRING} in one value"
                 )
+        started = time.perf_counter()
+        outcome: str | None = "failed"
+        try:
+            answer = await self._send(request_id, line, method, limit)
+            error = answer.get("error")
+            outcome = _error_code(error) if isinstance(error, dict) else None
+            return answer
+        except RpcTimeout:
+            outcome = "timeout"
+            raise
+        except DaemonUnavailable:
+            outcome = "unavailable"
+            raise
+        except asyncio.CancelledError:
+            outcome = "cancelled"
+            raise
+        finally:
+            if self.observer is not None:
+                self.observer(method, time.perf_counter() - started, outcome)
+
+    async def _send(
+        self, request_id: str, line: bytes, method: str, limit: float
+    ) -> dict[str, Any]:
         link = self._link
         if link is None:
             raise DaemonUnavailable(f"signal-cli is not reachable ({self.last_error}); retrying")
