@@ -164,6 +164,7 @@ class Backend:
         # Before the daemon connects: the webhooks hear of every message from the first one.
         self.webhooks = Webhooks.from_settings(self.settings, self.inbox.consumers)
         if self.webhooks is not None:
+            self.webhooks.observer = metrics.WebhookCounters()
             await self.webhooks.start()
         if self.sandbox is not None and self.sandbox_socket is not None:
             self.sandbox_socket.parent.mkdir(parents=True, exist_ok=True)

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks import Webhook
 
 from signal_rest.webhooks.dispatcher import Webhooks
-from signal_rest.webhooks.targets import WebhookTarget as Target
 from tests.support.flows import ALICE, BOB, receive_until, register
 from tests.support.service import RunningService, start_service
 from tests.support.shapes import UUID, data_message
@@ -79,17 +79,31 @@ def dispatcher(service: RunningService) -> Webhooks:
     return webhooks
 
 
-class Heard:
-    """A webhook observer (what /metrics plugs in) that writes down what it is told."""
+Labels = tuple[tuple[str, str], ...]
 
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str]] = []
 
-    def attempted(self, target: Target, outcome: str) -> None:
-        self.events.append((target.consumer, outcome))
+def scrape(service: RunningService) -> dict[str, dict[Labels, float]]:
+    """GET /metrics, parsed as Prometheus does: sample name -> sorted labels -> value."""
+    response = service.client.get("/metrics")
+    assert response.status_code == 200, response.text
+    samples: dict[str, dict[Labels, float]] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            labels = tuple(sorted(sample.labels.items()))
+            samples.setdefault(sample.name, {})[labels] = sample.value
+    return samples
 
-    def gave_up(self, target: Target) -> None:
-        self.events.append((target.consumer, "given up"))
+
+def grown(
+    before: dict[str, dict[Labels, float]], after: dict[str, dict[Labels, float]], name: str
+) -> dict[Labels, float]:
+    """How much each series of `name` grew between two scrapes (those that did)."""
+    old = before.get(name, {})
+    return {
+        labels: value - old.get(labels, 0.0)
+        for labels, value in after.get(name, {}).items()
+        if value != old.get(labels, 0.0)
+    }
 
 
 def texts(requests: list[Received]) -> list[str]:
@@ -210,9 +224,9 @@ def test_webhook_through_500_and_an_outage_gets_every_message_in_order_without_d
     polled = receive_until(service.client, ALICE, 2, timeout=5)
     assert [m["envelope"]["timestamp"] for m in polled] == sent[3:]
     assert [m["envelope"]["timestamp"] for m in named_poll(service, "bot")] == sent[3:]
-    # All five wait in the inbox for the target (what /metrics shows as its backlog).
-    [(hook, account, waiting)] = service.run(webhooks.backlog())
-    assert (hook.consumer, account, waiting) == ("webhook", ALICE, 5)
+    # All five wait in the inbox for the target, as /metrics shows.
+    backlog = scrape(service)["signal_rest_webhook_backlog"]
+    assert backlog == {(("account", ALICE), ("webhook", target.url)): 5.0}
 
     target.status = 200
     target.start()
@@ -364,8 +378,7 @@ def test_webhook_gives_up_a_message_after_the_retry_period_and_goes_on(
     )
     register(service.client, ALICE)
     webhooks = dispatcher(service)
-    heard = Heard()
-    webhooks.observer = heard
+    before = scrape(service)
     target.status = 500
     send_from_outside(service, ALICE, "lost")
     eventually(lambda: webhooks.given_up["webhook"] == 1, "the message given up")
@@ -380,7 +393,10 @@ def test_webhook_gives_up_a_message_after_the_retry_period_and_goes_on(
     eventually(caught_up(service.settings.data_dir, ("webhook", ALICE)), "all acked")
     assert webhooks.attempts["webhook", "rejected"] == refused
     assert webhooks.given_up["webhook"] == 1
-    assert heard.events == [("webhook", "rejected")] * refused + [
-        ("webhook", "given up"),
-        ("webhook", "delivered"),
-    ]
+    after = scrape(service)
+    hook = ("webhook", target.url)
+    assert grown(before, after, "signal_rest_webhook_attempts_total") == {
+        (("outcome", "delivered"), hook): 1.0,
+        (("outcome", "rejected"), hook): float(refused),
+    }
+    assert grown(before, after, "signal_rest_webhook_failures_total") == {(hook,): 1.0}

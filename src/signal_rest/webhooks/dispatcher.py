@@ -21,7 +21,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,7 +29,7 @@ import httpx
 
 from signal_rest import __version__
 from signal_rest.config import Settings
-from signal_rest.inbox.consumers import Consumers, Cursor
+from signal_rest.inbox.consumers import Consumers, ConsumerState, Cursor
 from signal_rest.inbox.store import StoredMessage
 from signal_rest.webhooks.retries import RetryPolicy
 from signal_rest.webhooks.signing import payload, request_headers, webhook_id
@@ -138,13 +138,14 @@ class Webhooks:
                 lane = _Lane(self, target, account, first)
                 self._lanes[key] = asyncio.create_task(lane.run(), name=f"webhook {key}")
 
-    async def backlog(self) -> list[tuple[WebhookTarget, str, int]]:
-        """(target, account, messages it has not taken yet) for each lane's stored position."""
-        by_name = {target.consumer: target for target in self.targets}
+    def backlog(self, states: Iterable[ConsumerState]) -> list[tuple[str, str, int]]:
+        """(target URL, account, messages it has not taken yet) for each lane, from the
+        consumers' stored states (`Consumers.states()`)."""
+        urls = {target.consumer: target.url for target in self.targets}
         return [
-            (by_name[state.name], state.account, state.lag)
-            for state in await self._consumers.states(stale_after=float("inf"))
-            if state.kind == "webhook" and state.name in by_name
+            (urls[state.name], state.account, state.lag)
+            for state in states
+            if state.kind == "webhook" and state.name in urls
         ]
 
     def _count(self, target: WebhookTarget, outcome: str) -> None:
