@@ -21,6 +21,15 @@ FORBIDDEN = {
         "signal_rest.sandbox",
     ),
     "services": ("fastapi", "starlette", "signal_rest.api"),
+    "webhooks": (
+        "fastapi",
+        "starlette",
+        "signal_rest.api",
+        "signal_rest.services",
+        "signal_rest.backend",
+        "signal_rest.jsonrpc",
+        "signal_rest.sandbox",
+    ),
     "sandbox": (
         "fastapi",
         "starlette",
