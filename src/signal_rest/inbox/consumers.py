@@ -147,11 +147,18 @@ class Consumers:
         self._recent_ids: list[int] = []
 
     async def open(
-        self, name: str | None, account: str, *, kind: str, after: int | None = None
+        self,
+        name: str | None,
+        account: str,
+        *,
+        kind: str,
+        after: int | None = None,
+        start: int | None = None,
     ) -> Cursor:
-        """The consumer `name` of `account` ("*": every account), made on first use. Reading
-        starts after `after` when given (a client that says what it has), else at the stored
-        position. `name=None`: a cursor nobody waits for, at `after` or the newest message."""
+        """The consumer `name` of `account` ("*": every account), made on first use (then
+        its position is `start` when given). Reading starts after `after` when given (a client
+        that says what it has), else at the position. `name=None`: a cursor nobody waits for,
+        at `after` or the newest message."""
         if name is None:
             start = await self.newest() if after is None else after
             row = positions.PositionRow(UNNAMED, account, kind, start, time.time())
@@ -172,7 +179,7 @@ class Consumers:
             self._save(cursor)  # seen now
         else:
             row = await self.store.write(
-                lambda conn: positions.open_row(conn, name, account, kind, time.time())
+                lambda conn: positions.open_row(conn, name, account, kind, time.time(), start)
             )
             cursor = Cursor(self, name, account, kind, row)
             self._known[(name, account)] = self._saved(cursor)
@@ -182,11 +189,17 @@ class Consumers:
 
     @contextlib.asynccontextmanager
     async def connected(
-        self, name: str, account: str, *, kind: str, after: int | None = None
+        self,
+        name: str,
+        account: str,
+        *,
+        kind: str,
+        after: int | None = None,
+        start: int | None = None,
     ) -> AsyncIterator[Cursor]:
         """`open`, for a client that stays connected: shown as connected meanwhile and marked
         as seen while it is (so it never counts as gone), and once more when it leaves."""
-        cursor = await self.open(name, account, kind=kind, after=after)
+        cursor = await self.open(name, account, kind=kind, after=after, start=start)
         key = (name, account)
         self._open[key] += 1
         try:

@@ -170,7 +170,6 @@ class _Lane:
         self.account = account
         self.key = target.key
         self.first = first  # the message that made this lane, when one did
-        self.unacked: int | None = None  # delivered up to here, not yet stored
 
     async def run(self) -> None:
         while True:
@@ -190,24 +189,16 @@ class _Lane:
     async def _run(self) -> None:
         consumers = self.webhooks._consumers
         # Connected for as long as the service runs: a configured webhook is never stale.
+        # A lane made by a new account's first message starts with it, even when a poll took
+        # it before the lane was opened (a new consumer starts after what polls took).
+        start = None if self.first is None else self.first - 1
         async with consumers.connected(
-            self.target.consumer, self.account, kind="webhook"
+            self.target.consumer, self.account, kind="webhook", start=start
         ) as cursor:
-            if self.first is not None and cursor.position >= self.first:
-                # A new consumer starts after what the unnamed clients took; a poll may have
-                # taken the very message that made this lane before the lane was opened.
-                cursor.read_position = self.first - 1
             self.first = None
-            try:
-                while True:
-                    for stored in await cursor.next(limit=BATCH, timeout=None):
-                        await self._deliver(cursor, stored)
-                    # One stored ack for the batch, not one disk write per message: after a
-                    # crash a target may get up to a batch again (at least once).
-                    await self._settle(cursor)
-            finally:
-                with contextlib.suppress(Exception):
-                    await self._settle(cursor)
+            while True:
+                for stored in await cursor.next(limit=BATCH, timeout=None):
+                    await self._deliver(cursor, stored)
 
     async def _deliver(self, cursor: Cursor, stored: StoredMessage) -> None:
         """Send `stored` until the target takes it or the retry period is over."""
@@ -218,12 +209,10 @@ class _Lane:
             attempt = await self._attempt(stored)
             self.webhooks._count(self.target, attempt.outcome)
             if attempt.outcome == "delivered":
-                self.unacked = stored.id
-                if cursor.attempts:
-                    await self._settle(cursor)  # the retry state was this message's: clear it
+                # Stored with the acks of the moment: after a crash a target may get the last
+                # few again (at least once), never miss one.
+                await cursor.ack(stored.id)
                 return
-            # The retry state stored with the consumer is its next message's: ack what went.
-            await self._settle(cursor)
             now = clock()
             attempts = cursor.attempts + 1
             failing_since = cursor.failing_since if cursor.failing_since is not None else now
@@ -257,11 +246,6 @@ class _Lane:
                 retry_at - now,
             )
             await cursor.record_failure(attempts, retry_at, failing_since)
-
-    async def _settle(self, cursor: Cursor) -> None:
-        if self.unacked is not None:
-            await cursor.ack(self.unacked)
-            self.unacked = None
 
     async def _attempt(self, stored: StoredMessage) -> Attempt:
         client = self.webhooks._clients[self.target.consumer]
