@@ -21,6 +21,15 @@ FORBIDDEN = {
         "signal_rest.sandbox",
     ),
     "services": ("fastapi", "starlette", "signal_rest.api"),
+    "webhooks": (
+        "fastapi",
+        "starlette",
+        "signal_rest.api",
+        "signal_rest.services",
+        "signal_rest.backend",
+        "signal_rest.jsonrpc",
+        "signal_rest.sandbox",
+    ),
     "sandbox": (
         "fastapi",
         "starlette",
@@ -28,6 +37,20 @@ FORBIDDEN = {
         "signal_rest.services",
         "signal_rest.domain",
         "signal_rest.backend",
+    ),
+    # The benchmark is a client from outside: it reaches the service and the sandbox only
+    # over their sockets, as a user's programs do.
+    "bench": (
+        "fastapi",
+        "starlette",
+        "signal_rest.api",
+        "signal_rest.services",
+        "signal_rest.domain",
+        "signal_rest.backend",
+        "signal_rest.jsonrpc",
+        "signal_rest.inbox",
+        "signal_rest.sandbox",
+        "signal_rest.webhooks",
     ),
 }
 

@@ -35,6 +35,7 @@ from signal_rest.jsonrpc.supervisor import (
 )
 from signal_rest.jsonrpc.transports import Transport, UnixTransport, transport_from_url
 from signal_rest.sandbox import SandboxDaemon
+from signal_rest.webhooks.dispatcher import Webhooks
 
 __all__ = ["Backend", "ConfigError", "NoSignalCli", "short_socket_path"]
 
@@ -80,6 +81,7 @@ class Backend:
     sandbox: SandboxDaemon | None = None
     supervisor: DaemonSupervisor | None = None
     sandbox_socket: Path | None = None
+    webhooks: Webhooks | None = None
     tmp_dir: Path = field(init=False)
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
 
@@ -148,7 +150,7 @@ class Backend:
             )
             transport = UnixTransport(socket_path)
         rpc = RpcClient(
-            transport, timeout=settings.rpc_timeout, on_notification=inbox.on_notification
+            transport, timeout=settings.rpc_timeout, on_notification=inbox.on_notification_pipelined
         )
         rpc.observer = metrics.observe_rpc
         rpc.add_connect_hook(inbox.subscriber(rpc))
@@ -159,6 +161,11 @@ class Backend:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)  # leftovers of a crash
         self.tmp_dir.mkdir(parents=True)
         await self.inbox.store.open()
+        # Before the daemon connects: the webhooks hear of every message from the first one.
+        self.webhooks = Webhooks.from_settings(self.settings, self.inbox.consumers)
+        if self.webhooks is not None:
+            self.webhooks.observer = metrics.WebhookCounters()
+            await self.webhooks.start()
         if self.sandbox is not None and self.sandbox_socket is not None:
             self.sandbox_socket.parent.mkdir(parents=True, exist_ok=True)
             await self.sandbox.start_unix(self.sandbox_socket)
@@ -183,6 +190,8 @@ class Backend:
             await asyncio.sleep(PURGE_INTERVAL)
 
     async def stop(self) -> None:
+        if self.webhooks is not None:
+            await self.webhooks.stop()  # what is not acked goes again after the restart
         for task in list(self._tasks):
             task.cancel()
         await self.rpc.close()
@@ -190,5 +199,6 @@ class Backend:
             await self.supervisor.stop()
         if self.sandbox is not None:
             await self.sandbox.close()
+        await self.inbox.settled()  # what the daemon's reader took is committed first
         await self.inbox.consumers.flush()
         await self.inbox.store.close()

@@ -12,10 +12,18 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from signal_rest.auth.limits import RateLimit
+from signal_rest.webhooks.targets import (
+    WebhookTarget,
+    check_unique,
+    check_url,
+    parse_secret,
+    parse_targets,
+    webhook_targets,
+)
 
 __all__ = ["GO_ENV_ALIASES", "Settings", "default_data_dir"]
 
@@ -46,6 +54,7 @@ GO_ENV_ALIASES: dict[str, tuple[str, ...]] = {
     "ignore_stories": ("JSON_RPC_IGNORE_STORIES",),
     "ignore_avatars": ("JSON_RPC_IGNORE_AVATARS",),
     "ignore_stickers": ("JSON_RPC_IGNORE_STICKERS",),
+    "receive_webhook_url": ("RECEIVE_WEBHOOK_URL",),
 }
 
 
@@ -236,6 +245,45 @@ class Settings(BaseSettings):
         "holding messages back: they are forgotten once their retention has passed, and the "
         "metrics show it as stale. Connected consumers and configured webhooks are always seen.",
     )
+    receive_webhook_url: str | None = _field(
+        "receive_webhook_url",
+        None,
+        "POST every received message of every account there, as signal-cli's JSON-RPC `receive` "
+        "notification (the Go project's payload), from the inbox: in order per account, "
+        "retried until a 2xx answer (README: Webhooks). Its consumer name is `webhook`.",
+    )
+    webhook_secret: str | None = _field(
+        "webhook_secret",
+        None,
+        "Standard Webhooks secret (`whsec_` + base64 of 24 to 64 random bytes). When set, every "
+        "webhook request without a secret of its own is signed (webhook-id, webhook-timestamp, "
+        "webhook-signature headers).",
+    )
+    webhooks: Annotated[list[WebhookTarget], NoDecode] = _field(
+        "webhooks",
+        [],
+        'More webhooks, as a JSON list: `[{"url": "https://…", "accounts": ["+49…"], '
+        '"secret": "whsec_…", "name": "bot"}]`. Only `url` is required; no `accounts`: every '
+        "account; no `secret`: webhook_secret; `name` keeps the target's place in the inbox "
+        "as consumer `webhook:<name>` (default: derived from the URL).",
+    )
+    webhook_retry_period_hours: float = _field(
+        "webhook_retry_period_hours",
+        72.0,
+        "How long one message is retried to a webhook that does not answer 2xx; then it is "
+        "given up (logged and counted) and the next message goes.",
+    )
+    webhook_max_backoff_seconds: float = _field(
+        "webhook_max_backoff_seconds",
+        600.0,
+        "Longest wait between two attempts of one message: the waits start within a second and "
+        "double each time (with full jitter) up to this.",
+    )
+    webhook_timeout_seconds: float = _field(
+        "webhook_timeout_seconds",
+        15.0,
+        "Seconds one webhook request may take; a slower answer counts as a failed attempt.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -260,7 +308,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"{origin!r} is not an origin like https://example.com:8443")
         return value
 
-    @field_validator("trust_new_identities", "signal_cli", "signal_cli_url", mode="before")
+    @field_validator(
+        "trust_new_identities",
+        "signal_cli",
+        "signal_cli_url",
+        "receive_webhook_url",
+        "webhook_secret",
+        mode="before",
+    )
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
@@ -277,6 +332,37 @@ class Settings(BaseSettings):
     def _rate_limit(cls, value: str) -> str:
         RateLimit.parse(value)  # its ValueError names the forms a limit takes
         return value
+
+    @field_validator("webhooks", mode="before")
+    @classmethod
+    def _webhooks(cls, value: object) -> object:
+        return parse_targets(value)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_secret(value)  # its ValueError says what a secret looks like
+        return value
+
+    @field_validator("receive_webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        return value if value is None else check_url(value)
+
+    @field_validator(
+        "webhook_retry_period_hours", "webhook_max_backoff_seconds", "webhook_timeout_seconds"
+    )
+    @classmethod
+    def _positive(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError("must be more than 0")
+        return value
+
+    @model_validator(mode="after")
+    def _webhook_names(self) -> Settings:
+        check_unique(webhook_targets(self))
+        return self
 
     @property
     def signal_cli_dir(self) -> Path:

@@ -18,12 +18,13 @@ Counted as it happens (process-wide, from the moment the service started):
   `timeout` / `unavailable` (no connection, or it was lost) / `failed` (an answer too large) /
   `cancelled` (the caller went away). A method the daemon does not know is counted as `other`,
   so passthrough callers (`POST /api/v1/rpc`) cannot grow the label set.
-- Webhooks (incremented by the webhook delivery): `signal_rest_webhook_attempts_total{webhook,
-  outcome}` for each POST (`outcome`: `delivered` for a 2xx, `rejected` for another status,
-  `unreachable` when no answer came), `signal_rest_webhook_failures_total{webhook}` for each
-  message given up on after the retry period, and the gauge `signal_rest_webhook_backlog{webhook,
-  account}`: messages waiting for the target. `webhook` names the target without credentials:
-  `webhook_label(url)`.
+- Webhooks (incremented by the webhook delivery through `WebhookCounters`):
+  `signal_rest_webhook_attempts_total{webhook,outcome}` for each POST (`outcome`: `delivered`
+  for a 2xx, `rejected` for another status, `unreachable` when the connection failed, `timeout`
+  when no answer came in time), `signal_rest_webhook_failures_total{webhook}` for each message
+  given up on after the retry period, and the gauge `signal_rest_webhook_backlog{webhook,
+  account}`: messages waiting for the target (read when scraped, `observe_webhooks`). `webhook`
+  names the target without credentials: `webhook_label(url)`.
 
 Read when scraped (the route calls `observe_daemon`, `observe_inbox` and `observe_consumers` just
 before `exposition()`): `signal_rest_daemon_connected`, `signal_rest_daemon_restarts_total`,
@@ -71,11 +72,13 @@ __all__ = [
     "WEBSOCKETS",
     "WEBSOCKETS_OPEN",
     "ConsumerState",
+    "WebhookCounters",
     "exposition",
     "observe_consumers",
     "observe_daemon",
     "observe_inbox",
     "observe_rpc",
+    "observe_webhooks",
     "webhook_label",
 ]
 
@@ -208,7 +211,7 @@ _CONSUMER_GAUGES = (CONSUMER_POSITION, CONSUMER_LAG, CONSUMER_STALE, CONSUMER_ID
 
 WEBHOOK_ATTEMPTS = Counter(
     "signal_rest_webhook_attempts",
-    "Webhook POSTs, by target and outcome (delivered, rejected, unreachable)",
+    "Webhook POSTs, by target and outcome (delivered, rejected, unreachable, timeout)",
     ["webhook", "outcome"],
     registry=REGISTRY,
 )
@@ -323,6 +326,28 @@ def webhook_label(url: str) -> str:
     if parts.port is not None:
         host = f"{host}:{parts.port}"
     return f"{parts.scheme}://{host}{parts.path}"
+
+
+class _Target(Protocol):
+    @property
+    def url(self) -> str: ...
+
+
+class WebhookCounters:
+    """The webhook delivery's observer (`signal_rest.webhooks.dispatcher.WebhookObserver`)."""
+
+    def attempted(self, target: _Target, outcome: str) -> None:
+        WEBHOOK_ATTEMPTS.labels(webhook_label(target.url), outcome).inc()
+
+    def gave_up(self, target: _Target) -> None:
+        WEBHOOK_FAILURES.labels(webhook_label(target.url)).inc()
+
+
+def observe_webhooks(backlog: Iterable[tuple[str, str, int]]) -> None:
+    """Set the backlog gauge to (target URL, account, messages waiting) for each webhook lane."""
+    WEBHOOK_BACKLOG.clear()
+    for url, account, waiting in backlog:
+        WEBHOOK_BACKLOG.labels(webhook_label(url), account).set(waiting)
 
 
 def exposition() -> bytes:

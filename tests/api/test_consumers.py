@@ -40,9 +40,15 @@ def poll(service: RunningService, **params: str) -> list[dict[str, Any]]:
     return result
 
 
-def inbox_ids(service: RunningService) -> list[int]:
-    stored = service.run(service.backend.inbox.store.after(ALICE, 0))
-    return [m.id for m in stored]
+def inbox_ids(service: RunningService, count: int | None = None) -> list[int]:
+    """The inbox ids of ALICE's messages, once there are `count` (messages sent from outside
+    arrive a moment after the send was answered)."""
+    deadline = time.monotonic() + 10
+    while True:
+        stored = service.run(service.backend.inbox.store.after(ALICE, 0))
+        if count is None or len(stored) >= count or time.monotonic() > deadline:
+            return [m.id for m in stored]
+        time.sleep(0.02)
 
 
 @pytest.fixture
@@ -85,6 +91,7 @@ def test_a_named_poller_gets_what_arrived_while_it_was_away_once(
 ) -> None:
     assert poll(accounts, consumer="cron") == []
     send_from_outside(accounts, ALICE, "while away")
+    inbox_ids(accounts, 1)  # stored
     assert texts(poll(accounts)) == ["while away"]  # an unnamed client took it meanwhile
     assert texts(poll(accounts, consumer="cron")) == ["while away"]
     assert poll(accounts, consumer="cron") == []
@@ -100,7 +107,7 @@ def test_a_named_poll_waits_for_a_new_message(accounts: RunningService) -> None:
 def test_a_poll_with_acks_repeats_what_is_not_acked(accounts: RunningService) -> None:
     assert poll(accounts, consumer="cron", ack="true") == []
     sent = [send_from_outside(accounts, ALICE, f"m{i}") for i in range(3)]
-    ids = inbox_ids(accounts)
+    ids = inbox_ids(accounts, 3)
 
     first = poll(accounts, consumer="cron", ack="true", max_messages="2")
     assert first == [
@@ -180,8 +187,10 @@ def test_a_named_consumer_resumes_after_a_restart(tmp_path: Path) -> None:
         register(service.client, ALICE)
         assert poll(service, consumer="cron") == []
         send_from_outside(service, ALICE, "before")
+        inbox_ids(service, 1)  # stored
         assert texts(poll(service, consumer="cron")) == ["before"]
         send_from_outside(service, ALICE, "while down")
+        inbox_ids(service, 2)
     finally:
         service.stop()
     service = start_service(tmp_path)

@@ -37,7 +37,7 @@ PATH_VALUES = {
     "numberToTrust": "+4915100000003",
     "uuid": "3f2c1f0e-0000-4000-8000-000000000000",
     "deviceId": "2",
-    "name": "no-such-consumer",
+    "name": "nobody",
 }
 # An empty body unregisters (or deletes the local data of) the account named: these routes get
 # SPARE, so the routes after them still find ALICE.

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from signal_rest.inbox import consumers as consumers_module
 from signal_rest.inbox.consumers import ALL, ConsumerState
 from signal_rest.inbox.delivery import Inbox
 from signal_rest.inbox.named_websocket import CursorFeed
 from signal_rest.inbox.store import InboxStore, StoredMessage
-from tests.inbox.test_delivery import ACCOUNT, OTHER, arrive, pending_stamps, stamps
+from tests.inbox.test_delivery import ACCOUNT, OTHER, arrive, message, pending_stamps, stamps
 
 HOUR = 3600.0
 
@@ -225,7 +226,7 @@ async def test_states_show_position_lag_and_whether_a_consumer_is_connected(
 async def test_a_retired_account_leaves_its_consumers_nothing_to_read(inbox: Inbox) -> None:
     ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
     await arrive(inbox, 1, 2)
-    await inbox.store.retire(ACCOUNT)
+    await inbox.consumers.retire(ACCOUNT)
     ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
     assert await ha.next(timeout=0) == []
 
@@ -317,3 +318,22 @@ async def test_a_websocket_feed_reads_its_bound_at_a_time_and_acks_only_a_confir
     single = CursorFeed(await inbox.consumers.open("bot", ACCOUNT, kind="websocket"), bound=0)
     await single.get()
     assert (single.bound, single.queued) == (1, 0)
+
+
+async def test_consumers_behind_the_messages_kept_in_memory_read_the_rest_from_disk(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consumers_module, "RECENT", 2)
+    old = await inbox.consumers.open("old", ACCOUNT, kind="poll")
+    # Stored by an earlier run of the service: on disk only.
+    for ts in (1, 2):
+        await inbox.store.add(ACCOUNT, message(ts))
+    await arrive(inbox, 3, 4, 5, 6, 7, 8)  # the oldest of these leave memory again
+    live = await inbox.consumers.open(None, ACCOUNT, kind="sse", after=(await all_ids(inbox))[5])
+    assert stamps(await old.next(limit=3)) == [1, 2, 3]
+    assert stamps(await old.next()) == [4, 5, 6, 7, 8]
+    assert stamps(await live.next()) == [7, 8]
+    await arrive(inbox, 9)
+    await arrive(inbox, 10, account=OTHER)
+    assert stamps(await old.next()) == [9]
+    assert stamps(await live.next()) == [9]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from signal_rest.inbox.delivery import Inbox
 from signal_rest.inbox.store import InboxStore
 
 ACCOUNT = "+4915100000001"
@@ -195,3 +196,71 @@ async def test_writer_is_one_named_daemon_thread(tmp_path: Path) -> None:
     finally:
         await store.close()
     assert not [t for t in threading.enumerate() if t.name == "inbox-writer"]
+
+
+async def test_writes_queued_together_share_a_transaction_and_fail_alone(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.sqlite3"
+    store = InboxStore(path)
+    await store.open()
+    gate = threading.Event()
+    blocker = store.submit(lambda conn: gate.wait(10))
+
+    def fail(conn: sqlite3.Connection) -> None:
+        conn.execute(
+            "INSERT INTO messages (account, digest, payload, received_at) VALUES (?, 'x', '{}', 0)",
+            (ACCOUNT,),
+        )
+        raise ValueError("refused")
+
+    def committed(conn: sqlite3.Connection) -> int:
+        """What another connection sees now, from inside the writer's transaction."""
+        with contextlib.closing(sqlite3.connect(path)) as other:
+            count: int = other.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+            return count
+
+    try:
+        queued: list[asyncio.Future[Any]] = [
+            store.add_soon(ACCOUNT, message(1, "one")),
+            store.submit(fail),
+            store.submit(committed),
+            store.add_soon(ACCOUNT, message(2, "two")),
+        ]
+        gate.set()
+        first, refused, seen, second = await asyncio.wait_for(
+            asyncio.gather(*queued, return_exceptions=True), 10
+        )
+        assert await blocker
+        assert isinstance(refused, ValueError)
+        assert seen == 0  # the first add was not committed yet: one transaction for all
+        assert [(m.id, m.message) for m in await store.pending(ACCOUNT)] == [
+            (first, message(1, "one")),
+            (second, message(2, "two")),
+        ]
+    finally:
+        await store.close()
+
+
+async def test_the_daemons_reader_does_not_wait_for_each_commit_and_order_holds(
+    tmp_path: Path,
+) -> None:
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    gate = threading.Event()
+    blocker = store.submit(lambda conn: gate.wait(10))
+    try:
+        inbox = Inbox(store)
+        heard: list[int] = []
+        inbox.consumers.listen(lambda m: heard.append(m.message["envelope"]["timestamp"]))
+        for ts in range(1, 201):
+            # Returns while the writer is busy: the message is queued, not yet on disk.
+            await asyncio.wait_for(inbox.on_notification_pipelined("receive", message(ts, "m")), 5)
+        assert heard == []  # nobody sees a message before its commit
+        gate.set()
+        await asyncio.wait_for(inbox.settled(), 10)
+        assert heard == list(range(1, 201))
+        stored = await store.pending(ACCOUNT)
+        assert [m.message["envelope"]["timestamp"] for m in stored] == list(range(1, 201))
+        assert [m.id for m in stored] == sorted(m.id for m in stored)
+        assert await blocker
+    finally:
+        await store.close()

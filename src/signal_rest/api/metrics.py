@@ -37,4 +37,6 @@ async def scrape(backend: BackendDep) -> Response:
     )
     metrics.observe_inbox(backlog)
     metrics.observe_consumers(consumers)
+    if backend.webhooks is not None:
+        metrics.observe_webhooks(backend.webhooks.backlog(consumers))
     return Response(metrics.exposition(), media_type=metrics.CONTENT_TYPE)

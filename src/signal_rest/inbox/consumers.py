@@ -20,6 +20,7 @@ that is not stored and holds nothing back: it starts at `after` or with the next
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import functools
 import logging
@@ -37,6 +38,8 @@ __all__ = ["ALL", "UNNAMED", "ConsumerState", "Consumers", "Cursor"]
 
 log = logging.getLogger(__name__)
 
+# Recent messages kept in memory for the consumers that keep up (between this and twice it).
+RECENT = 1024
 # How often a consumer that is connected is marked as seen, at most.
 SEEN_INTERVAL = 60.0
 
@@ -85,7 +88,9 @@ class Cursor:
         deadline = None if timeout is None else loop.time() + timeout
         while True:
             arrived = self._consumers._arrival(self.account)  # before reading: none is missed
-            found = await self._consumers.store.after(self.account, self.read_position, limit)
+            found = self._consumers._recent_after(self.account, self.read_position, limit)
+            if found is None:
+                found = await self._consumers.store.after(self.account, self.read_position, limit)
             if found:
                 self.read_position = found[-1].id
                 return found
@@ -132,36 +137,69 @@ class Consumers:
         self._seen: dict[str, float] = {}  # unnamed clients: account -> last stored seen_at
         self._locks: defaultdict[tuple[str, str], asyncio.Lock] = defaultdict(asyncio.Lock)
         self._newest: int | None = None  # the newest message id, once read
+        # Named consumers opened since the start, as stored once `_unsaved` is written.
+        self._known: dict[tuple[str, str], positions.Saved] = {}
         self._unsaved: dict[tuple[str, str], positions.Saved] = {}
         self._saving: asyncio.Future[None] | None = None
+        # Every message committed since the start, newest last (the oldest are dropped in
+        # chunks): live consumers read them from here instead of from the disk.
+        self._recent: list[StoredMessage] = []
+        self._recent_ids: list[int] = []
 
     async def open(
-        self, name: str | None, account: str, *, kind: str, after: int | None = None
+        self,
+        name: str | None,
+        account: str,
+        *,
+        kind: str,
+        after: int | None = None,
+        start: int | None = None,
     ) -> Cursor:
-        """The consumer `name` of `account` ("*": every account), made on first use. Reading
-        starts after `after` when given (a client that says what it has), else at the stored
-        position. `name=None`: a cursor nobody waits for, at `after` or the newest message."""
+        """The consumer `name` of `account` ("*": every account), made on first use (then
+        its position is `start` when given). Reading starts after `after` when given (a client
+        that says what it has), else at the position. `name=None`: a cursor nobody waits for,
+        at `after` or the newest message."""
         if name is None:
             start = await self.newest() if after is None else after
             row = positions.PositionRow(UNNAMED, account, kind, start, time.time())
             cursor = Cursor(self, None, account, kind, row)
-        else:
-            await self.flush()  # a position acked a moment ago is where it resumes
-            row = await self.store.write(
-                lambda conn: positions.open_row(conn, name, account, kind, time.time())
+        elif (name, account) in self._known:
+            known = self._known[(name, account)]
+            row = positions.PositionRow(
+                name,
+                account,
+                kind,
+                known.position,
+                time.time(),
+                known.attempts,
+                known.retry_at,
+                known.failing_since,
             )
             cursor = Cursor(self, name, account, kind, row)
+            self._save(cursor)  # seen now
+        else:
+            row = await self.store.write(
+                lambda conn: positions.open_row(conn, name, account, kind, time.time(), start)
+            )
+            cursor = Cursor(self, name, account, kind, row)
+            self._known[(name, account)] = self._saved(cursor)
         if after is not None:
             cursor.read_position = after
         return cursor
 
     @contextlib.asynccontextmanager
     async def connected(
-        self, name: str, account: str, *, kind: str, after: int | None = None
+        self,
+        name: str,
+        account: str,
+        *,
+        kind: str,
+        after: int | None = None,
+        start: int | None = None,
     ) -> AsyncIterator[Cursor]:
         """`open`, for a client that stays connected: shown as connected meanwhile and marked
         as seen while it is (so it never counts as gone), and once more when it leaves."""
-        cursor = await self.open(name, account, kind=kind, after=after)
+        cursor = await self.open(name, account, kind=kind, after=after, start=start)
         key = (name, account)
         self._open[key] += 1
         try:
@@ -205,7 +243,19 @@ class Consumers:
     async def forget(self, name: str, accounts: tuple[str, ...] | None = None) -> int:
         """Drop the named consumer (of `accounts` only, when given): it holds nothing back any
         more, and if it comes again it starts anew. How many of its rows went."""
+        for key in [k for k in self._known if k[0] == name]:
+            if accounts is None or key[1] in accounts:
+                del self._known[key]
+                self._unsaved.pop(key, None)
         return await self.store.write(lambda conn: positions.forget(conn, name, accounts))
+
+    async def retire(self, account: str) -> None:
+        """`account`'s local data is gone: nothing it had is handed out any more, to unnamed
+        clients or named consumers."""
+        await self.flush()
+        for key in [k for k in self._known if k[1] == account]:
+            del self._known[key]
+        await self.store.retire(account)
 
     def listen(self, callback: Callable[[StoredMessage], None]) -> Callable[[], None]:
         """Call `callback` with every message stored from now on; returns the unsubscribe."""
@@ -245,12 +295,21 @@ class Consumers:
         while self._saving is not None and not self._saving.done():
             await asyncio.shield(self._saving)
 
+    @staticmethod
+    def _saved(cursor: Cursor) -> positions.Saved:
+        return positions.Saved(
+            cursor.position, cursor.attempts, cursor.retry_at, cursor.failing_since, cursor.kind
+        )
+
     def _save(self, cursor: Cursor) -> None:
         if cursor.name is None:
             return
-        self._unsaved[(cursor.name, cursor.account)] = positions.Saved(
-            cursor.position, cursor.attempts, cursor.retry_at, cursor.failing_since
-        )
+        key = (cursor.name, cursor.account)
+        saved = self._saved(cursor)
+        known = self._known.get(key)
+        if known is not None and known.position > saved.position:
+            saved = saved._replace(position=known.position)  # another cursor of it got further
+        self._known[key] = self._unsaved[key] = saved
         if self._saving is None or self._saving.done():
             self._saving = asyncio.ensure_future(self._store_positions())
 
@@ -269,12 +328,31 @@ class Consumers:
         """A new message is on disk: wake the cursors of its account and of every account."""
         if self._newest is None or stored.id > self._newest:
             self._newest = stored.id
+        self._recent.append(stored)
+        self._recent_ids.append(stored.id)
+        if len(self._recent) > 2 * RECENT:
+            del self._recent[:RECENT], self._recent_ids[:RECENT]
         for key in (stored.account, ALL):
             arrival = self._arrivals.pop(key, None)
             if arrival is not None and not arrival.done():
                 arrival.set_result(None)
         for callback in list(self._listeners):
             callback(stored)
+
+    def _recent_after(
+        self, account: str, position: int, limit: int | None
+    ) -> list[StoredMessage] | None:
+        """The messages of `account` after `position` when all of them are in memory (None
+        when some may be older: read them from the disk)."""
+        if not self._recent_ids or position < self._recent_ids[0] - 1:
+            return None
+        found: list[StoredMessage] = []
+        for stored in self._recent[bisect.bisect_right(self._recent_ids, position) :]:
+            if account in (ALL, stored.account):
+                found.append(stored)
+                if limit and len(found) >= limit:
+                    break
+        return found
 
     def _arrival(self, account: str) -> asyncio.Future[None]:
         arrival = self._arrivals.get(account)

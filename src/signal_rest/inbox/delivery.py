@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import contextlib
+import functools
 import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
@@ -50,6 +51,8 @@ log = logging.getLogger(__name__)
 
 # Messages one websocket may claim unless told otherwise (the `websocket_queue` setting).
 DEFAULT_BOUND = 500
+# Most received messages waiting for their commit at a time (the daemon's reader waits beyond).
+MAX_UNCOMMITTED = 1024
 # Longest wait between two subscribeReceive calls that timed out.
 MAX_SUBSCRIBE_DELAY = 30.0
 
@@ -178,6 +181,8 @@ class Inbox:
     def __init__(self, store: InboxStore) -> None:
         self.store = store
         self.consumers = Consumers(store)
+        self._uncommitted: set[asyncio.Future[int | None]] = set()
+        self._room = asyncio.Semaphore(MAX_UNCOMMITTED)
         self._streams: defaultdict[str, set[Stream]] = defaultdict(set)
         self._waiters: defaultdict[str, set[asyncio.Event]] = defaultdict(set)
         self._claims: dict[int, int] = {}  # message id -> consumers holding it
@@ -185,21 +190,58 @@ class Inbox:
         self._locks: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def on_notification(self, method: str, params: Any) -> None:
+        """Store a notification's message and hand it out; returns once both are done."""
+        stored = self.accept(method, params)
+        if stored is not None:
+            await stored
+
+    async def on_notification_pipelined(self, method: str, params: Any) -> None:
+        """`on_notification` for the daemon's reader: returns once the message is queued for
+        the disk, so the next one can join its transaction. Messages are committed and handed
+        out in arrival order; at most MAX_UNCOMMITTED wait for their commit at a time."""
+        await self._room.acquire()
+        stored = self.accept(method, params)
+        if stored is None:
+            self._room.release()
+        else:
+            stored.add_done_callback(lambda _: self._room.release())
+
+    async def settled(self) -> None:
+        """Until every message accepted so far is committed and handed out."""
+        while self._uncommitted:
+            await asyncio.gather(*list(self._uncommitted), return_exceptions=True)
+
+    def accept(self, method: str, params: Any) -> asyncio.Future[int | None] | None:
+        """Queue a `receive` notification's message for the disk; once committed it is handed
+        out (before the returned future's other callbacks run). None for anything else."""
         if method != "receive":
-            return
+            return None
         message = message_of(params)
         if message is None:
             log.warning(
                 "ignoring a receive notification without an account (%s)", type(params).__name__
             )
-            return
+            return None
         # The one place received messages enter: what every consumer (poll, websocket) reads.
         message = with_voice_note_flags(message)
-        message_id = await self.store.add(message["account"], message)
+        stored = self.store.add_soon(message["account"], message)
+        self._uncommitted.add(stored)
+        stored.add_done_callback(functools.partial(self._committed, message))
+        return stored
+
+    def _committed(self, message: dict[str, Any], stored: asyncio.Future[int | None]) -> None:
+        self._uncommitted.discard(stored)
+        if stored.cancelled():
+            return
+        error = stored.exception()
+        if error is not None:
+            log.error("could not store a received message for %s: %s", message["account"], error)
+            return
+        message_id = stored.result()
         if message_id is not None:
-            stored = StoredMessage(message_id, message["account"], message)
-            self._hand_out(stored)
-            self.consumers.notify(stored)
+            handed = StoredMessage(message_id, message["account"], message)
+            self._hand_out(handed)
+            self.consumers.notify(handed)
 
     def _hand_out(self, stored: StoredMessage) -> None:
         # A new message, on disk: to the account's websockets, or else to a waiting poll. A

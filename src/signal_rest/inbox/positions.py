@@ -68,10 +68,16 @@ _MINE = "(c.account = '*' OR m.account = c.account)"
 
 
 def open_row(
-    conn: sqlite3.Connection, name: str, account: str, kind: str, now: float
+    conn: sqlite3.Connection,
+    name: str,
+    account: str,
+    kind: str,
+    now: float,
+    start: int | None = None,
 ) -> PositionRow:
-    """The consumer's row, made on first use: a new consumer starts at what no unnamed client has
-    taken yet (nothing it could have had is skipped), else with the next message to arrive."""
+    """The consumer's row, made on first use: a new consumer starts after `start` when given,
+    else at what no unnamed client has taken yet (nothing it could have had is skipped), else
+    with the next message to arrive."""
     found = conn.execute(
         f"SELECT {_COLUMNS} FROM consumers WHERE name = ? AND account = ?", (name, account)
     ).fetchone()
@@ -86,7 +92,9 @@ def open_row(
     oldest = conn.execute(
         f"SELECT MIN(id) FROM messages WHERE delivered_at IS NULL {where}", args
     ).fetchone()[0]
-    if oldest is not None:
+    if start is not None:
+        position = start
+    elif oldest is not None:
         position = int(oldest) - 1
     else:
         position = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0])
@@ -132,13 +140,14 @@ class Saved(NamedTuple):
     attempts: int
     retry_at: float | None
     failing_since: float | None
+    kind: str
 
 
 def save(conn: sqlite3.Connection, saved: dict[tuple[str, str], Saved], now: float) -> None:
     """Store consumers' positions (never moving one back) and retry states."""
     conn.executemany(
         "UPDATE consumers SET position = MAX(position, ?), attempts = ?, retry_at = ?, "
-        "failing_since = ?, seen_at = ? WHERE name = ? AND account = ?",
+        "failing_since = ?, kind = ?, seen_at = ? WHERE name = ? AND account = ?",
         [(*state, now, name, account) for (name, account), state in saved.items()],
     )
 

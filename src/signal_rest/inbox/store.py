@@ -1,6 +1,8 @@
 """The durable inbox: every message the daemon hands us is written to SQLite before anyone sees it.
 
-All writes go through one writer thread that runs whole transactions:
+All writes go through one writer thread. What is queued while it commits goes into the next
+transaction together (one sync to disk for a burst), each write in a savepoint of its own; a
+caller hears of its write only once that transaction is committed:
 
     store = InboxStore(path)
     await store.open()
@@ -58,6 +60,8 @@ class StoredMessage:
 
 
 _STOP = object()
+# Most writes that share one transaction.
+MAX_BATCH = 512
 
 
 class InboxStore:
@@ -89,14 +93,25 @@ class InboxStore:
             self._reader = None
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(conn)` inside BEGIN IMMEDIATE … COMMIT on the writer thread."""
+        """Run `fn(conn)` in a transaction on the writer thread; returns once it is committed."""
+        return await self.submit(fn)
+
+    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+        """`write`, queued now: the future is done once `fn` ran and its transaction was
+        committed. Writes run in the order submitted; those queued together share one
+        transaction (and one sync to disk), each in a savepoint of its own, so one that fails
+        takes none of the others with it."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put((fn, future, loop))
-        return await future
+        return future
 
     async def add(self, account: str, message: dict[str, Any]) -> int | None:
         """Store one message; None when the very same message is already stored."""
+        return await self.add_soon(account, message)
+
+    def add_soon(self, account: str, message: dict[str, Any]) -> asyncio.Future[int | None]:
+        """`add`, queued now (see `submit`)."""
         # Kept in signal-cli's key order, so a message reads the same from the backlog as live;
         # the digest that spots duplicates ignores the order.
         payload = json.dumps(message, ensure_ascii=False)
@@ -114,7 +129,7 @@ class InboxStore:
             attachments.record(conn, account, message)
             return cursor.lastrowid
 
-        return await self.write(insert)
+        return self.submit(insert)
 
     async def mark_delivered(self, ids: list[int]) -> None:
         if not ids:
@@ -228,6 +243,19 @@ class InboxStore:
 
         await self.write(delete)
 
+    async def backlog(self) -> list[tuple[str, int, float]]:
+        """Per account with messages no consumer has taken yet: (account, how many, when the
+        oldest of them arrived). Read from the pending index, for the metrics."""
+        rows = await asyncio.to_thread(
+            self._read,
+            "SELECT waiting.account, waiting.depth, messages.received_at FROM ("
+            " SELECT account, COUNT(*) AS depth, MIN(id) AS first FROM messages"
+            " WHERE delivered_at IS NULL GROUP BY account"
+            ") AS waiting JOIN messages ON messages.id = waiting.first ORDER BY waiting.account",
+            (),
+        )
+        return [(str(r[0]), int(r[1]), float(r[2])) for r in rows]
+
     def _read(self, sql: str, args: tuple[Any, ...]) -> list[tuple[Any, ...]]:
         return self._with_reader(lambda conn: conn.execute(sql, args).fetchall())
 
@@ -248,37 +276,47 @@ class InboxStore:
             attachments.backfill(conn)
             conn.execute("COMMIT")
         loop.call_soon_threadsafe(ready.set_result, None)
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                break
-            fn, future, future_loop = item
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                result = fn(conn)
-                conn.execute("COMMIT")
-            except BaseException as exc:
-                # Also when BEGIN itself failed (a read-only or locked database): the caller gets
-                # the error and the writer serves the next write.
-                with contextlib.suppress(sqlite3.Error):
-                    conn.execute("ROLLBACK")
-                future_loop.call_soon_threadsafe(_set_exception, future, exc)
-            else:
-                future_loop.call_soon_threadsafe(_set_result, future, result)
+        stopping = False
+        while not stopping:
+            batch = [self._queue.get()]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if _STOP in batch:
+                stopping = True
+                batch = batch[: batch.index(_STOP)]  # nothing is queued after it
+            if batch:
+                _run_batch(conn, batch)
         conn.close()
 
-    async def backlog(self) -> list[tuple[str, int, float]]:
-        """Per account with messages no consumer has taken yet: (account, how many, when the
-        oldest of them arrived). Read from the pending index, for the metrics."""
-        rows = await asyncio.to_thread(
-            self._read,
-            "SELECT waiting.account, waiting.depth, messages.received_at FROM ("
-            " SELECT account, COUNT(*) AS depth, MIN(id) AS first FROM messages"
-            " WHERE delivered_at IS NULL GROUP BY account"
-            ") AS waiting JOIN messages ON messages.id = waiting.first ORDER BY waiting.account",
-            (),
-        )
-        return [(str(r[0]), int(r[1]), float(r[2])) for r in rows]
+
+def _run_batch(conn: sqlite3.Connection, batch: list[Any]) -> None:
+    """Run each write in a savepoint of one transaction; answer them once it is committed."""
+    outcomes: list[tuple[bool, Any]] = []
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for fn, _future, _loop in batch:
+            conn.execute("SAVEPOINT write")
+            try:
+                outcomes.append((True, fn(conn)))
+            except BaseException as exc:
+                conn.execute("ROLLBACK TO write")
+                outcomes.append((False, exc))
+            conn.execute("RELEASE write")
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        # Also when BEGIN itself failed (a read-only or locked database): every caller gets
+        # the error and the writer serves the next batch.
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        outcomes = [(False, exc)] * len(batch)
+    for (_fn, future, future_loop), (ok, value) in zip(batch, outcomes, strict=True):
+        if ok:
+            future_loop.call_soon_threadsafe(_set_result, future, value)
+        else:
+            future_loop.call_soon_threadsafe(_set_exception, future, value)
 
 
 def _set_result(future: asyncio.Future[Any], result: Any) -> None:

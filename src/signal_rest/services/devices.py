@@ -21,7 +21,8 @@ async def _forget_inbox(backend: Backend, number: str) -> None:
     # The messages the account had not taken go with its data: those signal-cli pushed before
     # it answered are stored first, so none of them turns up later.
     await backend.rpc.caught_up()
-    await backend.inbox.store.retire(number)
+    await backend.inbox.settled()
+    await backend.inbox.consumers.retire(number)
 
 
 async def list_devices(backend: Backend, number: str) -> list[dict[str, Any]]:

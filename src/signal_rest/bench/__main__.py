@@ -1,0 +1,3 @@
+from signal_rest.bench.run import main
+
+main()

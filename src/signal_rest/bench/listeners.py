@@ -1,0 +1,142 @@
+"""The consumers of the latency figure, in a process of their own (so their work does not
+share a GIL with the load generator): named websockets and a named poller, each recording when
+every message reached it. Run by the benchmark as
+
+    python -m signal_rest.bench.listeners PORT ACCOUNT COUNT OUT
+
+It touches `OUT.ready` once every consumer is connected, and writes `OUT` (JSON: per consumer,
+`[seq, sent_ns, arrived_ns]` for every copy it got, in arrival order, and its errors) once each
+has COUNT distinct messages, or after a minute without progress.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from websockets.sync.client import ClientConnection, connect
+
+from signal_rest.bench.generator import parse
+
+__all__ = ["CONSUMERS", "main"]
+
+# name -> (kind, query): two named websockets (one acking, one confirmed by pongs) and a
+# named poller that acks, the three styles of named consumer there are.
+CONSUMERS = {
+    "ws-acks": ("websocket", "ack=true"),
+    "ws-pongs": ("websocket", ""),
+    "poller": ("poll", "ack=true&timeout=1"),
+}
+# Seconds without a new message after which a consumer gives up.
+IDLE = 60.0
+# Seconds to keep listening once everything arrived: a repeat would show up meanwhile.
+GRACE = 0.5
+
+
+class Listener(threading.Thread):
+    def __init__(self, name: str, port: int, account: str, count: int) -> None:
+        super().__init__(name=name, daemon=True)
+        kind, query = CONSUMERS[name]
+        self.kind = kind
+        self.path = f"/v1/receive/{quote(account)}?consumer={name}" + (f"&{query}" if query else "")
+        self.port = port
+        self.count = count
+        self.arrivals: list[tuple[int, int, int]] = []
+        self.seen: set[int] = set()
+        self.errors: list[str] = []
+        self.ready = threading.Event()
+        self.last = time.monotonic()
+        self.finish = threading.Event()
+
+    def _record(self, message: dict[str, Any], arrived: int) -> None:
+        text = (message.get("envelope", {}).get("dataMessage") or {}).get("message")
+        if not isinstance(text, str) or not text.startswith("bench "):
+            return
+        seq, sent = parse(text)
+        self.arrivals.append((seq, sent, arrived))
+        self.seen.add(seq)
+        self.last = time.monotonic()
+
+    def done(self) -> bool:
+        return len(self.seen) >= self.count
+
+    def _over(self) -> bool:
+        return self.finish.is_set() or time.monotonic() - self.last > IDLE
+
+    def run(self) -> None:
+        try:
+            if self.kind == "websocket":
+                self._websocket()
+            else:
+                self._poll()
+        except Exception as exc:
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            self.ready.set()
+
+    def _websocket(self) -> None:
+        acks = "ack=true" in self.path
+        ws: ClientConnection
+        with connect(f"ws://127.0.0.1:{self.port}{self.path}", open_timeout=10) as ws:
+            self.ready.set()
+            while not self._over():
+                try:
+                    frame = ws.recv(timeout=0.2)
+                except TimeoutError:
+                    continue
+                arrived = time.monotonic_ns()
+                message = json.loads(frame)
+                self._record(message, arrived)
+                if acks:
+                    ws.send(json.dumps({"ack": message["id"]}))
+        # A clean close: the frames it read are confirmed, nothing is sent again.
+
+    def _poll(self) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        acked: int | None = None
+        self.ready.set()
+        while not self._over():
+            path = self.path if acked is None else f"{self.path}&acked={acked}"
+            conn.request("GET", path)
+            response = conn.getresponse()
+            body = response.read()
+            arrived = time.monotonic_ns()
+            if response.status != 200:
+                self.errors.append(f"poll: {response.status} {body[:200]!r}")
+                return
+            for message in json.loads(body):
+                self._record(message, arrived)
+                acked = message["id"]
+        conn.close()
+
+
+def main() -> None:
+    port, account, count, out = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    listeners = [Listener(name, port, account, count) for name in CONSUMERS]
+    for listener in listeners:
+        listener.start()
+    for listener in listeners:
+        listener.ready.wait(30)
+    Path(f"{out}.ready").touch()
+    while not all(lis.done() or lis.errors or lis._over() for lis in listeners):
+        time.sleep(0.05)
+    time.sleep(GRACE)
+    for listener in listeners:
+        listener.finish.set()
+    for listener in listeners:
+        listener.join(5)
+    result = {
+        lis.name: {"kind": lis.kind, "arrivals": lis.arrivals, "errors": lis.errors}
+        for lis in listeners
+    }
+    Path(out).write_text(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Webhooks: each configured target is a named consumer of the inbox (see `dispatcher`)."""
