@@ -320,13 +320,6 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("events_keepalive")
-    @classmethod
-    def _positive(cls, value: float) -> float:
-        if not value > 0:
-            raise ValueError("must be a number of seconds above 0")
-        return value
-
     @field_validator("token_rate_limit")
     @classmethod
     def _rate_limit(cls, value: str) -> str:
@@ -351,7 +344,10 @@ class Settings(BaseSettings):
         return value if value is None else check_url(value)
 
     @field_validator(
-        "webhook_retry_period_hours", "webhook_max_backoff_seconds", "webhook_timeout_seconds"
+        "webhook_retry_period_hours",
+        "webhook_max_backoff_seconds",
+        "webhook_timeout_seconds",
+        "events_keepalive",
     )
     @classmethod
     def _positive(cls, value: float) -> float:
