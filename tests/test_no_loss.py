@@ -2,8 +2,9 @@
 
 signal-rest runs as `signal-rest serve` in a child process, in front of the sandbox run on its
 own (as a user's signal-cli daemon would be), so outside users keep sending while it is dead.
-Every kind of named consumer reads the account meanwhile, reconnecting as real clients do, and
-each must end with all 1,000 messages, in order per sender.
+Every kind of named consumer reads the account meanwhile (websockets with and without acks, a
+poller with acks, an event stream that resumes with Last-Event-ID), reconnecting as real clients
+do, and each must end with all 1,000 messages, in order per sender.
 
 Each kill comes once the inbox has committed what the sandbox handed over: signal-cli's
 protocol has no acknowledgement, so a kill in the instant between its write and the commit loses
@@ -210,6 +211,42 @@ class Poller(Consumer):
                     acked = self.handle(message) or acked
 
 
+class EventStreamConsumer(Consumer):
+    """`GET /api/v1/events` as a named consumer, reconnecting with `Last-Event-ID` as a
+    browser's EventSource does. Every copy it gets is recorded: it must get none twice."""
+
+    last_id: int | None = None
+
+    def session(self) -> None:
+        headers = {} if self.last_id is None else {"Last-Event-ID": str(self.last_id)}
+        params = {"consumer": self.consumer, "account": ACCOUNT}
+        # Reads wait past the 15 s between keep-alives; a killed service fails them at once.
+        with (
+            httpx.Client(base_url=self.service.url, timeout=httpx.Timeout(5, read=30)) as client,
+            client.stream("GET", "/api/v1/events", params=params, headers=headers) as response,
+        ):
+            if response.status_code >= 500:
+                raise OSError(response.read())
+            assert response.status_code == 200, response.read()
+            rest, lines = b"", []
+            for chunk in response.iter_raw():
+                rest += chunk
+                while b"\n" in rest and not self.stop.is_set():
+                    line, _, rest = rest.partition(b"\n")
+                    if line.startswith(b":"):
+                        continue  # a keep-alive
+                    if line:
+                        lines.append(line)
+                        continue
+                    fields = dict(field.split(b":", 1) for field in lines)
+                    lines = []
+                    message_id = int(fields[b"id"])
+                    self.handle(json.loads(fields[b"data"]))
+                    self.last_id = message_id
+                if self.stop.is_set() or self.done():
+                    return
+
+
 def sandbox_send(sandbox: SandboxProcess, count: int, start: int) -> None:
     """`count` messages from the outside users in turn, numbered per sender."""
     for n in range(start, start + count):
@@ -253,14 +290,20 @@ def test_every_consumer_gets_all_messages_across_two_kills(
         WebsocketConsumer("ws-acks", service, acks=True),
         WebsocketConsumer("ws-pongs", service, acks=False),
         Poller("poller", service),
+        EventStreamConsumer("sse", service),
     ]
     for consumer in consumers:
         # Known before the first message, so each starts at the beginning.
-        response = httpx.get(
-            f"{service.url}/v1/receive/{ACCOUNT}",
-            params={"consumer": consumer.consumer, "timeout": "0", "max_messages": "1"},
-        )
-        assert (response.status_code, response.json()) == (200, [])
+        if isinstance(consumer, EventStreamConsumer):
+            params = {"consumer": consumer.consumer, "account": ACCOUNT}
+            with httpx.stream("GET", f"{service.url}/api/v1/events", params=params) as response:
+                assert response.status_code == 200
+        else:
+            response = httpx.get(
+                f"{service.url}/v1/receive/{ACCOUNT}",
+                params={"consumer": consumer.consumer, "timeout": "0", "max_messages": "1"},
+            )
+            assert (response.status_code, response.json()) == (200, [])
         consumer.start()
 
     sent = 0
@@ -291,5 +334,5 @@ def test_every_consumer_gets_all_messages_across_two_kills(
         for sender in SENDERS:
             mine = [t for t in unique if t.startswith(sender)]
             assert mine == sorted(mine), (consumer.consumer, sender)
-        if isinstance(consumer, Poller) or getattr(consumer, "acks", False):
+        if isinstance(consumer, Poller | EventStreamConsumer) or getattr(consumer, "acks", False):
             assert texts == unique, f"{consumer.consumer} handled a message twice"

@@ -29,6 +29,7 @@ from signal_rest.api import (
     contacts,
     devices,
     docs,
+    events,
     group_avatar,
     group_members,
     group_pins,
@@ -105,6 +106,7 @@ def _routes(app: FastAPI) -> None:
     # signal-cli's own HTTP API: the passthrough acts for every account, so it is admin's.
     table.mount(signal_cli_http.router, "admin")  # POST /api/v1/rpc
     table.mount(signal_cli_http.check_router, OPEN)  # GET /api/v1/check, like /v1/health
+    table.mount(events.router, "receive")  # GET /api/v1/events (Server-Sent Events)
     table.mount(docs.router, OPEN)  # /swagger/*
 
 
@@ -182,6 +184,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
         try:
             yield
         finally:
+            app.state.stopping.set()  # under another server than server.py's: now at the latest
             await receive.close_websockets(app)
             await owned.stop()
 
@@ -198,6 +201,8 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     app.state.backend = owned
     app.state.settings = settings
     app.state.websockets = set()
+    # Set when the server begins to shut down (server.py): never-ending responses end then.
+    app.state.stopping = asyncio.Event()
     _routes(app)
     schemas.tidy_responses(app)
     _error_handlers(app)

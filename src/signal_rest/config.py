@@ -232,6 +232,12 @@ class Settings(BaseSettings):
         "Seconds a receive websocket with `ack=true` waits for the client's ack before it sends "
         "again, in order, everything after the last ack.",
     )
+    events_keepalive: float = _field(
+        "events_keepalive",
+        15.0,
+        "Seconds between the keep-alive comments (`:`) on `GET /api/v1/events`, signal-cli's "
+        "interval; they keep proxies from closing a quiet stream.",
+    )
     consumer_expiry_hours: float = _field(
         "consumer_expiry_hours",
         720.0,
@@ -338,7 +344,10 @@ class Settings(BaseSettings):
         return value if value is None else check_url(value)
 
     @field_validator(
-        "webhook_retry_period_hours", "webhook_max_backoff_seconds", "webhook_timeout_seconds"
+        "webhook_retry_period_hours",
+        "webhook_max_backoff_seconds",
+        "webhook_timeout_seconds",
+        "events_keepalive",
     )
     @classmethod
     def _positive(cls, value: float) -> float:

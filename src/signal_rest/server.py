@@ -9,6 +9,8 @@ here, so the tests exercise exactly what `signal-rest serve` runs.
 
 from __future__ import annotations
 
+import asyncio
+
 import uvicorn
 from fastapi import FastAPI
 
@@ -22,7 +24,10 @@ LOG_LEVELS = {"debug": "debug", "info": "info", "warn": "warning", "warning": "w
 
 
 def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
-    """The uvicorn configuration that serves `app` as `settings` say."""
+    """The uvicorn configuration that serves `app` as `settings` say. The app's `stopping`
+    event (create_app's) is set as soon as the server begins to shut down."""
+    stopping = getattr(app.state, "stopping", None)
+    on_shutdown = stopping.set if isinstance(stopping, asyncio.Event) else None
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -30,7 +35,7 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         log_level=LOG_LEVELS.get(settings.log_level, "error"),
         log_config=None,  # logging is signal_rest.edge.logs's (set up by cli.run)
         access_log=False,  # edge.requests.RequestLog logs each request, with its id
-        http=http_protocol(settings),  # header_timeout, max_connections
+        http=http_protocol(settings, on_shutdown=on_shutdown),  # header_timeout, max_connections
         backlog=listen_backlog(settings),
         ws=WebSocketProtocol,
         ws_max_size=1024 * 1024,

@@ -1,14 +1,18 @@
-"""Differential: our /api/v1/rpc and /api/v1/check (on the sandbox) against the real signal-cli
-0.13.19 started with `daemon --http 127.0.0.1:<free port>`, both with no accounts.
+"""Differential: our /api/v1/rpc, /api/v1/check and /api/v1/events (on the sandbox) against the
+real signal-cli 0.13.19 started with `daemon --http 127.0.0.1:<free port>`, both with no accounts.
 
 For every case signal-cli answers offline, both must give the same status, the same Content-Type
-(or none), the same Content-Length and the same body, byte for byte.
+(or none), the same Content-Length and the same body, byte for byte. With no account, the event
+stream carries only keep-alives: its status line, headers and first keep-alive chunk are
+compared as they come over the wire (ours with a shorter keep-alive interval).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
+from signal_rest.config import Settings
 from tests.support import realcli
 from tests.support.service import RunningService, start_service
 
@@ -81,6 +86,14 @@ CASES: list[tuple[str, str, str | None, bytes]] = [
         JSON,
         b'[1,{"jsonrpc":"2.0","method":"version","id":[1]},{"jsonrpc":"2.0","method":"version"}]',
     ),
+    ("POST", "/api/v1/events", JSON, b"{}"),
+    ("PUT", "/api/v1/events", None, b""),
+    ("DELETE", "/api/v1/events", None, b""),
+    ("HEAD", "/api/v1/events", None, b""),
+    ("GET", "/api/v1/events?account=%2B4915112345678", None, b""),
+    ("GET", "/api/v1/events?account=+4915112345678", None, b""),
+    ("GET", "/api/v1/events/x", None, b""),
+    ("GET", "/api/v1/eventsx", None, b""),
     ("GET", "/api/v1/rpc/x", None, b""),
     ("GET", "/api/v1/checkx", None, b""),
     ("GET", "/api/v1/other", None, b""),
@@ -107,7 +120,7 @@ def real(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="module")
 def ours(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningService]:
-    running = start_service(Path(tmp_path_factory.mktemp("ours")) / "data")
+    running = start_service(Path(tmp_path_factory.mktemp("ours")) / "data", events_keepalive=0.2)
     try:
         yield running
     finally:
@@ -138,3 +151,46 @@ def test_we_answer_as_signal_cli_daemon_http(
     case: tuple[str, str, str | None, bytes], real: httpx.Client, ours: RunningService
 ) -> None:
     assert _answer(ours.client, case) == _answer(real, case)
+
+
+# Headers that differ by nature: the time, our server's name and our request id.
+OWN_HEADERS = {b"date", b"server", b"x-request-id"}
+
+
+def _stream_start(port: int) -> tuple[bytes, dict[bytes, bytes], bytes, float]:
+    """GET /api/v1/events over a bare socket: the status line, the headers (names in lower
+    case), the first keep-alive as it comes over the wire (a chunk), and when it came."""
+    keepalive = b"2\r\n:\n\r\n"
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as conn:
+        started = time.monotonic()
+        conn.sendall(b"GET /api/v1/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        data = b""
+        while b"\r\n\r\n" not in data or len(data.partition(b"\r\n\r\n")[2]) < len(keepalive):
+            received = conn.recv(4096)
+            assert received, data
+            data += received
+        elapsed = time.monotonic() - started
+    head, _, body = data.partition(b"\r\n\r\n")
+    status, *lines = head.split(b"\r\n")
+    headers = {}
+    for line in lines:
+        name, _, value = line.partition(b": ")
+        if name.lower() not in OWN_HEADERS:
+            headers[name.lower()] = value
+    return status, headers, body, elapsed
+
+
+def test_the_event_stream_starts_as_signal_cli_daemon_http(
+    real: httpx.Client, ours: RunningService
+) -> None:
+    real_port = real.base_url.port
+    assert real_port is not None
+    status, headers, body, elapsed = _stream_start(real_port)
+    assert (status, headers, body) == (
+        b"HTTP/1.1 200 OK",
+        {b"transfer-encoding": b"chunked", b"content-type": b"text/event-stream"},
+        b"2\r\n:\n\r\n",
+    )
+    assert elapsed >= 14.5  # signal-cli's first keep-alive comes after its 15 s interval
+    assert Settings().events_keepalive == 15.0  # and so does ours by default
+    assert _stream_start(ours.port)[:3] == (status, headers, body)

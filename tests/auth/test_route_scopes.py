@@ -101,7 +101,10 @@ def request(
             )
             return response.status_code, json.loads(response.body or b"null")
     body = b"{}" if call.method in ("POST", "PUT", "DELETE") else None
-    answer = service.client.request(call.method, path, content=body, headers=headers)
+    with service.client.stream(call.method, path, content=body, headers=headers) as answer:
+        if answer.headers.get("content-type") == "text/event-stream":
+            return answer.status_code, None  # an event stream does not end: its status will do
+        answer.read()
     assert answer.headers.get("WWW-Authenticate") == (
         WWW_AUTHENTICATE if answer.status_code == 401 else None
     ), call

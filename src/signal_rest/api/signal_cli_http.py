@@ -2,7 +2,7 @@
 
 Answered as signal-cli answers them, not as the Go project's routes: JSON-RPC in and out, empty
 bodies for 201/405/415, and the 404s of its HTTP server (`not_found`, used by app.py for every
-path under /api/v1/). `/api/v1/events` is not served (yet).
+path under /api/v1/). `GET /api/v1/events`, the event stream, is `signal_rest.api.events`.
 """
 
 from __future__ import annotations

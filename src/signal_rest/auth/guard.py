@@ -131,6 +131,8 @@ class TokenGuard:
             scope[TOKEN_KEY] = token
             if scope["type"] == "websocket":
                 send = self._while_valid(token, send)
+            else:
+                send = self._stream_while_valid(token, send)
         await self.app(scope, receive, send)
 
     def _still_valid(self, token: Token) -> bool:
@@ -148,6 +150,26 @@ class TokenGuard:
             if message["type"] == "websocket.send" and not self._still_valid(token):
                 await send({"type": "websocket.close", "code": 1008, "reason": "token revoked"})
                 raise WebSocketDisconnect(code=1008, reason="API token revoked")
+            await send(message)
+
+        return guarded
+
+    def _stream_while_valid(self, token: Token, send: Send) -> Send:
+        """`send` for an HTTP response that ends the response, instead of sending more of it,
+        once its token is revoked, if it is an event stream (`GET /api/v1/events`, which never
+        ends by itself). The route then sees the client as gone, as the ASGI spec has it."""
+        streaming = False
+        ended = False
+
+        async def guarded(message: Message) -> None:
+            nonlocal streaming, ended
+            if ended:
+                return
+            if message["type"] == "http.response.start":
+                streaming = (b"content-type", b"text/event-stream") in message.get("headers", ())
+            elif streaming and message.get("more_body") and not self._still_valid(token):
+                ended = True
+                message = {"type": "http.response.body", "body": b""}
             await send(message)
 
         return guarded

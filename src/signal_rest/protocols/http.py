@@ -13,9 +13,16 @@ set), a new one is answered 503 and closed as soon as it is accepted, so it does
 descriptor; uvicorn's own `limit_concurrency` would answer only after reading the headers. The
 default cap stays below the process's open-file limit.
 
+When the server begins its shutdown, `on_shutdown` (if given) is called before uvicorn lets
+each connection finish: a response that never ends by itself (`GET /api/v1/events`) is told
+to end, instead of holding the shutdown until its grace period runs out. Each request's scope
+carries the extension `scope["extensions"][ABORT]["abort"]`, which drops the connection at once:
+for a response whose client stopped reading, whose connection would otherwise stay open (and
+hold up a shutdown) until the client reads what is buffered for it.
+
 `GuardedConnection` is a mixin over uvicorn's `H11Protocol` or `HttpToolsProtocol`: it only
 uses what both share (`connection_made`, `data_received`, `on_response_complete`,
-`connection_lost`, `cycle`, `connections`, `transport`).
+`connection_lost`, `shutdown`, `cycle` and its `scope`, `connections`, `transport`).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import asyncio
 import json
 import logging
 import resource
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
@@ -32,6 +40,7 @@ from signal_rest.config import Settings
 from signal_rest.protocols.bursts import BurstLog
 
 __all__ = [
+    "ABORT",
     "GuardedConnection",
     "default_max_connections",
     "http_protocol",
@@ -40,6 +49,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+ABORT = "signal_rest.abort"
 
 if TYPE_CHECKING:
     _Base = H11Protocol
@@ -89,6 +100,7 @@ class GuardedConnection(_Base):
     header_timeout: float = 15.0
     max_connections: int = 1024
     refused: BurstLog = BurstLog(log, "connections refused", level=logging.WARNING)
+    on_shutdown: Callable[[], None] | None = None
 
     _header_timer: asyncio.TimerHandle | None = None
     _sent_some = False  # bytes of the awaited request's head have arrived
@@ -111,6 +123,11 @@ class GuardedConnection(_Base):
         super().data_received(data)
         if self._header_timer is not None and not self._awaiting_head():
             self._disarm()
+        cycle: Any = self.cycle
+        if cycle is not None:  # before its app runs: uvicorn starts it as a task
+            cycle.scope.setdefault("extensions", {}).setdefault(
+                ABORT, {"abort": self.transport.abort}
+            )
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -127,6 +144,11 @@ class GuardedConnection(_Base):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        if self.on_shutdown is not None:
+            self.on_shutdown()
+        super().shutdown()
 
     def _awaiting_head(self) -> bool:
         # No request whose headers are complete is in progress, and the connection was not
@@ -155,8 +177,14 @@ class GuardedConnection(_Base):
         _answer(self, 408, "Request Timeout", text)
 
 
-def http_protocol(settings: Settings, base: type[asyncio.Protocol] = H11Protocol) -> type[Any]:
-    """`base` (uvicorn's H11Protocol or HttpToolsProtocol) guarded as `settings` say."""
+def http_protocol(
+    settings: Settings,
+    base: type[asyncio.Protocol] = H11Protocol,
+    *,
+    on_shutdown: Callable[[], None] | None = None,
+) -> type[Any]:
+    """`base` (uvicorn's H11Protocol or HttpToolsProtocol) guarded as `settings` say;
+    `on_shutdown` is called when the server starts to shut down."""
     limit = max_connections(settings)
     return type(
         f"Guarded{base.__name__}",
@@ -166,5 +194,6 @@ def http_protocol(settings: Settings, base: type[asyncio.Protocol] = H11Protocol
             "max_connections": limit,
             # One log per burst of refusals, per server (its timer runs on that server's loop).
             "refused": BurstLog(log, "connections refused", level=logging.WARNING),
+            "on_shutdown": staticmethod(on_shutdown) if on_shutdown is not None else None,
         },
     )
