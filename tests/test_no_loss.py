@@ -14,6 +14,7 @@ are mid-delivery at each kill.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -30,14 +31,17 @@ from typing import Any
 
 import httpx
 import pytest
+from standardwebhooks import Webhook
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.support.standalone import SandboxProcess
+from tests.support.webhook_target import WebhookTarget
 
 ACCOUNT = "+4915100000001"
 SENDERS = [f"+4915100000{n}" for n in (101, 102, 103, 104)]
 TOTAL = 1000
+WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"no message is lost, ever.").decode()
 # Messages sent before the first kill, before the second, and after it.
 BATCHES = (300, 300, 400)
 
@@ -247,6 +251,37 @@ class EventStreamConsumer(Consumer):
                     return
 
 
+class WebhookConsumer(Consumer):
+    """The webhook target: each request is checked with a Standard Webhooks verifier and
+    handled once per `webhook-id` (a retry of a message it took carries the same id)."""
+
+    def __init__(self, name: str, service: Service, target: WebhookTarget) -> None:
+        super().__init__(name, service)
+        self.seen: set[str] = set()
+        self.invalid: list[bytes] = []
+        self.one_at_a_time = threading.Lock()
+        target.answer_request = self.take
+
+    def take(self, body: bytes, headers: dict[str, str]) -> int:
+        try:
+            Webhook(WEBHOOK_SECRET).verify(body, headers)
+        except Exception:
+            self.invalid.append(body)
+            return 400
+        notification = json.loads(body)
+        assert (notification["jsonrpc"], notification["method"]) == ("2.0", "receive")
+        # One at a time: a retry may come (from the restarted service) while the first copy
+        # is still being handled (held, for the kill).
+        with self.one_at_a_time:
+            if headers["webhook-id"] not in self.seen:
+                self.handle(notification["params"])
+                self.seen.add(headers["webhook-id"])
+        return 204
+
+    def run(self) -> None:
+        self.stop.wait()  # the target's threads do the work
+
+
 def sandbox_send(sandbox: SandboxProcess, count: int, start: int) -> None:
     """`count` messages from the outside users in turn, numbered per sender."""
     for n in range(start, start + count):
@@ -267,9 +302,21 @@ def wait_until(condition: Any, what: str, seconds: float = 120) -> None:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[tuple[SandboxProcess, Service]]:
+def target() -> Iterator[WebhookTarget]:
+    with WebhookTarget() as target:
+        yield target
+
+
+@pytest.fixture
+def world(tmp_path: Path, target: WebhookTarget) -> Iterator[tuple[SandboxProcess, Service]]:
     sandbox = SandboxProcess(tmp_path / "sandbox")
-    service = Service(tmp_path / "service", sandbox.socket)
+    service = Service(
+        tmp_path / "service",
+        sandbox.socket,
+        receive_webhook_url=target.url,
+        webhook_secret=WEBHOOK_SECRET,
+        webhook_max_backoff_seconds="1",
+    )
     try:
         service.start()
         with httpx.Client(base_url=service.url, timeout=30) as client:
@@ -283,18 +330,23 @@ def world(tmp_path: Path) -> Iterator[tuple[SandboxProcess, Service]]:
 
 
 def test_every_consumer_gets_all_messages_across_two_kills(
-    world: tuple[SandboxProcess, Service],
+    world: tuple[SandboxProcess, Service], target: WebhookTarget
 ) -> None:
     sandbox, service = world
+    webhook = WebhookConsumer("webhook", service, target)
     consumers: list[Consumer] = [
         WebsocketConsumer("ws-acks", service, acks=True),
         WebsocketConsumer("ws-pongs", service, acks=False),
         Poller("poller", service),
         EventStreamConsumer("sse", service),
+        webhook,
     ]
     for consumer in consumers:
-        # Known before the first message, so each starts at the beginning.
-        if isinstance(consumer, EventStreamConsumer):
+        # Known before the first message, so each starts at the beginning (a webhook starts
+        # with what no unnamed client took: everything here).
+        if isinstance(consumer, WebhookConsumer):
+            pass
+        elif isinstance(consumer, EventStreamConsumer):
             params = {"consumer": consumer.consumer, "account": ACCOUNT}
             with httpx.stream("GET", f"{service.url}/api/v1/events", params=params) as response:
                 assert response.status_code == 200
@@ -334,5 +386,8 @@ def test_every_consumer_gets_all_messages_across_two_kills(
         for sender in SENDERS:
             mine = [t for t in unique if t.startswith(sender)]
             assert mine == sorted(mine), (consumer.consumer, sender)
-        if isinstance(consumer, Poller | EventStreamConsumer) or getattr(consumer, "acks", False):
+        if isinstance(consumer, Poller | EventStreamConsumer | WebhookConsumer) or getattr(
+            consumer, "acks", False
+        ):
             assert texts == unique, f"{consumer.consumer} handled a message twice"
+    assert webhook.invalid == []

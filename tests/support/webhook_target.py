@@ -5,6 +5,7 @@ again on the same port.
     with WebhookTarget() as target:
         target.status = 500           # answer every request with this
         target.answer = lambda body: 500 if b"spam" in body else 200   # or decide per body
+        target.answer_request = lambda body, headers: 200                # … and its headers
         target.hold()                 # answer nothing until released (a hanging target)
         target.release()
         target.stop()                 # unreachable
@@ -51,9 +52,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         target = self.server.target
         held = target._held
         status = 0 if held is not None else target.status
+        headers = {name.lower(): value for name, value in self.headers.items()}
         if held is None and target.answer is not None:
             status = target.answer(body)
-        headers = {name.lower(): value for name, value in self.headers.items()}
+        if held is None and target.answer_request is not None:
+            status = target.answer_request(body, headers)
         target._record(Received(self.path, headers, body, status, time.monotonic()))
         if held is not None:
             held.wait(30)
@@ -100,6 +103,7 @@ class WebhookTarget:
         self.requests: list[Received] = []
         self._held: threading.Event | None = None
         self.answer: Callable[[bytes], int] | None = None
+        self.answer_request: Callable[[bytes, dict[str, str]], int] | None = None  # and headers
         self._changed = threading.Condition()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
