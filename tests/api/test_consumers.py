@@ -290,3 +290,44 @@ def consumers(service: RunningService, headers: dict[str, str] | None = None) ->
 
 def state(**fields: Any) -> dict[str, Any]:
     return {"stale": False, "connected": False} | fields
+
+
+def pushed(service: RunningService, text: str, *, story: bool = False) -> dict[str, Any]:
+    """A message for ALICE as if the daemon had pushed it (a story when `story`)."""
+    stamp = 1752436800000 + len(text) + (1000 if story else 0)
+    envelope: dict[str, Any] = {"source": "+4915100000009", "timestamp": stamp}
+    if story:
+        envelope["storyMessage"] = {"allowsReplies": True, "textAttachment": {"text": text}}
+    else:
+        envelope["dataMessage"] = {"timestamp": stamp, "message": text}
+    message = {"envelope": envelope, "account": ALICE}
+    service.run(service.backend.inbox.on_notification("receive", message))
+    return message
+
+
+def test_a_websocket_with_acks_skips_stories_and_stops_at_max_messages(
+    accounts: RunningService,
+) -> None:
+    base = f"{accounts.ws_url}/v1/receive/{ALICE}?consumer=bot&ack=true"
+    with connect(base, open_timeout=10) as ws:
+        assert_silent(ws, 0.2)  # known from here on
+    pushed(accounts, "a story first", story=True)
+    first = pushed(accounts, "one")
+    pushed(accounts, "a story between", story=True)
+    second = pushed(accounts, "two")
+    third = pushed(accounts, "three")
+    ids = inbox_ids(accounts, 5)
+
+    with connect(f"{base}&ignore_stories=true&max_messages=2", open_timeout=10) as ws:
+        assert next_frame(ws) == {**first, "id": ids[1]}
+        assert next_frame(ws) == {**second, "id": ids[3]}
+        assert_silent(ws)  # max_messages: no more frames on this connection
+        ws.send(json.dumps({"ack": ids[0]}))  # older than anything out: ignored
+        ws.send(json.dumps({"ack": ids[3]}))
+    with connect(f"{base}&ignore_stories=true", open_timeout=10) as ws:
+        assert next_frame(ws) == {**third, "id": ids[4]}
+        ws.send(json.dumps({"ack": ids[4]}))
+        ws.send(json.dumps({"ack": ids[4]}))  # nothing is out any more: ignored
+        assert_silent(ws)
+    with connect(base, open_timeout=10) as ws:
+        assert_silent(ws)

@@ -337,3 +337,27 @@ async def test_consumers_behind_the_messages_kept_in_memory_read_the_rest_from_d
     await arrive(inbox, 10, account=OTHER)
     assert stamps(await old.next()) == [9]
     assert stamps(await live.next()) == [9]
+
+
+async def test_a_forgotten_consumer_starts_anew_and_others_keep_their_place(inbox: Inbox) -> None:
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    ha_other = await inbox.consumers.open("ha", OTHER, kind="websocket")
+    bot = await inbox.consumers.open("bot", ACCOUNT, kind="websocket")
+    await arrive(inbox, 1, 2)
+    await arrive(inbox, 3, account=OTHER)
+    for cursor in (ha, ha_other, bot):
+        found = await cursor.next()
+        await cursor.ack(found[-1].id)
+    assert stamps(await inbox.take(ACCOUNT)) == [1, 2]  # nothing pending for unnamed clients
+
+    assert await inbox.consumers.forget("ha", (ACCOUNT,)) == 1
+    assert await inbox.consumers.forget("nobody") == 0
+    await arrive(inbox, 4)
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    assert (stamps(await ha.next()), ha.position) == ([4], (await all_ids(inbox))[-1] - 1)
+    ha_other = await inbox.consumers.open("ha", OTHER, kind="websocket")
+    assert await ha_other.next(timeout=0) == []  # still where it was
+    bot = await inbox.consumers.open("bot", ACCOUNT, kind="websocket")
+    assert stamps(await bot.next()) == [4]
+    assert await inbox.consumers.forget("ha") == 2
+    assert [row[:2] for row in await stored_rows(inbox)] == [("bot", ACCOUNT)]
