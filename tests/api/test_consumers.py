@@ -323,6 +323,8 @@ def test_a_websocket_with_acks_skips_stories_and_stops_at_max_messages(
         assert next_frame(ws) == {**second, "id": ids[3]}
         assert_silent(ws)  # max_messages: no more frames on this connection
         ws.send(json.dumps({"ack": ids[0]}))  # older than anything out: ignored
+        for stray in ({"ack": str(ids[3])}, {"ack": True}, {"ack": None}, ["ack"]):
+            ws.send(json.dumps(stray))  # not an ack: ignored
         ws.send(json.dumps({"ack": ids[3]}))
     with connect(f"{base}&ignore_stories=true", open_timeout=10) as ws:
         assert next_frame(ws) == {**third, "id": ids[4]}

@@ -361,3 +361,16 @@ async def test_a_forgotten_consumer_starts_anew_and_others_keep_their_place(inbo
     assert stamps(await bot.next()) == [4]
     assert await inbox.consumers.forget("ha") == 2
     assert [row[:2] for row in await stored_rows(inbox)] == [("bot", ACCOUNT)]
+
+
+async def test_two_clients_of_one_consumer_keep_the_furthest_ack(inbox: Inbox) -> None:
+    first = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    second = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    await arrive(inbox, 1, 2, 3)
+    one, _, three = await first.next()
+    await first.ack(three.id)
+    await second.next()
+    await second.ack(one.id)  # behind the other: the consumer stays where the first got
+    again = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    assert again.position == three.id
+    assert (await stored_rows(inbox))[0][3] == three.id
