@@ -10,6 +10,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from signal_rest.jsonrpc.jackson import (
+    PARAMS_ARRAY,
+    REQUEST_CLASS,
+    JacksonParseError,
+    bad_property,
+    java_string,
+    json_type_name,
+    not_a_request,
+    parse_line,
+    unrecognized_field,
+)
+
 from .commands import COMMANDS
 from .context import Context
 from .errors import (
@@ -24,19 +36,9 @@ from .errors import (
     user_error,
 )
 from .identities import DEFAULT_MODE, TRUST_MODES
-from .jackson import (
-    PARAMS_ARRAY,
-    REQUEST_CLASS,
-    JacksonParseError,
-    bad_property,
-    json_type_name,
-    not_a_request,
-    parse_line,
-    unrecognized_field,
-)
 from .links import LinkRequests
 from .network import Network, delivered_now
-from .params import java_string, typed
+from .params import typed
 
 log = logging.getLogger(__name__)
 

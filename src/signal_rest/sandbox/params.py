@@ -5,27 +5,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from signal_rest.jsonrpc.jackson import cannot_deserialize, java_string, unrecognized_field
+
 from .errors import INVALID_REQUEST, RpcError, class_cast
-from .jackson import cannot_deserialize, unrecognized_field
 
 _UPPER = re.compile(r"(?<!^)(?=[A-Z])")
 
 
 def kebab(name: str) -> str:
     return _UPPER.sub("-", name).lower()
-
-
-def java_string(value: Any) -> str:
-    """What Java's toString() gives for a JSON value read into an Object."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float):
-        return repr(value).replace("inf", "Infinity")
-    if isinstance(value, list):
-        return "[" + ", ".join(java_string(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}={java_string(v)}" for k, v in value.items()) + "}"
-    return str(value)
 
 
 class Params:

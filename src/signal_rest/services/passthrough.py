@@ -5,7 +5,7 @@
 
 The body is read as signal-cli's HTTP daemon reads it: the first JSON value (trailing text is
 ignored), one request object or a batch array. Framing and request-mapping errors are answered
-here with the texts signal-cli gives (Jackson's, from sandbox.jackson); every well-formed request
+here with the texts signal-cli gives (Jackson's, from jsonrpc.jackson); every well-formed request
 goes over the shared multiplexed connection under an id of ours (RpcClient.exchange) and its
 answer comes back, result or error, exactly as the daemon wrote it, with the caller's id.
 
@@ -20,16 +20,16 @@ import json
 from typing import Any
 
 from signal_rest.jsonrpc.client import RpcClient
-from signal_rest.sandbox.jackson import (
+from signal_rest.jsonrpc.jackson import (
     REQUEST_CLASS,
     JacksonParseError,
     bad_property,
+    java_string,
     json_type_name,
     not_a_request,
     parse_line,
     unrecognized_field,
 )
-from signal_rest.sandbox.params import java_string
 
 __all__ = ["HTTP_ONLY_UNAVAILABLE", "encode", "rpc"]
 

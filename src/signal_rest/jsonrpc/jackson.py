@@ -1,4 +1,5 @@
-"""Jackson's parser and mapper messages, for faithful -32700/-32600 texts.
+"""Jackson's parser and mapper messages, for faithful -32700/-32600 texts: what signal-cli says
+about a line it cannot read, used by the sandbox and by the `/api/v1/rpc` passthrough.
 
 signal-cli parses every line with Jackson; the messages name Java classes and positions. A small
 JSON scanner here reproduces Jackson's wording for malformed input, and the helpers below build
@@ -256,3 +257,16 @@ def cannot_deserialize(java: str, value: Any, cls: str, prop: str) -> str:
         + _UNKNOWN_SOURCE
         + f' (through reference chain: {cls}["{prop}"])'
     )
+
+
+def java_string(value: Any) -> str:
+    """What Java's toString() gives for a JSON value read into an Object."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return repr(value).replace("inf", "Infinity")
+    if isinstance(value, list):
+        return "[" + ", ".join(java_string(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={java_string(v)}" for k, v in value.items()) + "}"
+    return str(value)
