@@ -21,7 +21,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,6 +31,7 @@ from signal_rest import __version__
 from signal_rest.config import Settings
 from signal_rest.inbox.consumers import Consumers, ConsumerState, Cursor
 from signal_rest.inbox.store import StoredMessage
+from signal_rest.webhooks.http import Poster
 from signal_rest.webhooks.retries import RetryPolicy
 from signal_rest.webhooks.signing import payload, request_headers, webhook_id
 from signal_rest.webhooks.targets import WebhookTarget, webhook_targets
@@ -170,6 +171,9 @@ class _Lane:
         self.account = account
         self.key = target.key
         self.first = first  # the message that made this lane, when one did
+        # Its own connection when the target is plain http without a proxy, else httpx's.
+        agent = f"signal-rest/{__version__}"
+        self.poster = Poster(target.url, user_agent=agent) if Poster.suits(target.url) else None
 
     async def run(self) -> None:
         while True:
@@ -196,9 +200,13 @@ class _Lane:
             self.target.consumer, self.account, kind="webhook", start=start
         ) as cursor:
             self.first = None
-            while True:
-                for stored in await cursor.next(limit=BATCH, timeout=None):
-                    await self._deliver(cursor, stored)
+            try:
+                while True:
+                    for stored in await cursor.next(limit=BATCH, timeout=None):
+                        await self._deliver(cursor, stored)
+            finally:
+                if self.poster is not None:
+                    self.poster.close()
 
     async def _deliver(self, cursor: Cursor, stored: StoredMessage) -> None:
         """Send `stored` until the target takes it or the retry period is over."""
@@ -248,10 +256,12 @@ class _Lane:
             await cursor.record_failure(attempts, retry_at, failing_since)
 
     async def _attempt(self, stored: StoredMessage) -> Attempt:
-        client = self.webhooks._clients[self.target.consumer]
         body = payload(stored)
         stamp = int(self.webhooks.clock())
         headers = request_headers(stored, body, key=self.key, timestamp=stamp)
+        if self.poster is not None:
+            return await self._post(body, headers)
+        client = self.webhooks._clients[self.target.consumer]
         try:
             # httpx's timeout is per read or write; this one bounds the whole request, so a
             # target that trickles its answer cannot hold the lane.
@@ -267,6 +277,19 @@ class _Lane:
             return Attempt("delivered", f"HTTP {response.status_code}")
         return Attempt("rejected", f"HTTP {response.status_code}", _retry_after(response.headers))
 
+    async def _post(self, body: bytes, headers: dict[str, str]) -> Attempt:
+        assert self.poster is not None
+        try:
+            async with asyncio.timeout(self.webhooks.timeout):
+                answer = await self.poster.post(body, headers)
+        except TimeoutError:
+            return Attempt("timeout", f"no answer within {self.webhooks.timeout:g} s")
+        except OSError as exc:
+            return Attempt("unreachable", f"{type(exc).__name__}: {exc}")
+        if 200 <= answer.status < 300:
+            return Attempt("delivered", f"HTTP {answer.status}")
+        return Attempt("rejected", f"HTTP {answer.status}", _retry_after(answer.headers))
+
 
 async def _drain(response: httpx.Response) -> None:
     """Read the answer (up to ANSWER_LIMIT bytes) and forget it."""
@@ -277,7 +300,7 @@ async def _drain(response: httpx.Response) -> None:
             return  # closing it unread drops the connection instead of reading on
 
 
-def _retry_after(headers: httpx.Headers) -> float | None:
+def _retry_after(headers: Mapping[str, str]) -> float | None:
     """The seconds of a Retry-After header, when it gives seconds (dates are ignored)."""
     with contextlib.suppress(ValueError):
         seconds = float(headers.get("retry-after", ""))
