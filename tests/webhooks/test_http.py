@@ -86,7 +86,7 @@ async def test_posts_go_over_one_kept_alive_connection() -> None:
     assert seen[2].endswith(b'\r\n\r\n{"n":2}')
 
 
-async def test_a_new_connection_closed_without_an_answer_fails_and_the_next_post_opens_another() -> (
+async def test_a_new_connection_ending_without_an_answer_fails_and_the_next_post_opens_one() -> (
     None
 ):
     async with server(lambda number, _: OK if number else None) as target:
