@@ -7,8 +7,6 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -20,16 +18,6 @@ from signal_rest.inbox.store import InboxStore, StoredMessage
 from tests.inbox.test_delivery import ACCOUNT, OTHER, arrive, message, pending_stamps, stamps
 
 HOUR = 3600.0
-
-
-@pytest.fixture
-async def inbox(tmp_path: Path) -> AsyncIterator[Inbox]:
-    store = InboxStore(tmp_path / "inbox.sqlite3")
-    await store.open()
-    try:
-        yield Inbox(store)
-    finally:
-        await store.close()
 
 
 async def reopened(inbox: Inbox) -> Inbox:

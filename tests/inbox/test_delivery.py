@@ -6,14 +6,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from signal_rest.inbox.delivery import Inbox, message_of
-from signal_rest.inbox.store import InboxStore, StoredMessage
+from signal_rest.inbox.store import StoredMessage
 from signal_rest.jsonrpc.client import RpcClient
 from signal_rest.jsonrpc.transports import UnixTransport
 from tests.jsonrpc.conftest import LineServer
@@ -31,16 +29,6 @@ def message(ts: int, account: str = ACCOUNT) -> dict[str, Any]:
 
 def stamps(messages: list[StoredMessage]) -> list[int]:
     return [m.message["envelope"]["timestamp"] for m in messages]
-
-
-@pytest.fixture
-async def inbox(tmp_path: Path) -> AsyncIterator[Inbox]:
-    store = InboxStore(tmp_path / "inbox.sqlite3")
-    await store.open()
-    try:
-        yield Inbox(store)
-    finally:
-        await store.close()
 
 
 async def arrive(inbox: Inbox, *stamps_: int, account: str = ACCOUNT) -> None:

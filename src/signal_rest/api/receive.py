@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, WebSocket
 from fastapi.responses import JSONResponse, Response
@@ -100,9 +101,29 @@ async def _disconnected(receive: Receive) -> None:
         await asyncio.Event().wait()
 
 
-class _Delivery(JSONResponse):
-    """The poll's answer: its batch counts as delivered only once the body was handed to a
-    client that is still connected (uvicorn drops what is sent to a gone client, silently);
+class _Answer(JSONResponse):
+    """A poll's answer: sent only to a client that is still connected (uvicorn drops what is
+    sent to a gone client, silently)."""
+
+    def __init__(self, content: list[dict[str, Any]], gone: asyncio.Task[None]) -> None:
+        super().__init__(content)
+        self._gone = gone
+
+    async def _hand_over(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Send the body: True when it reached a client that is still connected."""
+        try:
+            if self._gone.done():
+                return False
+            await super().__call__(scope, receive, send)
+            # Sending the last body part completes the response and wakes the watch as well,
+            # but only on the next turn of the loop: done now means gone before.
+            return not self._gone.done()
+        finally:
+            self._gone.cancel()
+
+
+class _Delivery(_Answer):
+    """An unnamed poll's answer: its batch counts as delivered only once handed over;
     otherwise the messages are pending again."""
 
     def __init__(
@@ -114,22 +135,16 @@ class _Delivery(JSONResponse):
         after: Callable[[list[StoredMessage]], Awaitable[None]] | None,
     ) -> None:
         messages = [m for m in batch.messages if not (skip_stories and is_story(m.message))]
-        super().__init__([m.message for m in messages])
+        super().__init__([m.message for m in messages], gone)
         self._batch = batch
-        self._gone = gone
         self._after = after
         self._sent = messages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         delivered = False
         try:
-            if not self._gone.done():
-                await super().__call__(scope, receive, send)
-                # Sending the last body part completes the response and wakes the watch as
-                # well, but only on the next turn of the loop: done now means gone before.
-                delivered = not self._gone.done()
+            delivered = await self._hand_over(scope, receive, send)
         finally:
-            self._gone.cancel()
             if not delivered:
                 self._batch.release()
         if not delivered:
@@ -139,10 +154,10 @@ class _Delivery(JSONResponse):
             await self._after(self._sent)
 
 
-class _ConsumerDelivery(JSONResponse):
+class _ConsumerDelivery(_Answer):
     """A named consumer's poll answer. Without acks its position moves past the messages once
-    the body reached a client still connected; with acks (each message then has its `id`) only
-    the client's `acked=` moves it. The consumer's turn ends with the response."""
+    the body was handed over; with acks (each message then has its `id`) only the client's
+    `acked=` moves it. The consumer's turn ends with the response."""
 
     def __init__(
         self,
@@ -156,11 +171,10 @@ class _ConsumerDelivery(JSONResponse):
         after: Callable[[list[StoredMessage]], Awaitable[None]] | None,
     ) -> None:
         shown = [m for m in messages if not (skip_stories and is_story(m.message))]
-        super().__init__([with_id(m) if acks else m.message for m in shown])
+        super().__init__([with_id(m) if acks else m.message for m in shown], gone)
         self._cursor = cursor
         self._messages = messages
         self._shown = shown
-        self._gone = gone
         self._turn = turn
         self._acks = acks
         self._after = after
@@ -168,13 +182,10 @@ class _ConsumerDelivery(JSONResponse):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         delivered = False
         try:
-            if not self._gone.done():
-                await super().__call__(scope, receive, send)
-                delivered = not self._gone.done()
+            delivered = await self._hand_over(scope, receive, send)
             if delivered and self._messages and not self._acks:
                 await self._cursor.ack(self._messages[-1].id)
         finally:
-            self._gone.cancel()
             self._turn.release()
         if delivered and self._after is not None:
             await self._after(self._shown)
