@@ -13,7 +13,8 @@ from signal_rest.errors import ValidationError
 __all__ = ["BackendDep", "account", "get_backend", "query_flag"]
 
 
-def get_backend(request: Request) -> Backend:
+async def get_backend(request: Request) -> Backend:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, on every request.
     backend: Backend = request.app.state.backend
     return backend
 

@@ -34,8 +34,8 @@ from signal_rest.errors import NotFound, RpcError, ValidationError
 router = APIRouter(prefix="/v1/sandbox", tags=["Sandbox"])
 
 
-def sandbox_backend(request: Request) -> Backend:
-    backend = get_backend(request)
+async def sandbox_backend(request: Request) -> Backend:
+    backend = await get_backend(request)
     if not backend.is_sandbox:
         raise NotFound("The /v1/sandbox routes exist only when signal-rest runs with --sandbox")
     return backend

@@ -30,7 +30,8 @@ class PreparedSend:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        await asyncio.to_thread(self.files.cleanup)
+        if self.files.paths:  # most sends have none: no trip to a worker thread for them
+            await asyncio.to_thread(self.files.cleanup)
 
     async def decode(self, value: str) -> str:
         # Decoding 100 MiB of base64 takes a while: keep the event loop free meanwhile.
