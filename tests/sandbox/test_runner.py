@@ -34,6 +34,7 @@ def test_run_serves_until_sigterm(tmp_path: Path) -> None:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
         assert (tmp_path / "data" / "sandbox.sqlite3").exists()
+        assert not sock.exists()  # no stale socket file for the next start to trip on
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -116,6 +116,7 @@ class SandboxDaemon:
         self.network.on_account_gone = self._account_gone
         self.links = LinkRequests()
         self._servers: list[asyncio.Server] = []
+        self._sockets: list[Path] = []  # UNIX socket files to remove on close
         self._connections: set[_Connection] = set()
         self._subscriptions: dict[int, _Subscription] = {}
         self._next_subscription = 0
@@ -128,6 +129,7 @@ class SandboxDaemon:
         self._servers.append(
             await asyncio.start_unix_server(self._serve, str(path), limit=LINE_LIMIT)
         )
+        self._sockets.append(path)
 
     async def start_tcp(self, host: str, port: int) -> int:
         server = await asyncio.start_server(self._serve, host, port, limit=LINE_LIMIT)
@@ -147,6 +149,10 @@ class SandboxDaemon:
             with contextlib.suppress(Exception):
                 await server.wait_closed()
         self._servers.clear()
+        for path in self._sockets:  # Python 3.11 leaves the file behind
+            if path.is_socket():
+                path.unlink(missing_ok=True)
+        self._sockets.clear()
         await asyncio.sleep(0)
         self.network.close()
 
