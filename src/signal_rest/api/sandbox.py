@@ -304,8 +304,17 @@ NUMBER_SETTINGS_DOC: dict[str, Any] = {
                     "type": "object",
                     "description": "Absent fields stay as they are.",
                     "properties": {
-                        "registered": {"type": "boolean"},
-                        "requires_captcha": {"type": "boolean"},
+                        "registered": {
+                            "type": "boolean",
+                            "description": "Whether the number is a Signal user (every number "
+                            "is, until set to false): sends to one that is not fail with "
+                            "UNREGISTERED_FAILURE, and search reports it as not registered. "
+                            "An account of this service always is.",
+                        },
+                        "requires_captcha": {
+                            "type": "boolean",
+                            "description": "Registering the number asks for a captcha first",
+                        },
                         "registration_lock_pin": {
                             "type": ["string", "null"],
                             "description": "null: no registration lock",
