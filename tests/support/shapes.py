@@ -49,3 +49,14 @@ INVALID_PERMISSIONS = pytest.mark.parametrize(
     ],
     ids=["add-members", "edit-group", "send-messages", "group-link"],
 )
+
+
+# What a request gets right after the sandbox was closed under a running service: which fact
+# it reports depends on how far the client got in noticing (the close itself, a reconnect
+# attempt finding the socket file gone, or a request in flight when the close was read).
+DAEMON_GONE = [
+    {"error": "signal-cli is not reachable (it closed the connection); retrying"},
+    {"error": "signal-cli is not reachable (connection refused); retrying"},
+    {"error": "signal-cli is not reachable (no socket at the configured path); retrying"},
+    {"error": "lost the connection to signal-cli (it closed the connection) before it answered"},
+]
