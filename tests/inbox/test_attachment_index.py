@@ -71,7 +71,7 @@ async def test_index_outlives_purged_messages(tmp_path: Path) -> None:
         taken = await store.add(ALICE, with_files(ALICE, 1, "kept.png"))
         assert taken is not None
         await store.mark_delivered([taken])
-        assert await store.purge_delivered(float("inf")) == 1
+        assert await store.purge(float("inf"), seen_since=0.0) == 1
         assert await store.attachment_ids((ALICE,)) == ["kept.png"]
     finally:
         await store.close()

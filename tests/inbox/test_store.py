@@ -80,11 +80,13 @@ async def test_purge_forgets_only_old_delivered_messages(tmp_path: Path) -> None
                 "UPDATE messages SET delivered_at = ? WHERE id = ?", (time.time() - 7200, old)
             )
         )
-        assert await store.purge_delivered(time.time() - 3600) == 1
+        assert await store.purge(time.time() - 3600, seen_since=0.0) == 1
         assert await store.get(old) is None
         assert await store.get(recent) is not None
         assert [m.id for m in await store.pending(ACCOUNT)] == [pending]
-        assert await store.purge_delivered(time.time() + 1) == 1  # recent; never the pending one
+        assert (
+            await store.purge(time.time() + 1, seen_since=0.0) == 1
+        )  # recent; never the pending one
         assert [m.id for m in await store.pending(ACCOUNT)] == [pending]
     finally:
         await store.close()

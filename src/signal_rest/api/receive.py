@@ -42,7 +42,7 @@ from signal_rest.inbox.consumers import UNNAMED, Cursor
 from signal_rest.inbox.delivery import Batch
 from signal_rest.inbox.named_websocket import CursorFeed, feed_acked, with_id
 from signal_rest.inbox.store import StoredMessage
-from signal_rest.inbox.websocket import feed, is_story
+from signal_rest.inbox.websocket import Feed, feed, is_story
 
 __all__ = ["close_websockets", "router"]
 
@@ -326,50 +326,48 @@ async def receive_websocket(websocket: WebSocket, number: str) -> None:
     skip_stories = websocket.query_params.get("ignore_stories") == "true"
     sockets: set[WebSocket] = websocket.app.state.websockets
     settings: Settings = websocket.app.state.settings
-    if name is not None:
-        consumers = backend.inbox.consumers
-        async with consumers.connected(name, number, kind="websocket") as cursor:
-            await websocket.accept()
-            sockets.add(websocket)
-            try:
-                if acks:
-                    await feed_acked(
-                        websocket,
-                        cursor,
-                        bound=settings.websocket_queue,
-                        ack_timeout=settings.ack_timeout,
-                        limit=limit,
-                        skip_stories=skip_stories,
-                        write_timeout=settings.websocket_write_timeout,
-                    )
-                else:
-                    await feed(
-                        websocket,
-                        CursorFeed(cursor, settings.websocket_queue),
-                        limit=limit,
-                        skip_stories=skip_stories,
-                        write_timeout=settings.websocket_write_timeout,
-                    )
-            finally:
-                sockets.discard(websocket)
-        return
-    # Subscribed before the handshake completes, so no message passes a client that has just
-    # connected; the backlog is read after subscribing, so none falls between the two. The inbox
-    # hands each message to the websockets or to the REST poll, never to both.
-    async with backend.inbox.consumers.connected(UNNAMED, number, kind="unnamed"):
-        with backend.inbox.stream(number, bound=settings.websocket_queue) as stream:
-            await websocket.accept()
-            sockets.add(websocket)
-            try:
+    consumers = backend.inbox.consumers
+    async with contextlib.AsyncExitStack() as stack:
+        # Subscribed before the handshake completes, so no message passes a client that has
+        # just connected; the backlog is read after subscribing, so none falls between the two.
+        # The inbox hands each of an account's messages to its unnamed websockets or to a REST
+        # poll, never to both; named consumers each get every message.
+        cursor: Cursor | None = None
+        source: Feed | None = None
+        if name is None:
+            await stack.enter_async_context(consumers.connected(UNNAMED, number, kind="unnamed"))
+            source = stack.enter_context(
+                backend.inbox.stream(number, bound=settings.websocket_queue)
+            )
+        else:
+            cursor = await stack.enter_async_context(
+                consumers.connected(name, number, kind="websocket")
+            )
+            if not acks:
+                source = CursorFeed(cursor, settings.websocket_queue)
+        await websocket.accept()
+        sockets.add(websocket)
+        try:
+            if source is not None:
                 await feed(
                     websocket,
-                    stream,
+                    source,
                     limit=limit,
                     skip_stories=skip_stories,
                     write_timeout=settings.websocket_write_timeout,
                 )
-            finally:
-                sockets.discard(websocket)
+            elif cursor is not None:
+                await feed_acked(
+                    websocket,
+                    cursor,
+                    bound=settings.websocket_queue,
+                    ack_timeout=settings.ack_timeout,
+                    limit=limit,
+                    skip_stories=skip_stories,
+                    write_timeout=settings.websocket_write_timeout,
+                )
+        finally:
+            sockets.discard(websocket)
 
 
 async def close_websockets(app: FastAPI) -> None:

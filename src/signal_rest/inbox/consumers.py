@@ -62,7 +62,12 @@ class Cursor:
     """One consumer's place in one account's messages (or every account's, for "*")."""
 
     def __init__(
-        self, consumers: Consumers, name: str | None, account: str, kind: str, row: Any
+        self,
+        consumers: Consumers,
+        name: str | None,
+        account: str,
+        kind: str,
+        row: positions.PositionRow,
     ) -> None:
         self._consumers = consumers
         self.name = name

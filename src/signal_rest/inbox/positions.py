@@ -87,22 +87,25 @@ def open_row(
             (kind, now, name, account),
         )
         return PositionRow(name, account, kind, found[3], now, found[5], found[6], found[7])
-    where = "" if account == ALL else "AND account = ?"
-    args = () if account == ALL else (account,)
-    oldest = conn.execute(
-        f"SELECT MIN(id) FROM messages WHERE delivered_at IS NULL {where}", args
-    ).fetchone()[0]
-    if start is not None:
-        position = start
-    elif oldest is not None:
-        position = int(oldest) - 1
-    else:
-        position = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0])
+    position = start if start is not None else _first_untaken(conn, account)
     conn.execute(
         "INSERT INTO consumers (name, account, kind, position, seen_at) VALUES (?, ?, ?, ?, ?)",
         (name, account, kind, position, now),
     )
     return PositionRow(name, account, kind, position, now)
+
+
+def _first_untaken(conn: sqlite3.Connection, account: str) -> int:
+    """Where a new consumer of `account` starts: before the oldest message no unnamed client
+    has taken, else after the newest message."""
+    where = "" if account == ALL else "AND account = ?"
+    args = () if account == ALL else (account,)
+    oldest = conn.execute(
+        f"SELECT MIN(id) FROM messages WHERE delivered_at IS NULL {where}", args
+    ).fetchone()[0]
+    if oldest is not None:
+        return int(oldest) - 1
+    return int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0])
 
 
 def touch(conn: sqlite3.Connection, keys: list[tuple[str, str]], now: float) -> None:

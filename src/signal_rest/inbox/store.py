@@ -164,11 +164,6 @@ class InboxStore:
         `positions.purge`)."""
         return await self.write(lambda conn: positions.purge(conn, kept_until, seen_since))
 
-    async def purge_delivered(self, older_than: float) -> int:
-        """Forget messages delivered before the epoch time `older_than`, as long as no named
-        consumer still wants them."""
-        return await self.purge(older_than, seen_since=0.0)
-
     async def after(
         self, account: str, position: int, limit: int | None = None
     ) -> list[StoredMessage]:

@@ -31,7 +31,7 @@ from signal_rest import __version__
 from signal_rest.config import Settings
 from signal_rest.inbox.consumers import Consumers, ConsumerState, Cursor
 from signal_rest.inbox.store import StoredMessage
-from signal_rest.webhooks.http import Poster
+from signal_rest.webhooks.http import ANSWER_LIMIT, Poster
 from signal_rest.webhooks.retries import RetryPolicy
 from signal_rest.webhooks.signing import payload, request_headers, webhook_id
 from signal_rest.webhooks.targets import WebhookTarget, webhook_targets
@@ -46,8 +46,6 @@ OUTCOMES = ("delivered", "rejected", "timeout", "unreachable")
 BATCH = 32
 # Seconds before a lane that failed unexpectedly starts over.
 LANE_RESTART_DELAY = 5.0
-# Bytes of an answer read (and dropped) so the connection can be reused; a longer one is cut off.
-ANSWER_LIMIT = 64 * 1024
 
 
 class WebhookObserver(Protocol):

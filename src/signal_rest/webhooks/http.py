@@ -23,7 +23,8 @@ import h11
 
 __all__ = ["ANSWER_LIMIT", "Answer", "PostFailed", "Poster"]
 
-# The most of an answer's body that is read; beyond it the connection is dropped.
+# Bytes of a target's answer read (and dropped) so the connection can be reused; beyond them it
+# is cut off (both ways of posting).
 ANSWER_LIMIT = 64 * 1024
 _READ = 64 * 1024
 
