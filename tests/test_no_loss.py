@@ -17,12 +17,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import os
-import signal
-import socket
-import sqlite3
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -35,7 +29,7 @@ from standardwebhooks import Webhook
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
 
-from tests.support.standalone import SandboxProcess
+from tests.support.standalone import SandboxProcess, ServiceProcess, wait_until
 from tests.support.webhook_target import WebhookTarget
 
 ACCOUNT = "+4915100000001"
@@ -48,80 +42,12 @@ BATCHES = (300, 300, 400)
 pytestmark = pytest.mark.timeout(300)
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-class Service:
-    """`signal-rest serve` in a child process, killed and started again on the same data dir."""
-
-    def __init__(self, data_dir: Path, daemon: Path, **settings: str) -> None:
-        self.data_dir = data_dir
-        self.daemon = daemon
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {**os.environ, **{f"SIGNAL_REST_{k.upper()}": v for k, v in settings.items()}}
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "signal_rest",
-                "serve",
-                "--signal-cli-url",
-                f"unix://{self.daemon}",
-                "--data-dir",
-                str(self.data_dir),
-                "--port",
-                str(self.port),
-                "--log-level",
-                "warn",
-            ],
-            env=self.env,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            assert self.process.poll() is None, "signal-rest exited"
-            with contextlib.suppress(httpx.HTTPError):
-                if httpx.get(f"{self.url}/v1/health", timeout=1).status_code == 204:
-                    return
-            assert time.monotonic() < deadline, "signal-rest did not become healthy"
-            time.sleep(0.05)
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def stored(self) -> int:
-        """Messages of the account committed to the inbox."""
-        with contextlib.closing(sqlite3.connect(self.data_dir / "inbox.sqlite3")) as conn:
-            count: int = conn.execute(
-                "SELECT COUNT(*) FROM messages WHERE account = ?", (ACCOUNT,)
-            ).fetchone()[0]
-            return count
-
-
 class Consumer(threading.Thread):
     """A client that keeps reading, reconnecting whenever the service is away. It records each
     message it handles: with acks it skips ids it has handled (effectively once), without them
     it records every copy."""
 
-    def __init__(self, name: str, service: Service) -> None:
+    def __init__(self, name: str, service: ServiceProcess) -> None:
         super().__init__(name=name, daemon=True)
         self.consumer = name
         self.service = service
@@ -176,7 +102,7 @@ class Consumer(threading.Thread):
 
 
 class WebsocketConsumer(Consumer):
-    def __init__(self, name: str, service: Service, *, acks: bool) -> None:
+    def __init__(self, name: str, service: ServiceProcess, *, acks: bool) -> None:
         super().__init__(name, service)
         self.acks = acks
 
@@ -255,7 +181,7 @@ class WebhookConsumer(Consumer):
     """The webhook target: each request is checked with a Standard Webhooks verifier and
     handled once per `webhook-id` (a retry of a message it took carries the same id)."""
 
-    def __init__(self, name: str, service: Service, target: WebhookTarget) -> None:
+    def __init__(self, name: str, service: ServiceProcess, target: WebhookTarget) -> None:
         super().__init__(name, service)
         self.seen: set[str] = set()
         self.invalid: list[bytes] = []
@@ -294,13 +220,6 @@ def expected_texts() -> list[str]:
     return [f"{SENDERS[n % len(SENDERS)]}#{n // len(SENDERS):04d}" for n in range(TOTAL)]
 
 
-def wait_until(condition: Any, what: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def target() -> Iterator[WebhookTarget]:
     with WebhookTarget() as target:
@@ -308,9 +227,9 @@ def target() -> Iterator[WebhookTarget]:
 
 
 @pytest.fixture
-def world(tmp_path: Path, target: WebhookTarget) -> Iterator[tuple[SandboxProcess, Service]]:
+def world(tmp_path: Path, target: WebhookTarget) -> Iterator[tuple[SandboxProcess, ServiceProcess]]:
     sandbox = SandboxProcess(tmp_path / "sandbox")
-    service = Service(
+    service = ServiceProcess(
         tmp_path / "service",
         sandbox.socket,
         receive_webhook_url=target.url,
@@ -319,10 +238,7 @@ def world(tmp_path: Path, target: WebhookTarget) -> Iterator[tuple[SandboxProces
     )
     try:
         service.start()
-        with httpx.Client(base_url=service.url, timeout=30) as client:
-            assert client.post(f"/v1/register/{ACCOUNT}").status_code == 201
-            code = sandbox.call("sandbox.getVerificationCode", {"number": ACCOUNT})["code"]
-            assert client.post(f"/v1/register/{ACCOUNT}/verify/{code}").status_code == 201
+        service.register(sandbox, ACCOUNT)
         yield sandbox, service
     finally:
         service.stop()
@@ -330,7 +246,7 @@ def world(tmp_path: Path, target: WebhookTarget) -> Iterator[tuple[SandboxProces
 
 
 def test_every_consumer_gets_all_messages_across_two_kills(
-    world: tuple[SandboxProcess, Service], target: WebhookTarget
+    world: tuple[SandboxProcess, ServiceProcess], target: WebhookTarget
 ) -> None:
     sandbox, service = world
     webhook = WebhookConsumer("webhook", service, target)
@@ -367,7 +283,7 @@ def test_every_consumer_gets_all_messages_across_two_kills(
         sandbox_send(sandbox, count, sent)
         sent += count
         if not last:
-            wait_until(lambda n=sent: service.stored() == n, f"{sent} messages in the inbox")
+            wait_until(lambda n=sent: service.stored(ACCOUNT) == n, f"{sent} messages in the inbox")
             for consumer in consumers:
                 wait_until(lambda c=consumer: c.count() == c.limit, f"{consumer.consumer} to hold")
             service.kill()

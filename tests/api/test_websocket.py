@@ -21,7 +21,7 @@ from websockets.sync.client import ClientConnection, connect
 from signal_rest.inbox.store import StoredMessage
 from tests.support.flows import ALICE, BOB, register
 from tests.support.service import RunningService, start_service
-from tests.support.shapes import UUID
+from tests.support.shapes import received_text
 
 OUTSIDER = "+4915100000009"  # an outside Signal user, not an account of the service
 
@@ -38,32 +38,8 @@ def send_from_outside(service: RunningService, to: str, text: str) -> int:
 
 
 def expected_frame(frame: dict[str, Any], *, account: str, ts: int, text: str) -> dict[str, Any]:
-    """The whole frame as signal-cli writes it; only the network-made values are taken from
-    `frame` after their shape is checked."""
-    envelope = frame["envelope"]
-    assert UUID.match(envelope["sourceUuid"]), envelope
-    assert envelope["serverReceivedTimestamp"] >= ts
-    assert envelope["serverDeliveredTimestamp"] >= envelope["serverReceivedTimestamp"]
-    return {
-        "envelope": {
-            "source": OUTSIDER,
-            "sourceNumber": OUTSIDER,
-            "sourceUuid": envelope["sourceUuid"],
-            "sourceName": None,
-            "sourceDevice": 1,
-            "timestamp": ts,
-            "serverReceivedTimestamp": envelope["serverReceivedTimestamp"],
-            "serverDeliveredTimestamp": envelope["serverDeliveredTimestamp"],
-            "dataMessage": {
-                "timestamp": ts,
-                "message": text,
-                "expiresInSeconds": 0,
-                "isExpirationUpdate": False,
-                "viewOnce": False,
-            },
-        },
-        "account": account,
-    }
+    """The whole frame as signal-cli writes it (see `received_text`)."""
+    return received_text(frame, account=account, source=OUTSIDER, ts=ts, text=text)
 
 
 def next_frame(ws: ClientConnection, timeout: float = 10) -> dict[str, Any]:

@@ -22,6 +22,32 @@ def data_message(ts: int, text: str | None, **extra: Any) -> dict[str, Any]:
     }
 
 
+def received_text(
+    message: dict[str, Any], *, account: str, source: str, ts: int, text: str
+) -> dict[str, Any]:
+    """The whole `{envelope, account}` object of a text `source` sent from outside (no profile
+    name), as signal-cli writes it; only the network-made values are taken from `message`, after
+    their shape is checked."""
+    envelope = message["envelope"]
+    assert UUID.match(envelope["sourceUuid"]), envelope
+    assert envelope["serverReceivedTimestamp"] >= ts
+    assert envelope["serverDeliveredTimestamp"] >= envelope["serverReceivedTimestamp"]
+    return {
+        "envelope": {
+            "source": source,
+            "sourceNumber": source,
+            "sourceUuid": envelope["sourceUuid"],
+            "sourceName": None,
+            "sourceDevice": 1,
+            "timestamp": ts,
+            "serverReceivedTimestamp": envelope["serverReceivedTimestamp"],
+            "serverDeliveredTimestamp": envelope["serverDeliveredTimestamp"],
+            "dataMessage": data_message(ts, text),
+        },
+        "account": account,
+    }
+
+
 # Group bodies with an invalid permission or link, and the Go project's text for each.
 INVALID_PERMISSIONS = pytest.mark.parametrize(
     ("body", "error"),

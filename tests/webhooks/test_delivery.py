@@ -18,7 +18,7 @@ from standardwebhooks import Webhook
 from signal_rest.webhooks.dispatcher import Webhooks
 from tests.support.flows import ALICE, BOB, receive_until, register
 from tests.support.service import RunningService, start_service
-from tests.support.shapes import UUID, data_message
+from tests.support.shapes import received_text
 from tests.support.webhook_target import Received, WebhookTarget, delivered
 
 CAROL = "+4915100000003"  # an outside Signal user
@@ -116,30 +116,10 @@ def verified(request: Received, secret: str = SECRET) -> Any:
 
 
 def expected_notification(body: dict[str, Any], *, account: str, ts: int, text: str) -> Any:
-    """The whole receive notification as signal-cli writes it in its default receive mode; only
-    the network-made values are taken from `body` once their shape is checked."""
-    envelope = body["params"]["envelope"]
-    assert UUID.match(envelope["sourceUuid"]), envelope
-    assert envelope["serverReceivedTimestamp"] >= ts
-    assert envelope["serverDeliveredTimestamp"] >= envelope["serverReceivedTimestamp"]
-    return {
-        "jsonrpc": "2.0",
-        "method": "receive",
-        "params": {
-            "envelope": {
-                "source": CAROL,
-                "sourceNumber": CAROL,
-                "sourceUuid": envelope["sourceUuid"],
-                "sourceName": None,
-                "sourceDevice": 1,
-                "timestamp": ts,
-                "serverReceivedTimestamp": envelope["serverReceivedTimestamp"],
-                "serverDeliveredTimestamp": envelope["serverDeliveredTimestamp"],
-                "dataMessage": data_message(ts, text),
-            },
-            "account": account,
-        },
-    }
+    """The whole receive notification as signal-cli writes it in its default receive mode (see
+    `received_text`)."""
+    message = received_text(body["params"], account=account, source=CAROL, ts=ts, text=text)
+    return {"jsonrpc": "2.0", "method": "receive", "params": message}
 
 
 def webhook_rows(data_dir: Path) -> list[tuple[Any, ...]]:
