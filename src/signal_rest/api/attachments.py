@@ -11,17 +11,12 @@ from fastapi.responses import StreamingResponse
 
 from signal_rest.api.deps import BackendDep
 from signal_rest.api.schemas import DAEMON, binary, empty, errors, ok
-from signal_rest.auth.guard import token_of
+from signal_rest.auth.guard import allowed_accounts
 from signal_rest.services.attachments import delete_attachment, list_attachments, open_attachment
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["Attachments"])
-
-
-def _accounts(request: Request) -> tuple[str, ...] | None:
-    token = token_of(request)
-    return None if token is None else token.accounts
 
 
 @router.get(
@@ -32,7 +27,7 @@ def _accounts(request: Request) -> tuple[str, ...] | None:
     responses=ok(list[str]) | errors(500),
 )
 async def list_all(request: Request, backend: BackendDep) -> list[str]:
-    return await list_attachments(backend, _accounts(request))
+    return await list_attachments(backend, allowed_accounts(request))
 
 
 @router.get(
@@ -45,7 +40,7 @@ async def list_all(request: Request, backend: BackendDep) -> list[str]:
     | errors(*DAEMON, 404, 500),
 )
 async def serve(attachment: str, request: Request, backend: BackendDep) -> StreamingResponse:
-    download = await open_attachment(backend, attachment, _accounts(request))
+    download = await open_attachment(backend, attachment, allowed_accounts(request))
     return StreamingResponse(
         download.chunks,
         media_type=download.content_type,
@@ -61,5 +56,5 @@ async def serve(attachment: str, request: Request, backend: BackendDep) -> Strea
     responses=empty(204, "Deleted") | errors(400, 404, 500),
 )
 async def remove(attachment: str, request: Request, backend: BackendDep) -> Response:
-    await delete_attachment(backend, attachment, _accounts(request))
+    await delete_attachment(backend, attachment, allowed_accounts(request))
     return Response(status_code=204)

@@ -15,7 +15,7 @@ from typing_extensions import TypedDict
 
 from signal_rest.api.deps import BackendDep
 from signal_rest.api.schemas import empty, errors, ok
-from signal_rest.auth.guard import token_of
+from signal_rest.auth.guard import allowed_accounts
 from signal_rest.domain.consumers import consumer_name
 from signal_rest.errors import NotFound
 
@@ -35,11 +35,6 @@ class ConsumerInfo(TypedDict):
     connected: bool
 
 
-def _accounts(request: Request) -> tuple[str, ...] | None:
-    token = token_of(request)
-    return None if token is None else token.accounts
-
-
 def _iso(epoch: float) -> str:
     moment = datetime.datetime.fromtimestamp(epoch, datetime.UTC)
     return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -54,7 +49,7 @@ def _iso(epoch: float) -> str:
     responses=ok(list[ConsumerInfo]),
 )
 async def list_consumers(request: Request, backend: BackendDep) -> list[ConsumerInfo]:
-    allowed = _accounts(request)
+    allowed = allowed_accounts(request)
     expiry = backend.settings.consumer_expiry_hours * 3600
     return [
         ConsumerInfo(
@@ -82,6 +77,6 @@ async def list_consumers(request: Request, backend: BackendDep) -> list[Consumer
 )
 async def forget_consumer(name: str, request: Request, backend: BackendDep) -> Response:
     name = consumer_name(name) or name
-    if not await backend.inbox.consumers.forget(name, _accounts(request)):
+    if not await backend.inbox.consumers.forget(name, allowed_accounts(request)):
         raise NotFound(f"there is no consumer named {name!r}")
     return Response(status_code=204)

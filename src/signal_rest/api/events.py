@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request, Response
 from signal_rest.api.deps import BackendDep
 from signal_rest.api.schemas import Responses, errors
 from signal_rest.api.signal_cli_http import CHECK_TIMEOUT, wrong_method
-from signal_rest.auth.guard import token_of
+from signal_rest.auth.guard import allowed_accounts
 from signal_rest.backend import Backend
 from signal_rest.domain.consumers import ack_id, consumer_name
 from signal_rest.errors import DaemonError, Forbidden
@@ -122,8 +122,7 @@ async def events(request: Request, backend: BackendDep) -> Response:
     number = query.get("account") or None
     name = consumer_name(query.get("consumer") or None)
     after = await _after(request, backend, query)
-    token = token_of(request)
-    allowed = None if token is None else token.accounts
+    allowed = allowed_accounts(request)
     if number is not None:
         if allowed is not None and number not in allowed:
             raise Forbidden(f"This API token may not act for account {number}")

@@ -16,7 +16,7 @@ from typing_extensions import TypedDict
 from signal_rest.api.body import read_body
 from signal_rest.api.deps import BackendDep
 from signal_rest.api.schemas import empty, errors, ok
-from signal_rest.auth.guard import token_of
+from signal_rest.auth.guard import allowed_accounts
 from signal_rest.errors import DaemonUnavailable, Forbidden, RpcTimeout
 from signal_rest.services import passthrough
 
@@ -80,8 +80,7 @@ def not_found(path: str) -> Response:
 
 
 def _refuse_account_tokens(request: Request) -> None:
-    token = token_of(request)
-    if token is not None and token.accounts is not None:
+    if allowed_accounts(request) is not None:
         raise Forbidden(
             "This API token is limited to some accounts; /api/v1/rpc can act for every "
             "account and needs a token for all accounts"

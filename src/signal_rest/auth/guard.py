@@ -39,6 +39,7 @@ from signal_rest.errors import (
 __all__ = [
     "TOKEN_KEY",
     "TokenGuard",
+    "allowed_accounts",
     "credentials",
     "require_account",
     "token_guard_options",
@@ -84,6 +85,14 @@ def token_of(connection: HTTPConnection) -> Token | None:
     """The token a request was let in with; None while tokens are off or on an open route."""
     token = connection.scope.get(TOKEN_KEY)
     return token if isinstance(token, Token) else None
+
+
+def allowed_accounts(connection: HTTPConnection) -> tuple[str, ...] | None:
+    """The accounts the request's token is limited to; None when it is not (tokens off, an open
+    route, or a token for every account). For routes without an account in the path that show
+    several accounts' things."""
+    token = token_of(connection)
+    return None if token is None else token.accounts
 
 
 def require_account(connection: HTTPConnection, number: str) -> None:
