@@ -29,12 +29,15 @@ from standardwebhooks import Webhook
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
 
-from tests.support.standalone import SandboxProcess, ServiceProcess, wait_until
+from tests.support.standalone import SandboxProcess, ServiceProcess
+from tests.support.waiting import wait_until
 from tests.support.webhook_target import WebhookTarget
 
 ACCOUNT = "+4915100000001"
 SENDERS = [f"+4915100000{n}" for n in (101, 102, 103, 104)]
 TOTAL = 1000
+# Seconds to wait for each step: 1,000 messages through two kills, on 2 busy cores.
+WAIT = 120.0
 WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"no message is lost, ever.").decode()
 # Messages sent before the first kill, before the second, and after it.
 BATCHES = (300, 300, 400)
@@ -283,14 +286,18 @@ def test_every_consumer_gets_all_messages_across_two_kills(
         sandbox_send(sandbox, count, sent)
         sent += count
         if not last:
-            wait_until(lambda n=sent: service.stored(ACCOUNT) == n, f"{sent} messages in the inbox")
+            wait_until(
+                lambda n=sent: service.stored(ACCOUNT) == n, f"{sent} messages in the inbox", 120
+            )
             for consumer in consumers:
-                wait_until(lambda c=consumer: c.count() == c.limit, f"{consumer.consumer} to hold")
+                wait_until(
+                    lambda c=consumer: c.count() == c.limit, f"{consumer.consumer} to hold", 120
+                )
             service.kill()
             service.start()
 
     for consumer in consumers:
-        wait_until(consumer.done, f"{consumer.consumer} to have every message")
+        wait_until(consumer.done, f"{consumer.consumer} to have every message", WAIT)
         consumer.stop.set()
     for consumer in consumers:
         consumer.join(10)

@@ -7,7 +7,6 @@ compare two scrapes around what they do; the gauges are read from the scraped se
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from signal_rest.inbox.store import StoredMessage
 from tests.support.flows import ALICE, BOB
 from tests.support.service import RunningService, start_service
 from tests.support.tokens import bearer, create_token
+from tests.support.waiting import wait_until
 
 CAROL = "+4915100000003"  # an outside Signal user
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -57,13 +57,6 @@ def grown(before: Samples, after: Samples, name: str) -> dict[Labels, float]:
 
 def request(route: str, method: str, status: int) -> Labels:
     return (("method", method), ("route", route), ("status", str(status)))
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"still waiting for {what}"
-        time.sleep(0.02)
 
 
 def pending(service: RunningService, number: str) -> list[StoredMessage]:
@@ -150,7 +143,7 @@ def test_metrics_show_inbox_depth_and_oldest_age_until_a_poll_takes_the_messages
 ) -> None:
     for n in range(3):
         send_from_carol(accounts, ALICE, f"from outside {n}")
-    wait_until(lambda: len(pending(accounts, ALICE)) == 3, "the messages to be stored")
+    wait_until(lambda: len(pending(accounts, ALICE)) == 3, "the messages to be stored", 10)
     waiting = scrape(accounts)
     assert waiting["signal_rest_inbox_depth"][(("account", ALICE),)] == 3
     assert waiting["signal_rest_inbox_oldest_age_seconds"][(("account", ALICE),)] > 0
@@ -162,7 +155,7 @@ def test_metrics_show_inbox_depth_and_oldest_age_until_a_poll_takes_the_messages
         "from outside 2",
     ]
     # A poll's messages count as delivered once its answer was handed over.
-    wait_until(lambda: pending(accounts, ALICE) == [], "the poll's messages to count as taken")
+    wait_until(lambda: pending(accounts, ALICE) == [], "the poll's messages to count as taken", 10)
     taken = scrape(accounts)
     assert taken["signal_rest_inbox_depth"][(("account", ALICE),)] == 0
     assert taken["signal_rest_inbox_oldest_age_seconds"][(("account", ALICE),)] == 0
@@ -181,7 +174,7 @@ def test_metrics_show_each_named_consumers_position_and_lag(accounts: RunningSer
     start = accounts.run(accounts.backend.inbox.store.newest())
     for n in range(2):
         send_from_carol(accounts, ALICE, f"for cron {n}")
-    wait_until(lambda: len(pending(accounts, ALICE)) == 2, "the messages to be stored")
+    wait_until(lambda: len(pending(accounts, ALICE)) == 2, "the messages to be stored", 10)
     labels = (("account", ALICE), ("consumer", "cron"))
     behind = scrape(accounts)
     assert {name: behind[name][labels] for name in CONSUMER_SERIES} == {
@@ -223,6 +216,7 @@ def test_metrics_count_websockets_apart_from_request_latency(accounts: RunningSe
     wait_until(
         lambda: scrape(accounts)["signal_rest_websockets_open"][route] == 0,
         "the websocket to be counted closed",
+        10,
     )
     after = scrape(accounts)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import socket
 import struct
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,13 +24,7 @@ from tests.api.test_websocket import (
 )
 from tests.support.flows import ALICE, register
 from tests.support.service import RunningService, start_service
-
-
-def wait_until(condition: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"still waiting for {what}"
-        time.sleep(0.02)
+from tests.support.waiting import wait_until
 
 
 def streams(service: RunningService, number: str) -> list[Stream]:

@@ -127,13 +127,6 @@ class ServiceProcess:
             return count
 
 
-def wait_until(condition: Any, what: str, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM, and SIGKILL when it has not exited within 20 s."""
     process.terminate()

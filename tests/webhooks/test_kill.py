@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from standardwebhooks import Webhook
 
-from tests.support.standalone import SandboxProcess, ServiceProcess, wait_until
+from tests.support.standalone import SandboxProcess, ServiceProcess
+from tests.support.waiting import wait_until
 from tests.support.webhook_target import WebhookTarget, delivered
-from tests.test_no_loss import ACCOUNT
+from tests.test_no_loss import ACCOUNT, WAIT
 
 SENDERS = ["+4915100000101", "+4915100000102"]
 SECRET = "whsec_" + base64.b64encode(b"kill -9 test key, 32 bytes long.").decode()
@@ -44,7 +45,7 @@ def refusing_from(limit: int | None) -> Callable[[bytes], int]:
 
 
 def stored_all(service: ServiceProcess, count: int) -> None:
-    wait_until(lambda: service.stored(ACCOUNT) == count, f"{count} messages in the inbox")
+    wait_until(lambda: service.stored(ACCOUNT) == count, f"{count} messages in the inbox", WAIT)
 
 
 def retrying(target: WebhookTarget, refused: int) -> None:
