@@ -165,8 +165,8 @@ class Consumers:
         that says what it has), else at the position. `name=None`: a cursor nobody waits for,
         at `after` or the newest message."""
         if name is None:
-            start = await self.newest() if after is None else after
-            row = positions.PositionRow(UNNAMED, account, kind, start, time.time())
+            position = await self.newest() if after is None else after
+            row = positions.PositionRow(UNNAMED, account, kind, position, time.time())
             cursor = Cursor(self, None, account, kind, row)
         elif (name, account) in self._known:
             known = self._known[(name, account)]
