@@ -24,6 +24,7 @@ from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from signal_rest import jsoncodec
 from signal_rest.inbox.consumers import Cursor
 from signal_rest.inbox.store import StoredMessage
 from signal_rest.inbox.websocket import Stuck, close_stuck, is_story, within
@@ -178,9 +179,11 @@ async def _send(
                 else:
                     flight.sent(stored.id)  # done with the next ack after it
                 continue
-            frame = json.dumps(with_id(stored), ensure_ascii=False)
-            await within(write_timeout, websocket.send_text(frame))
+            frame = jsoncodec.dumps_text(with_id(stored))
+            # In flight before it is written: the client's ack may come back before the
+            # write returns, and an ack of what is not in flight would be ignored.
             flight.sent(stored.id)
+            await within(write_timeout, websocket.send_text(frame))
             sent += 1
 
 
