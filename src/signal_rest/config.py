@@ -108,6 +108,23 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warn", "warning", "error"] = _field(
         "log_level", "info", "Log level."
     )
+    access_log: Literal["off", "errors", "all"] = _field(
+        "access_log",
+        "errors",
+        "Which requests get an access line (at log level info): all, only those answered "
+        "with a 4xx or 5xx status (and websockets closed by an error), or none.",
+    )
+    http_parser: Literal["auto", "httptools", "h11"] = _field(
+        "http_parser",
+        "auto",
+        "uvicorn's HTTP/1.1 parser: httptools (fast, C) where it is installed, else h11 "
+        "(pure Python).",
+    )
+    event_loop: Literal["auto", "uvloop", "asyncio"] = _field(
+        "event_loop",
+        "auto",
+        "The event loop: uvloop (fast) where it is installed, else asyncio's own.",
+    )
     log_format: Literal["text", "json"] = _field(
         "log_format",
         "text",

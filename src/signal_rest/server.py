@@ -1,26 +1,66 @@
 """How the HTTP server runs the app: one uvicorn configuration for the CLI and the tests.
 
     server = uvicorn.Server(server_config(create_app(settings), settings))
-    server.run()
+    server.run()                                   # on loop_factory(settings)'s loop
 
 Whatever protects the service below the ASGI app (connection limits, header timeouts) is set
-here, so the tests exercise exactly what `signal-rest serve` runs.
+here, so the tests exercise exactly what `signal-rest serve` runs. The HTTP parser and the event
+loop are the fast ones (httptools, uvloop) where they are installed, else uvicorn's pure-Python
+h11 and asyncio's own loop; settings `http_parser` and `event_loop` choose either.
 """
 
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from signal_rest.config import Settings
 from signal_rest.protocols.http import http_protocol, listen_backlog
 from signal_rest.protocols.websocket import WebSocketProtocol
 
-__all__ = ["LOG_LEVELS", "server_config"]
+__all__ = ["LOG_LEVELS", "event_loop", "http_parser", "loop_factory", "server_config"]
 
 LOG_LEVELS = {"debug": "debug", "info": "info", "warn": "warning", "warning": "warning"}
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
+def http_parser(settings: Settings) -> str:
+    """ "httptools" or "h11": what settings.http_parser asks for, "auto" being httptools where
+    it is installed."""
+    if settings.http_parser == "auto":
+        return "httptools" if _installed("httptools") else "h11"
+    return settings.http_parser
+
+
+def event_loop(settings: Settings) -> str:
+    """ "uvloop" or "asyncio", as http_parser."""
+    if settings.event_loop == "auto":
+        return "uvloop" if _installed("uvloop") else "asyncio"
+    return settings.event_loop
+
+
+def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop]:
+    """What makes the event loop the service runs on."""
+    if event_loop(settings) == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    return asyncio.new_event_loop
+
+
+def _protocol_base() -> type[Any]:
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    return HttpToolsProtocol
 
 
 def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
@@ -28,6 +68,7 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
     event (create_app's) is set as soon as the server begins to shut down."""
     stopping = getattr(app.state, "stopping", None)
     on_shutdown = stopping.set if isinstance(stopping, asyncio.Event) else None
+    base = _protocol_base() if http_parser(settings) == "httptools" else H11Protocol
     return uvicorn.Config(
         app,
         host=settings.host,
@@ -35,7 +76,9 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         log_level=LOG_LEVELS.get(settings.log_level, "error"),
         log_config=None,  # logging is signal_rest.edge.logs's (set up by cli.run)
         access_log=False,  # edge.requests.RequestLog logs each request, with its id
-        http=http_protocol(settings, on_shutdown=on_shutdown),  # header_timeout, max_connections
+        # header_timeout, max_connections
+        http=http_protocol(settings, base, on_shutdown=on_shutdown),
+        loop=event_loop(settings),
         backlog=listen_backlog(settings),
         ws=WebSocketProtocol,
         ws_max_size=1024 * 1024,

@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from signal_rest.app import create_app
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
-from signal_rest.server import server_config
+from signal_rest.server import loop_factory, server_config
 
 
 @dataclass
@@ -67,7 +67,7 @@ def start_service(data_dir: Path, *, bind: str | None = None, **overrides: Any) 
     served = {"log_level": "warning", "host": bind or settings.host}
     config = server_config(app, settings.model_copy(update=served))
     server = uvicorn.Server(config)
-    loop = asyncio.new_event_loop()
+    loop = loop_factory(settings)()  # uvloop where installed, as `signal-rest serve` runs
     thread = threading.Thread(
         target=loop.run_until_complete,
         args=(server.serve(),),
