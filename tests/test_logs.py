@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import signal
 import subprocess
@@ -25,15 +26,21 @@ TOKEN = "query-token-that-must-stay-private"
 KEYS = {"time", "level", "logger", "message", "request_id"}
 
 
-def _serve_and_log(tmp_path: Path, *flags: str, work: Any) -> list[str]:
-    """Run `signal-rest serve --sandbox` with `flags`, do `work(client, port)`, stop it and
-    return its stderr lines."""
+def _serve_and_log(
+    tmp_path: Path, *flags: str, work: Any, access_log: str | None = "all"
+) -> list[str]:
+    """Run `signal-rest serve --sandbox` with `flags` (and SIGNAL_REST_ACCESS_LOG, unless
+    None), do `work(client, port)`, stop it and return its stderr lines."""
     port = _free_port()
     command = ["serve", "--sandbox", "--port", str(port), "--data-dir", str(tmp_path), *flags]
+    env = {k: v for k, v in os.environ.items() if k != "SIGNAL_REST_ACCESS_LOG"}
+    if access_log is not None:
+        env["SIGNAL_REST_ACCESS_LOG"] = access_log
     proc = subprocess.Popen(
         [*SIGNAL_REST, *command],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        env=env,
     )
     try:
         _wait_for(f"http://127.0.0.1:{port}/v1/health", proc)
@@ -124,6 +131,34 @@ def test_serve_logs_text_lines_with_time_level_logger_and_request_id(tmp_path: P
     assert [each.split(" ", 1)[1] for each in lines if "[about-1]" in each] == [
         f"INFO signal_rest.access [about-1] GET /v1/about 200 {_ms(lines, 'about-1')} ms"
     ]
+
+
+def test_by_default_only_requests_answered_with_an_error_get_an_access_line(
+    tmp_path: Path,
+) -> None:
+    def requests(client: httpx.Client, port: int) -> None:
+        assert client.get("/v1/about", headers={"X-Request-Id": "about-1"}).status_code == 200
+        assert client.get("/v1/nowhere", headers={"X-Request-Id": "lost-1"}).status_code == 404
+        body = {"number": ALICE, "recipients": ["hello"], "message": "x"}
+        sent = client.post("/v2/send", json=body, headers={"X-Request-Id": "bad-1"})
+        assert sent.status_code == 400
+
+    lines = _serve_and_log(tmp_path, work=requests, access_log=None)
+
+    access = [each.split(" ", 1)[1] for each in lines if "signal_rest.access" in each]
+    assert access == [
+        f"INFO signal_rest.access [lost-1] GET /v1/nowhere 404 {_ms(lines, 'lost-1')} ms",
+        f"INFO signal_rest.access [bad-1] POST /v2/send 400 {_ms(lines, 'bad-1')} ms",
+    ]
+
+
+def test_access_lines_can_be_turned_off(tmp_path: Path) -> None:
+    def lost(client: httpx.Client, port: int) -> None:
+        assert client.get("/v1/nowhere").status_code == 404
+
+    lines = _serve_and_log(tmp_path, work=lost, access_log="off")
+
+    assert [each for each in lines if "signal_rest.access" in each] == []
 
 
 def _ms(lines: list[str], request_id: str) -> str:

@@ -108,6 +108,7 @@ def _routes(app: FastAPI) -> None:
     table.mount(signal_cli_http.check_router, OPEN)  # GET /api/v1/check, like /v1/health
     table.mount(events.router, "receive")  # GET /api/v1/events (Server-Sent Events)
     table.mount(docs.router, OPEN)  # /swagger/*
+    table.dispatch()  # last: every route is in the table now
 
 
 def _error_handlers(app: FastAPI) -> None:
@@ -153,7 +154,7 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
     # Outermost first: what every request passes before it reaches a route. Each is a plain
     # ASGI middleware from signal_rest.edge (websockets pass through them too).
     layers: list[tuple[type[Any], dict[str, Any]]] = [
-        (RequestLog, {}),
+        (RequestLog, {"access": settings.access_log}),
         # Counted and timed by route template, refusals of the layers below included.
         (RequestMetrics, {"table": app.state.route_table}),
         (

@@ -1,20 +1,26 @@
 """Request ids and the access log: the outermost layer every request passes.
 
-    app.add_middleware(RequestLog)
+    app.add_middleware(RequestLog, access="errors")
 
 Each request gets an id: the client's `X-Request-Id` when it is sane, else a new one. It is put
 into the ASGI scope (`scope[REQUEST_ID_KEY]`) and `edge.logs.REQUEST_ID`, and sent back as
 `X-Request-Id` on every answer (websocket handshakes included). When the request is done one
 access line is logged: method, path (never the query string: tokens may be there), status and
 duration; a websocket gets its line when it closes, with the close code.
+
+Which requests get a line is the setting `access_log`: "all", "errors" (the default: answered
+4xx or 5xx, a refused websocket handshake, a websocket that failed) or "off". A line costs more
+than the rest of this layer, so a service under load logs what needs a look, not every success.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import re
-import secrets
 import time
+from typing import Literal
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,8 +33,14 @@ HEADER = b"x-request-id"
 _SANE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:+=/-]{0,127}")
 
 
+# A new id: 16 hex digits, the first 8 random per process, then a counter. Unique within a
+# run and (with overwhelming odds) across runs, without a system call per request.
+_PREFIX = os.urandom(4).hex()
+_COUNTER = itertools.count(int.from_bytes(os.urandom(3)))
+
+
 def new_request_id() -> str:
-    return secrets.token_hex(8)
+    return f"{_PREFIX}{next(_COUNTER) & 0xFFFFFFFF:08x}"
 
 
 def _request_id(scope: Scope) -> str:
@@ -45,8 +57,9 @@ def _with_id(message: Message, header: tuple[bytes, bytes]) -> Message:
 class RequestLog:
     """Gives each request an id and logs one line for it (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, access: Literal["off", "errors", "all"] = "all") -> None:
         self.app = app
+        self.access = access
         quiet_uvicorn()  # uvicorn's own request lines are replaced by these
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -83,7 +96,10 @@ class RequestLog:
             status = status or 500
             raise
         finally:
-            _access(scope["method"], scope, status, started, request_id)
+            if self.access == "all" or (
+                self.access == "errors" and (status is None or status >= 400)
+            ):
+                _access(scope["method"], scope, status, started, request_id)
 
     async def _websocket(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
         started = time.perf_counter()
@@ -119,7 +135,14 @@ class RequestLog:
             close_code = close_code or 1011
             raise
         finally:
-            _access("WEBSOCKET", scope, status, started, request_id, close_code)
+            if self.access == "all" or (self.access == "errors" and _failed(status, close_code)):
+                _access("WEBSOCKET", scope, status, started, request_id, close_code)
+
+
+def _failed(status: int | None, close_code: int | None) -> bool:
+    # A refused handshake, or a socket this side closed because something went wrong (1011),
+    # or that ended before it was accepted.
+    return status is None or status >= 400 or close_code == 1011
 
 
 def _access(
