@@ -4,23 +4,40 @@
     table.mount(send.router, "send")     # every route of the router needs a "send" token
     table.scope_of(route)                # "send"; None for a route mounted some other way
     table.match(asgi_scope)              # the route a request goes to, with its scope and params
+    table.dispatch()                     # the app's router goes straight to the matched route
 
 A scope is one of the token scopes (`send`, `receive`, `groups`, `admin`) or `open` (answered
 without a token: health checks, version probes, the API documentation). A route without a scope
 is refused to every token, so one that escapes the table fails closed. The scope also goes into
 the OpenAPI document: `x-scope` and a `security` requirement on every operation, and with
 `refusals` the error responses the edge gives a route of that scope before it runs.
+
+Matching is remembered per (kind, method, path): the router tries every route in turn, which
+costs more than the rest of a small request. `dispatch` has the app's router use what is
+remembered (the same route, the same path parameters), so a request is matched once, not by
+the token guard, the metrics and the router each; anything that is not a plain route match
+(a 404, 405, redirect or mount) still goes through the router.
+
+A plain endpoint, one whose parameters are only `request: Request`, `backend: BackendDep` and
+path parameters of type `str`, and that returns a Response, is called directly: FastAPI's
+per-request machinery (dependency solving, its exception and exit-stack wrappers around each
+route) would cost more than what such an endpoint does. What it raises reaches the app's
+exception handlers as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+import typing
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
-from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Match
-from starlette.types import Scope
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from signal_rest.auth.tokens import SCOPES
 
@@ -44,6 +61,11 @@ SECURITY_SCHEMES: dict[str, Any] = {
 _SECURITY: list[dict[str, list[str]]] = [{name: []} for name in SECURITY_SCHEMES]
 
 RouteMatch = tuple[BaseRoute | None, str | None, dict[str, Any]]
+Direct = Callable[[Request, dict[str, Any]], Awaitable[Response]]
+_NO_MATCH: RouteMatch = (None, None, {})
+# Distinct paths remembered; past it the memory starts anew (a scan of random paths must not
+# grow it without bound).
+MATCHES_KEPT = 4096
 Refusals = Callable[[str], dict[int | str, dict[str, Any]]]
 
 
@@ -57,6 +79,7 @@ class RouteTable:
         self.app = app
         self._refusals = refusals
         self._scopes: dict[int, tuple[BaseRoute, str]] = {}
+        self._matches: dict[tuple[str, str, str, str], RouteMatch] = {}
         app.state.route_table = self
         _document_security(app)
 
@@ -93,13 +116,92 @@ class RouteTable:
 
     def match(self, scope: Scope) -> RouteMatch:
         """The route `scope` (an ASGI request) goes to, as the router will pick it: the route,
-        its scope, its path parameters; (None, None, {}) when none matches (a 404 or 405)."""
+        its scope, its path parameters; (None, None, {}) when none matches (a 404 or 405).
+        The parameters are the remembered match's: don't change them."""
+        key = (scope["type"], scope.get("method", ""), scope.get("root_path", ""), scope["path"])
+        found = self._matches.get(key)
+        if found is None:
+            found = self._scan(scope)
+            if len(self._matches) >= MATCHES_KEPT:
+                self._matches.clear()
+            self._matches[key] = found
+        return found
+
+    def _scan(self, scope: Scope) -> RouteMatch:
         for context in iter_route_contexts(self.app.router.routes):
             found, child = context.matches(scope)
             if found == Match.FULL:
                 route = context.original_route
                 return route, self.scope_of(route), dict(child.get("path_params", {}))
-        return None, None, {}
+        return _NO_MATCH
+
+    def dispatch(self) -> None:
+        """Route the app's requests by `match`: a plain route (HTTP or websocket) is handled
+        at once, anything else by the router as before. Call once every route is mounted."""
+        router = self.app.router
+        fallback: ASGIApp = router.middleware_stack
+        direct = {id(route): call for route in self.routes() if (call := _direct(route))}
+
+        async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] in ("http", "websocket"):
+                route, _needed, params = self.match(scope)
+                if isinstance(route, APIRoute | APIWebSocketRoute):
+                    scope["router"] = router
+                    scope["route"] = route
+                    scope["endpoint"] = route.endpoint
+                    scope["path_params"] = dict(params)
+                    call = direct.get(id(route))
+                    if call is None:
+                        await route.handle(scope, receive, send)
+                        return
+                    request = Request(scope, receive, send)
+                    response = await call(request, params)
+                    await response(scope, receive, send)
+                    return
+            await fallback(scope, receive, send)
+
+        router.middleware_stack = dispatch
+
+
+def _direct(route: BaseRoute) -> Direct | None:
+    """How to call `route`'s endpoint without FastAPI, if it is plain (the module docstring)."""
+    from signal_rest.api.deps import BackendDep
+
+    if not isinstance(route, APIRoute) or route.dependencies or route.methods == {"HEAD"}:
+        return None
+    endpoint = route.endpoint
+    hints = typing.get_type_hints(endpoint, include_extras=True)
+    returned = hints.get("return")
+    if not (isinstance(returned, type) and issubclass(returned, Response)):
+        return None
+    path_params = set(route.param_convertors)
+    kinds: dict[str, str] = {}
+    for name, parameter in inspect.signature(endpoint).parameters.items():
+        hint = hints.get(name)
+        if parameter.default is not inspect.Parameter.empty:
+            return None
+        if hint is Request or (isinstance(hint, type) and issubclass(hint, Request)):
+            kinds[name] = "request"
+        elif hint == BackendDep:
+            kinds[name] = "backend"
+        elif hint is str and name in path_params:
+            kinds[name] = "path"
+        else:
+            return None
+
+    async def call(request: Request, params: dict[str, Any]) -> Response:
+        arguments: dict[str, Any] = {}
+        for name, kind in kinds.items():
+            if kind == "request":
+                arguments[name] = request
+            elif kind == "backend":
+                arguments[name] = request.app.state.backend
+            else:
+                arguments[name] = params[name]
+        response: Response = await endpoint(**arguments)
+        return response
+
+    return call
 
 
 def _document_security(app: FastAPI) -> None:
