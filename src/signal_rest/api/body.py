@@ -11,7 +11,6 @@ shape is checked (`signal_rest.api.nesting`): too deep or too many values is a 4
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, TypeVar
 
@@ -19,6 +18,7 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
+from signal_rest import jsoncodec
 from signal_rest.api.nesting import shape_error
 from signal_rest.config import Settings
 from signal_rest.errors import PayloadTooLarge, ValidationError
@@ -75,6 +75,7 @@ async def read_body(request: Request, *, files: bool = False) -> bytes:
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def _replace_lone_surrogates(value: Any) -> Any:
@@ -97,9 +98,11 @@ def load_json(raw: bytes) -> Any:
     `read_body` has refused bodies that nest deeper than the limit; one that gets here some
     other way and is too deep for the parser is "not JSON" too, never a RecursionError."""
     try:
-        return _replace_lone_surrogates(json.loads(raw, strict=False))
+        value = jsoncodec.loads(raw, strict=False)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
+    # A lone surrogate can only come from a \uD800-\uDFFF escape: no need to look otherwise.
+    return _replace_lone_surrogates(value) if _SURROGATE_ESCAPE.search(raw) else value
 
 
 def _fold_keys(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:

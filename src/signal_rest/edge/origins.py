@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
@@ -53,6 +54,7 @@ def _hostname(host: str) -> str:
     return name.lower().rstrip(".")
 
 
+@functools.lru_cache(maxsize=256)  # asked on every request, with the same few values
 def is_loopback_host(host: str) -> bool:
     """Whether the Host header value `host` names this machine by a loopback name."""
     name = _hostname(host)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import re
 import time
@@ -42,6 +41,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from signal_rest import jsoncodec
 from signal_rest.errors import (
     DaemonError,
     DaemonUnavailable,
@@ -290,7 +290,7 @@ class RpcClient:
         limit = self.timeout if timeout is None else timeout
         request_id = str(next(self._ids))
         request["id"] = request_id
-        line = json.dumps(request, ensure_ascii=False).encode()
+        line = jsoncodec.dumps(request)
         # A string has no more UTF-16 units than its UTF-8 bytes, so only a line longer than
         # MAX_STRING can hold one signal-cli refuses: the params are searched only then.
         if len(line) > MAX_STRING and not method.startswith("sandbox."):
@@ -438,7 +438,7 @@ class RpcClient:
 
     def _dispatch(self, line: bytes) -> None:
         try:
-            message = json.loads(line)
+            message = jsoncodec.loads(line)
         except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
             log.warning("ignoring a line that is not JSON (%d bytes)", len(line))
             return

@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from signal_rest import jsoncodec
+
 _LOCATION = (
     "[Source: REDACTED (`StreamReadFeature.INCLUDE_SOURCE_IN_LOCATION` disabled); "
     "line: 1, column: {}]"
@@ -161,6 +163,10 @@ class _Scanner:
 def parse_line(line: str) -> Any:
     """The first JSON value of the line (trailing text is ignored, as Jackson does)."""
     stripped = line.lstrip(" \t\r\n")
+    try:
+        return jsoncodec.loads(stripped)  # the usual line: one value, nothing after it
+    except ValueError:
+        pass
     try:
         value, _ = json.JSONDecoder().raw_decode(stripped)
         return value

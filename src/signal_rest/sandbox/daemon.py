@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from signal_rest import jsoncodec
 from signal_rest.jsonrpc.jackson import (
     PARAMS_ARRAY,
     REQUEST_CLASS,
@@ -67,15 +67,15 @@ class _Connection:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
-        self.outbox: asyncio.Queue[str | None] = asyncio.Queue()
+        self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.tasks: set[asyncio.Task[None]] = set()
 
     def send(self, obj: Any) -> None:
-        self.outbox.put_nowait(json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n")
+        self.outbox.put_nowait(jsoncodec.dumps(obj) + b"\n")
 
     async def write_loop(self) -> None:
         while (line := await self.outbox.get()) is not None:
-            self.writer.write(line.encode())
+            self.writer.write(line)
             with contextlib.suppress(ConnectionError):
                 await self.writer.drain()
 
