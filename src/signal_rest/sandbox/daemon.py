@@ -74,8 +74,18 @@ class _Connection:
         self.outbox.put_nowait(jsoncodec.dumps(obj) + b"\n")
 
     async def write_loop(self) -> None:
-        while (line := await self.outbox.get()) is not None:
-            self.writer.write(line)
+        # What queued up meanwhile goes out in one write: a system call per line would cost
+        # more than making the line.
+        ended = False
+        while not ended and (line := await self.outbox.get()) is not None:
+            lines = [line]
+            while not self.outbox.empty():
+                more = self.outbox.get_nowait()
+                if more is None:
+                    ended = True  # write what came before the end
+                    break
+                lines.append(more)
+            self.writer.write(b"".join(lines))
             with contextlib.suppress(ConnectionError):
                 await self.writer.drain()
 

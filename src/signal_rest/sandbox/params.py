@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -12,6 +13,7 @@ from .errors import INVALID_REQUEST, RpcError, class_cast
 _UPPER = re.compile(r"(?<!^)(?=[A-Z])")
 
 
+@functools.lru_cache(maxsize=512)  # a fixed set of names, asked for on every command
 def kebab(name: str) -> str:
     return _UPPER.sub("-", name).lower()
 

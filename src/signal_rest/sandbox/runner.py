@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Callable
 from pathlib import Path
 
 from .daemon import SandboxDaemon
@@ -46,13 +47,22 @@ def run(
     receive_mode: str,
     trust_new_identities: str = "on-first-use",
 ) -> None:
-    """Serve the sandbox until SIGINT/SIGTERM."""
-    asyncio.run(
-        serve(
-            data_dir,
-            socket=socket,
-            tcp=tcp,
-            receive_mode=receive_mode,
-            trust_new_identities=trust_new_identities,
+    """Serve the sandbox until SIGINT/SIGTERM, on uvloop where it is installed."""
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(
+            serve(
+                data_dir,
+                socket=socket,
+                tcp=tcp,
+                receive_mode=receive_mode,
+                trust_new_identities=trust_new_identities,
+            )
         )
-    )
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop

@@ -20,6 +20,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from signal_rest import jsoncodec
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS numbers (
@@ -84,6 +88,15 @@ def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
+def _text(value: Any) -> str:
+    """`value` as JSON text for a column: orjson's, or json's with every non-ASCII character
+    escaped where orjson can't (half a surrogate pair would not go into SQLite's UTF-8)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 class Store:
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -140,35 +153,31 @@ class Store:
     # message queues: `queue` holds undelivered messages of local accounts, `received` the
     # permanent inbox of outside users.
     def enqueue(self, number: str, message: dict[str, Any]) -> None:
-        self.run("INSERT INTO queue (number, message) VALUES (?, ?)", number, json.dumps(message))
+        self.run("INSERT INTO queue (number, message) VALUES (?, ?)", number, _text(message))
 
     def queued(self, number: str, limit: int = -1) -> list[tuple[int, dict[str, Any]]]:
         rows = self.all(
             "SELECT seq, message FROM queue WHERE number = ? ORDER BY seq LIMIT ?", number, limit
         )
-        return [(int(r["seq"]), json.loads(r["message"])) for r in rows]
+        return [(int(r["seq"]), jsoncodec.loads(r["message"])) for r in rows]
 
     def dequeue(self, seqs: list[int]) -> None:
         self._db.executemany("DELETE FROM queue WHERE seq = ?", [(s,) for s in seqs])
 
     def add_received(self, number: str, message: dict[str, Any]) -> None:
-        self.run(
-            "INSERT INTO received (number, message) VALUES (?, ?)", number, json.dumps(message)
-        )
+        self.run("INSERT INTO received (number, message) VALUES (?, ?)", number, _text(message))
 
     def received(self, number: str) -> list[dict[str, Any]]:
         rows = self.all("SELECT message FROM received WHERE number = ? ORDER BY seq", number)
-        return [json.loads(r["message"]) for r in rows]
+        return [jsoncodec.loads(r["message"]) for r in rows]
 
     # groups are JSON documents; the network owns their shape (see groups.py)
     def group(self, group_id: str) -> dict[str, Any] | None:
         row = self.one("SELECT data FROM groups WHERE id = ?", group_id)
-        return None if row is None else dict(json.loads(row["data"]))
+        return None if row is None else dict(jsoncodec.loads(row["data"]))
 
     def save_group(self, group_id: str, data: dict[str, Any]) -> None:
-        self.run(
-            "INSERT OR REPLACE INTO groups (id, data) VALUES (?, ?)", group_id, json.dumps(data)
-        )
+        self.run("INSERT OR REPLACE INTO groups (id, data) VALUES (?, ?)", group_id, _text(data))
 
     def group_ids_for(self, account: str) -> list[str]:
         rows = self.all(

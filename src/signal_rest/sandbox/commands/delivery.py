@@ -197,14 +197,22 @@ def send(
             else:
                 _sync(network, sender, timestamp, None, content(group))
     outcome = {"timestamp": timestamp, "results": results}
-    if check and results and not any(r["type"] == "SUCCESS" for r in results):
+    if check:
+        check_outcome(outcome)
+    return outcome
+
+
+def check_outcome(outcome: dict[str, Any]) -> None:
+    """signal-cli's error for a send that reached no one. Raise it outside the send's
+    transaction: what the send learned (an untrusted identity) stays."""
+    results = outcome["results"]
+    if results and not any(r["type"] == "SUCCESS" for r in results):
         if all(r["type"] == "IDENTITY_FAILURE" for r in results):
             raise identities.untrusted_error(outcome)
         if all(r["type"] == "RATE_LIMIT_FAILURE" for r in results):
             message = "Failed to send message due to rate limiting"
             raise RpcError(RATE_LIMIT_ERROR, message, {"response": outcome})
         raise user_error("Failed to send message", {"response": outcome})
-    return outcome
 
 
 def _to_contact(network: Network, me: str, number: str, body: dict[str, Any]) -> dict[str, Any]:

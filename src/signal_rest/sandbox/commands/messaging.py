@@ -11,7 +11,7 @@ from ..errors import INTERNAL_ERROR, RpcError, user_error
 from ..network import Network
 from ..params import Params
 from ..recipients import resolve
-from .delivery import Targets, send, sendable_group
+from .delivery import Targets, check_outcome, send, sendable_group
 
 
 def _with_group(message: dict[str, Any], group: dict[str, Any] | None) -> dict[str, Any]:
@@ -38,17 +38,21 @@ def send_as(
     sticker = p.text("sticker")
     if sticker is not None:
         stickers.check_sendable(network, me, sticker)
-    timestamp = network.next_timestamp()
-    message = content.build(network, p, timestamp)
     edit = p.long("editTimestamp")
+    # One transaction (one commit) for the timestamp and every delivery of the send.
+    with network.store.transaction():
+        timestamp = network.next_timestamp()
+        message = content.build(network, p, timestamp)
 
-    def envelope_content(group: dict[str, Any] | None) -> dict[str, Any]:
-        body = _with_group(message, group)
-        if edit is not None:
-            return {"editMessage": {"targetSentTimestamp": edit, "dataMessage": body}}
-        return {"dataMessage": body}
+        def envelope_content(group: dict[str, Any] | None) -> dict[str, Any]:
+            body = _with_group(message, group)
+            if edit is not None:
+                return {"editMessage": {"targetSentTimestamp": edit, "dataMessage": body}}
+            return {"dataMessage": body}
 
-    outcome = send(network, network.sender(me, device), targets, timestamp, envelope_content)
+        sender = network.sender(me, device)
+        outcome = send(network, sender, targets, timestamp, envelope_content, check=False)
+    check_outcome(outcome)
     if sticker is not None:
         stickers.learn_from(network, message["sticker"]["packId"], outcome["results"])
     return outcome
