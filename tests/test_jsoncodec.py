@@ -49,7 +49,7 @@ def test_strict_false_accepts_raw_control_characters_in_strings() -> None:
         {"half": "\ud800"},
         {1: "a key that is no string"},
         2**70,
-        "line\nbreak \"quoted\" \\",
+        'line\nbreak "quoted" \\',
     ],
 )
 def test_writes_compact_json_that_reads_back(value: object) -> None:
