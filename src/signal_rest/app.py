@@ -9,6 +9,7 @@ rendered by one handler as `{"error": "<text>"}` with the status its class carri
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -174,6 +175,15 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(layer, **options)
 
 
+# FastAPI's own OpenTelemetry hooks (newer FastAPI) look up their providers on every request;
+# the service has its own metrics (GET /metrics), so they are off where FastAPI has them.
+_WITHOUT_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters
+    else {}
+)
+
+
 def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI:
     """A new app; its lifespan starts `backend` (default: one built from `settings`)."""
     owned = backend or Backend.from_settings(settings)
@@ -198,6 +208,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
         redoc_url=None,
         openapi_url="/swagger/doc.json",
         redirect_slashes=False,  # edge.redirects answers them, with a relative Location
+        **_WITHOUT_TELEMETRY,
     )
     app.state.backend = owned
     app.state.settings = settings
