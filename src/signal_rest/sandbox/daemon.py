@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,9 +65,15 @@ class _Subscription:
 
 
 class _Connection:
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        flush: Callable[[], None],
+    ) -> None:
         self.reader = reader
         self.writer = writer
+        self.flush = flush  # commits what the lines about to be written tell of
         self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
         self.tasks: set[asyncio.Task[None]] = set()
 
@@ -85,6 +92,7 @@ class _Connection:
                     ended = True  # write what came before the end
                     break
                 lines.append(more)
+            self.flush()
             self.writer.write(b"".join(lines))
             with contextlib.suppress(ConnectionError):
                 await self.writer.drain()
@@ -168,7 +176,7 @@ class SandboxDaemon:
 
     # connections
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = _Connection(reader, writer)
+        connection = _Connection(reader, writer, self.network.store.flush)
         self._connections.add(connection)
         writing = asyncio.create_task(connection.write_loop())
         if self.receive_mode != "manual":
@@ -383,20 +391,24 @@ class SandboxDaemon:
         subs = self._receiving(account)
         if not subs and self.receive_mode != "on-start":
             return  # stays queued, as on Signal's server, until someone receives
-        queued = self.network.store.queued(account)
-        if not queued:
-            return
-        self.network.store.dequeue([seq for seq, _ in queued])
-        for _, message in queued:
-            delivered_now(message["envelope"])
-            self.network.download_attachments(message)
-            for sub in subs:
-                if sub.explicit:
-                    params: dict[str, Any] = {"subscription": sub.id, "result": message}
-                else:
-                    params = message
-                sub.connection.send({"jsonrpc": "2.0", "method": "receive", "params": params})
-            self.network.handed_over(account, message)
+        # One transaction for the batch: its removal from the queue and the receipts it
+        # causes (a commit per message would cost more than the rest of handing it over).
+        with self.network.store.transaction():
+            queued = self.network.store.queued(account)
+            if not queued:
+                return
+            self.network.store.dequeue([seq for seq, _ in queued])
+            for _, message in queued:
+                delivered_now(message["envelope"])
+                self.network.download_attachments(message)
+                for sub in subs:
+                    if sub.explicit:
+                        params: dict[str, Any] = {"subscription": sub.id, "result": message}
+                    else:
+                        params = message
+                    notification = {"jsonrpc": "2.0", "method": "receive", "params": params}
+                    sub.connection.send(notification)
+                self.network.handed_over(account, message)
 
     async def _receive(self, account: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
         params = typed(

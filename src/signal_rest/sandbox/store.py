@@ -12,6 +12,7 @@ event loop thread; statements are tiny, so they run inline.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 import time
@@ -106,13 +107,20 @@ class Store:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
         self._depth = 0
+        self._batch_open = False
 
     def close(self) -> None:
+        self.flush()
         self._db.close()
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        # Nested use joins the outer transaction so a whole send commits at once.
+        """All or nothing. Nested use joins the outer transaction, so a whole send is one.
+
+        On an event loop, transactions share one commit per turn of the loop: the first opens
+        the batch and asks the loop to commit it soon, each is a savepoint within it (one
+        that fails takes only its own writes back). Whatever leaves the sandbox (an answer,
+        a notification) calls `flush` first, so nothing is told before it is committed."""
         if self._depth:
             self._depth += 1
             try:
@@ -120,6 +128,23 @@ class Store:
             finally:
                 self._depth -= 1
             return
+        if not self._batch_open and not self._open_batch():
+            yield from self._alone()
+            return
+        self._db.execute("SAVEPOINT tx")
+        self._depth = 1
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK TO tx")
+            self._db.execute("RELEASE tx")
+            raise
+        else:
+            self._db.execute("RELEASE tx")
+        finally:
+            self._depth = 0
+
+    def _alone(self) -> Iterator[None]:
         self._db.execute("BEGIN IMMEDIATE")
         self._depth = 1
         try:
@@ -131,6 +156,22 @@ class Store:
             self._db.execute("COMMIT")
         finally:
             self._depth = 0
+
+    def _open_batch(self) -> bool:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False  # no loop (a script, a test): each transaction commits at once
+        self._db.execute("BEGIN IMMEDIATE")
+        self._batch_open = True
+        loop.call_soon(self.flush)
+        return True
+
+    def flush(self) -> None:
+        """Commit the open batch, if any (not from inside a transaction)."""
+        if self._batch_open and not self._depth:
+            self._batch_open = False
+            self._db.execute("COMMIT")
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
