@@ -50,7 +50,7 @@ from signal_rest.errors import (
     RpcTimeout,
     ValidationError,
 )
-from signal_rest.jsonrpc.outbox import Outbox
+from signal_rest.jsonrpc.outbox import SMALL_LINE, Outbox
 from signal_rest.jsonrpc.transports import Connection, LineTooLong, Transport
 
 __all__ = ["RpcClient", "error_from_response"]
@@ -330,7 +330,11 @@ class RpcClient:
         # No await between reading self._link and these two lines: a dropped connection either
         # happened before (link is None) or fails this future.
         self._pending[request_id] = future
-        link.outbox.put(request_id, line)
+        # A small line is written by the caller when the writer is idle (no task switch on
+        # the way); others, and all while the writer is busy, are queued for it.
+        direct = len(line) <= SMALL_LINE and not link.writing and not len(link.outbox)
+        if not (direct and link.conn.write_now(line)):
+            link.outbox.put(request_id, line)
         try:
             async with asyncio.timeout(limit):
                 answer: dict[str, Any] = await future

@@ -57,6 +57,11 @@ class Connection(Protocol):
         """Write `line` and a newline, and wait until the peer has taken it (drain)."""
         ...
 
+    def write_now(self, line: bytes) -> bool:
+        """Write `line` and a newline at once if no other write is under way and the send
+        buffer has room; False, with nothing written, otherwise."""
+        ...
+
     async def read_line(self) -> bytes:
         """The next line without its newline; b"" at end of stream. Raises LineTooLong."""
         ...
@@ -95,6 +100,15 @@ class StreamConnection:
         async with self._write_lock:
             self._writer.write(line + b"\n")
             await self._writer.drain()
+
+    def write_now(self, line: bytes) -> bool:
+        transport = self._writer.transport
+        if self._write_lock.locked() or transport.is_closing():
+            return False
+        if transport.get_write_buffer_size() > transport.get_write_buffer_limits()[0]:
+            return False  # the daemon is not reading: the writer waits for it to drain
+        self._writer.write(line + b"\n")
+        return True
 
     async def read_line(self) -> bytes:
         while True:
