@@ -57,3 +57,14 @@ def test_writes_compact_json_that_reads_back(value: object) -> None:
     expected = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
     assert written == expected.encode("utf-8", "surrogatepass")
     assert jsoncodec.dumps_text(value) == expected
+
+
+def test_sorted_keys_as_json_sorts_them() -> None:
+    value = {"b": 1, "a": {"d": 2, "c": 3}}
+    expected = json.dumps(value, separators=(",", ":"), sort_keys=True).encode()
+    assert jsoncodec.dumps(value, sort_keys=True) == expected
+
+
+def test_a_column_escapes_what_sqlite_could_not_store() -> None:
+    assert jsoncodec.column({"a": "é"}) == '{"a":"é"}'
+    assert jsoncodec.column({"a": "é\ud800"}) == '{"a":"\\u00e9\\ud800"}'

@@ -20,18 +20,18 @@ from typing import Any
 
 import orjson
 
-__all__ = ["dumps", "dumps_text", "loads"]
+__all__ = ["column", "dumps", "dumps_text", "loads"]
 
 # An integer orjson would read as a float: 19 digits or more (2**63 has 19).
 _LONG_NUMBER = re.compile(rb"\d{19}")
 
 
-def dumps(value: Any) -> bytes:
+def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
     """`value` as compact JSON in UTF-8, non-ASCII characters as they are."""
     try:
-        return orjson.dumps(value)
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS if sort_keys else None)
     except TypeError:
-        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=sort_keys)
         return text.encode("utf-8", "surrogatepass")
 
 
@@ -41,6 +41,16 @@ def dumps_text(value: Any) -> str:
         return orjson.dumps(value).decode()
     except TypeError:
         return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def column(value: Any) -> str:
+    """`value` as JSON text for a database column: as `dumps_text`, but where orjson can't
+    write it, every non-ASCII character escaped (half a surrogate pair would not go into
+    SQLite's UTF-8)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value, separators=(",", ":"))
 
 
 def loads(data: bytes | str, *, strict: bool = True) -> Any:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import json
 import queue
 import sqlite3
 import threading
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from signal_rest import jsoncodec
 from signal_rest.inbox import attachments, positions
 from signal_rest.inbox.positions import ALL, PositionRow
 
@@ -114,9 +114,8 @@ class InboxStore:
         """`add`, queued now (see `submit`)."""
         # Kept in signal-cli's key order, so a message reads the same from the backlog as live;
         # the digest that spots duplicates ignores the order.
-        payload = json.dumps(message, ensure_ascii=False)
-        canonical = json.dumps(message, ensure_ascii=False, sort_keys=True)
-        digest = hashlib.sha256(canonical.encode()).hexdigest()
+        payload = jsoncodec.column(message)
+        digest = hashlib.sha256(jsoncodec.dumps(message, sort_keys=True)).hexdigest()
 
         def insert(conn: sqlite3.Connection) -> int | None:
             cursor = conn.execute(
@@ -177,7 +176,7 @@ class InboxStore:
         sql += " ORDER BY id" + (" LIMIT ?" if limit else "")
         args += (limit,) if limit else ()
         rows = await asyncio.to_thread(self._read, sql, args)
-        return [StoredMessage(r[0], r[1], json.loads(r[2])) for r in rows]
+        return [StoredMessage(r[0], r[1], jsoncodec.loads(r[2])) for r in rows]
 
     async def newest(self) -> int:
         """The id of the newest message stored (0 when there is none)."""
@@ -201,13 +200,13 @@ class InboxStore:
         sql += " ORDER BY id" + (" LIMIT ?" if limit else "")
         args: tuple[Any, ...] = (account, limit) if limit else (account,)
         rows = await asyncio.to_thread(self._read, sql, args)
-        return [StoredMessage(r[0], r[1], json.loads(r[2])) for r in rows]
+        return [StoredMessage(r[0], r[1], jsoncodec.loads(r[2])) for r in rows]
 
     async def get(self, message_id: int) -> StoredMessage | None:
         rows = await asyncio.to_thread(
             self._read, "SELECT id, account, payload FROM messages WHERE id = ?", (message_id,)
         )
-        return StoredMessage(rows[0][0], rows[0][1], json.loads(rows[0][2])) if rows else None
+        return StoredMessage(rows[0][0], rows[0][1], jsoncodec.loads(rows[0][2])) if rows else None
 
     async def is_delivered(self, message_id: int) -> bool:
         rows = await asyncio.to_thread(

@@ -13,15 +13,12 @@ event loop thread; statements are tiny, so they run inline.
 from __future__ import annotations
 
 import asyncio
-import json
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from signal_rest import jsoncodec
 
@@ -87,15 +84,6 @@ CREATE TABLE IF NOT EXISTS device_inbox (
 
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
-
-
-def _text(value: Any) -> str:
-    """`value` as JSON text for a column: orjson's, or json's with every non-ASCII character
-    escaped where orjson can't (half a surrogate pair would not go into SQLite's UTF-8)."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:
-        return json.dumps(value)
 
 
 class Store:
@@ -194,7 +182,9 @@ class Store:
     # message queues: `queue` holds undelivered messages of local accounts, `received` the
     # permanent inbox of outside users.
     def enqueue(self, number: str, message: dict[str, Any]) -> None:
-        self.run("INSERT INTO queue (number, message) VALUES (?, ?)", number, _text(message))
+        self.run(
+            "INSERT INTO queue (number, message) VALUES (?, ?)", number, jsoncodec.column(message)
+        )
 
     def queued(self, number: str, limit: int = -1) -> list[tuple[int, dict[str, Any]]]:
         rows = self.all(
@@ -206,7 +196,11 @@ class Store:
         self._db.executemany("DELETE FROM queue WHERE seq = ?", [(s,) for s in seqs])
 
     def add_received(self, number: str, message: dict[str, Any]) -> None:
-        self.run("INSERT INTO received (number, message) VALUES (?, ?)", number, _text(message))
+        self.run(
+            "INSERT INTO received (number, message) VALUES (?, ?)",
+            number,
+            jsoncodec.column(message),
+        )
 
     def received(self, number: str) -> list[dict[str, Any]]:
         rows = self.all("SELECT message FROM received WHERE number = ? ORDER BY seq", number)
@@ -218,7 +212,11 @@ class Store:
         return None if row is None else dict(jsoncodec.loads(row["data"]))
 
     def save_group(self, group_id: str, data: dict[str, Any]) -> None:
-        self.run("INSERT OR REPLACE INTO groups (id, data) VALUES (?, ?)", group_id, _text(data))
+        self.run(
+            "INSERT OR REPLACE INTO groups (id, data) VALUES (?, ?)",
+            group_id,
+            jsoncodec.column(data),
+        )
 
     def group_ids_for(self, account: str) -> list[str]:
         rows = self.all(
