@@ -17,7 +17,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from signal_rest import __version__
@@ -54,6 +53,7 @@ from signal_rest.api import (
     typing_indicator,
     unregister,
 )
+from signal_rest.api.responses import JSONResponse
 from signal_rest.auth.guard import TokenGuard, token_guard_options
 from signal_rest.auth.scopes import OPEN, RouteTable
 from signal_rest.backend import Backend
@@ -208,6 +208,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
         redoc_url=None,
         openapi_url="/swagger/doc.json",
         redirect_slashes=False,  # edge.redirects answers them, with a relative Location
+        default_response_class=JSONResponse,  # jsoncodec's
         **_WITHOUT_TELEMETRY,
     )
     app.state.backend = owned

@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account, query_flag
+from signal_rest.api.responses import JSONResponse
 from signal_rest.api.schemas import BODY, DAEMON, empty, errors, ok
 from signal_rest.backend import Backend
 from signal_rest.domain.groupids import internal_to_rest, rest_to_internal

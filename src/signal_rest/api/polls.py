@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.responses import JSONResponse
 from signal_rest.api.schemas import BODY, DAEMON, empty, errors, ok
 from signal_rest.api.send import RATE_LIMITED, SendResult
 from signal_rest.domain.polls import poll_target, poll_timestamp, vote_options

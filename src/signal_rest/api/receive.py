@@ -27,11 +27,12 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request, WebSocket
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from signal_rest.api.deps import BackendDep, account, query_flag
 from signal_rest.api.envelopes import ReceivedMessage
+from signal_rest.api.responses import JSONResponse
 from signal_rest.api.schemas import errors, ok
 from signal_rest.backend import Backend
 from signal_rest.config import Settings

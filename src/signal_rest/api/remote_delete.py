@@ -10,12 +10,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
+from signal_rest.api.responses import JSONResponse
 from signal_rest.api.schemas import BODY, DAEMON, errors, ok
 from signal_rest.api.send import RATE_LIMITED
 from signal_rest.domain.conversation import remote_delete_params

@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import Annotated, Any, NotRequired
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from signal_rest.api.body import RequestModel, body_doc, load_json, parse_json_body, read_body
 from signal_rest.api.deps import get_backend
 from signal_rest.api.envelopes import ReceivedMessage
+from signal_rest.api.responses import JSONResponse
 from signal_rest.api.schemas import BODY, DAEMON, errors, ok
 from signal_rest.api.send import (
     SEND_ERRORS,

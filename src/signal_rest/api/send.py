@@ -6,12 +6,12 @@ from pathlib import Path
 from typing import Any, NotRequired
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
 from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep
+from signal_rest.api.responses import JSONResponse
 from signal_rest.api.schemas import BODY, DAEMON, error, errors, ok
 from signal_rest.auth.guard import require_account
 from signal_rest.backend import Backend

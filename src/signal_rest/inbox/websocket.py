@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import Awaitable
 from typing import Any, Protocol, TypeVar
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from signal_rest import jsoncodec
 from signal_rest.inbox.store import StoredMessage
 from signal_rest.protocols.websocket import PINGS, Pings
 
@@ -131,7 +131,7 @@ async def _send_all(
         if skip_stories and is_story(stored.message):
             await stream.delivered([stored])  # taken, not sent
         else:
-            frame = json.dumps(stored.message, ensure_ascii=False)
+            frame = jsoncodec.dumps_text(stored.message)
             await within(write_timeout, websocket.send_text(frame))
             sent += 1
             unconfirmed.append(stored)
