@@ -98,7 +98,10 @@ class HandedOver(threading.Thread):
         self.lines = self.conn.makefile("rb")
         request = {"jsonrpc": "2.0", "id": 1, "method": "subscribeReceive"}
         self.conn.sendall(json.dumps(request).encode() + b"\n")
-        answer = json.loads(self.lines.readline() or b"{}")
+        # What was queued for the account may be notified before the answer comes.
+        answer: dict[str, object] = {}
+        while answer.get("id") != 1:
+            answer = json.loads(self.lines.readline() or b'{"id": 1}')
         if "result" not in answer:
             raise BenchError(f"subscribeReceive: {answer}")
 
