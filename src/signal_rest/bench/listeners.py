@@ -2,7 +2,9 @@
 share a GIL with the load generator): named websockets and a named poller, each recording when
 every message reached it. Run by the benchmark as
 
-    python -m signal_rest.bench.listeners PORT ACCOUNT COUNT OUT
+    python -m signal_rest.bench.listeners PORT ACCOUNT COUNT OUT [NAME,NAME…]
+
+(NAMEs: of CONSUMERS, or `plain` for the unnamed websocket; default: the three CONSUMERS.)
 
 It touches `OUT.ready` once every consumer is connected, and writes `OUT` (JSON: per consumer,
 `[seq, sent_ns, arrived_ns]` for every copy it got, in arrival order, and its errors) once each
@@ -24,7 +26,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from signal_rest.bench.generator import parse
 
-__all__ = ["CONSUMERS", "main"]
+__all__ = ["CONSUMERS", "KINDS", "PLAIN", "main"]
 
 # name -> (kind, query): two named websockets (one acking, one confirmed by pongs) and a
 # named poller that acks, the three styles of named consumer there are.
@@ -33,6 +35,9 @@ CONSUMERS = {
     "ws-pongs": ("websocket", ""),
     "poller": ("poll", "ack=true&timeout=1"),
 }
+# The plain websocket every Home Assistant or signalbot user has: no consumer name, no acks.
+PLAIN = "plain"
+KINDS = {**CONSUMERS, PLAIN: ("websocket", "")}
 # Seconds without a new message after which a consumer gives up.
 IDLE = 60.0
 # Seconds to keep listening once everything arrived: a repeat would show up meanwhile.
@@ -42,9 +47,11 @@ GRACE = 0.5
 class Listener(threading.Thread):
     def __init__(self, name: str, port: int, account: str, count: int) -> None:
         super().__init__(name=name, daemon=True)
-        kind, query = CONSUMERS[name]
+        kind, query = KINDS[name]
         self.kind = kind
-        self.path = f"/v1/receive/{quote(account)}?consumer={name}" + (f"&{query}" if query else "")
+        self.path = f"/v1/receive/{quote(account)}"
+        if name != PLAIN:
+            self.path += f"?consumer={name}" + (f"&{query}" if query else "")
         self.port = port
         self.count = count
         self.arrivals: list[tuple[int, int, int]] = []
@@ -118,7 +125,8 @@ class Listener(threading.Thread):
 
 def main() -> None:
     port, account, count, out = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
-    listeners = [Listener(name, port, account, count) for name in CONSUMERS]
+    names = sys.argv[5].split(",") if len(sys.argv) > 5 else list(CONSUMERS)
+    listeners = [Listener(name, port, account, count) for name in names]
     for listener in listeners:
         listener.start()
     for listener in listeners:

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from signal_rest.bench import latency, webhooks
+from signal_rest.bench import attachment, commits, idle, latency, plain, webhooks
 from signal_rest.bench.machine import describe, load
 from signal_rest.bench.options import Options
 from signal_rest.bench.processes import BenchError, World
@@ -23,6 +23,10 @@ __all__ = ["FIGURES", "main"]
 FIGURES: dict[str, Callable[[World, Options], Outcome]] = {
     "latency": latency.measure,
     "webhooks": webhooks.measure,
+    "commits": commits.measure,
+    "plain": plain.measure,
+    "idle": idle.measure,
+    "attachment": attachment.measure,
 }
 
 

@@ -1,0 +1,99 @@
+"""Figure: how long a received message takes to reach the plain websocket client, at
+1,000 msg/s (or `--rate`).
+
+The plain client is what every Home Assistant or signalbot user runs: `/v1/receive/{number}`
+as a websocket, no consumer name, no acks. It runs alone (listeners.py, `plain`), on a service
+of its own, so the latency figure's three named consumers are not in its way. Latency = arrival
+− the send time in the text, the same as there; the first 1,000 messages (50 in the short mode)
+are a warm-up, left out of the percentiles but not of the correctness check.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections import defaultdict
+from typing import Any
+
+from signal_rest.bench.generator import send, sender_of
+from signal_rest.bench.latency import FULL, GOAL_P99_MS, IDLE_LIMIT, SHORT, Size
+from signal_rest.bench.listeners import PLAIN
+from signal_rest.bench.options import Options
+from signal_rest.bench.processes import ACCOUNT, BenchError, World
+from signal_rest.bench.report import Check, Figure, Outcome
+from signal_rest.bench.stats import percentile
+
+__all__ = ["measure"]
+
+
+def _in_order(seqs: list[int]) -> bool:
+    last: dict[str, int] = defaultdict(lambda: -1)
+    for seq in seqs:
+        if seq <= last[sender_of(seq)]:
+            return False
+        last[sender_of(seq)] = seq
+    return True
+
+
+def _check(data: dict[str, Any], size: Size, sent: Any) -> Check:
+    seqs = [a[0] for a in data["arrivals"]]
+    missing = size.messages - len(set(seqs) & set(range(size.messages)))
+    repeats = len(seqs) - len(set(seqs))
+    in_order = _in_order(seqs)
+    problems = list(data["errors"]) + sent.errors[:3]
+    ok = not problems and missing == 0 and repeats == 0 and in_order
+    detail = "; ".join(problems) or f"{missing} missing, {repeats} repeated" + (
+        "" if in_order else ", out of order"
+    )
+    return Check(
+        f"plain websocket: every one of {size.messages:,} messages exactly once, in order per "
+        "sender",
+        ok,
+        "" if ok else detail,
+    )
+
+
+def measure(world: World, options: Options) -> Outcome:
+    size = SHORT if options.short else FULL
+    rate = options.rate
+    service = world.service("plain")
+    world.register(service)
+    out = world.root / "plain.json"
+    listener = world.helper(
+        "plain-listener",
+        "signal_rest.bench.listeners",
+        str(service.port),
+        ACCOUNT,
+        str(size.messages),
+        str(out),
+        PLAIN,
+    )
+    deadline = time.monotonic() + 30
+    while not out.with_name(out.name + ".ready").exists():
+        listener.alive()
+        if time.monotonic() > deadline:
+            raise BenchError(f"the plain websocket did not connect:\n{listener.tail()}")
+        time.sleep(0.05)
+    sent = send(world.socket, count=size.messages, rate=rate)
+    try:
+        listener.process.wait(IDLE_LIMIT)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"the plain websocket did not finish:\n{listener.tail()}") from None
+    if not out.exists():
+        raise BenchError(f"the plain websocket wrote no results:\n{listener.tail()}")
+    data = json.loads(out.read_text())[PLAIN]
+    service.stop()
+    latencies = [(got - at) / 1e6 for seq, at, got in data["arrivals"] if seq >= size.warmup]
+    p50, p99, worst = (percentile(latencies, p) for p in (50, 99, 100))
+    # Below the load asked for, the generator (or the machine) was the limit: a backlog grew
+    # and the figure says how long it got.
+    held = "" if sent.rate >= rate * 0.98 else " (load not held: a backlog)"
+    figure = Figure(
+        f"latency at {rate:,.0f} msg/s: plain websocket, no consumer name (alone)",
+        f"p50 {p50:.1f} · p99 {p99:.1f} · max {worst:.1f} ms{held}",
+        f"load held: {sent.rate:,.0f}/s",
+        f"p99 ≤ {GOAL_P99_MS:g} ms",
+        ok=p99 <= GOAL_P99_MS,
+    )
+    return Outcome([figure], [_check(data, size, sent)])
