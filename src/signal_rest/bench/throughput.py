@@ -16,6 +16,7 @@ may exceed the answered one by at most that many.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import time
@@ -25,7 +26,15 @@ from pathlib import Path
 from signal_rest.bench import loadgen, wrk
 from signal_rest.bench.loadgen import Load
 from signal_rest.bench.options import Options
-from signal_rest.bench.processes import ACCOUNT, BenchError, Child, World, free_port, request
+from signal_rest.bench.processes import (
+    ACCOUNT,
+    BenchError,
+    Child,
+    Service,
+    World,
+    free_port,
+    request,
+)
 from signal_rest.bench.report import Check, Figure, Outcome
 
 __all__ = ["measure"]
@@ -72,19 +81,8 @@ def _load(generator: str, root: Path, port: int, body: bytes | None, seconds: fl
     method, path, status, needle = (
         ("GET", "/", 200, b"hello") if body is None else ("POST", "/v2/send", 201, b"timestamp")
     )
-    if generator == "wrk":
-        return wrk.run(
-            root,
-            port,
-            method,
-            path,
-            body,
-            connections=CONNECTIONS,
-            seconds=seconds,
-            status=status,
-            needle=needle,
-        )
-    return loadgen.run(
+    run = functools.partial(wrk.run, root) if generator == "wrk" else loadgen.run
+    return run(
         port,
         method,
         path,
@@ -104,7 +102,8 @@ def _generator(options: Options) -> str:
     return options.generator
 
 
-def _hello(world: World) -> tuple[int, str]:
+def _hello(world: World) -> tuple[Child, int, str]:
+    """The hello-world server, its port and what serves it."""
     port = free_port()
     child = world.helper("hello", "signal_rest.bench.hello", "--port", str(port))
     deadline = time.monotonic() + 60
@@ -113,7 +112,7 @@ def _hello(world: World) -> tuple[int, str]:
         with contextlib.suppress(OSError):
             status, server = request(port, "GET", "/server")
             if status == 200:
-                return port, f"uvicorn {server['http']}, {server['loop']}"
+                return child, port, f"uvicorn {server['http']}, {server['loop']}"
         if time.monotonic() > deadline:
             raise BenchError(f"the hello-world server did not come up:\n{child.tail()}")
         time.sleep(0.05)
@@ -124,30 +123,40 @@ def _received(world: World) -> int:
     return count
 
 
+def _rounds(
+    world: World, service: Service, hello_port: int, generator: str, size: Size
+) -> tuple[Load, Load, dict[str, float]]:
+    """Sends and hello-world taking turns: what each got, and the CPU seconds the service and
+    the sandbox used during the sends."""
+    text = {"message": "throughput", "number": ACCOUNT, "recipients": [RECIPIENT]}
+    body = json.dumps(text).encode()
+    sends, hellos = Load(), Load()
+    busy = {"service": service, "sandbox": world.sandbox}
+    cpu = dict.fromkeys(busy, 0.0)
+    for _ in range(size.rounds):
+        _settle(list(busy.values()))
+        start = {name: _cpu_seconds(child.process.pid) for name, child in busy.items()}
+        _add(sends, _load(generator, world.root, service.port, body, size.seconds))
+        for name, child in busy.items():
+            cpu[name] += _cpu_seconds(child.process.pid) - start[name]
+        _settle(list(busy.values()))
+        _add(hellos, _load(generator, world.root, hello_port, None, size.seconds))
+    return sends, hellos, cpu
+
+
 def measure(world: World, options: Options) -> Outcome:
     size = SHORT if options.short else FULL
     generator = _generator(options)
     service = world.service("throughput")
     world.register(service)
     world.control("sandbox.setNumber", {"number": RECIPIENT, "registered": True})
-    hello_port, server = _hello(world)
-    text = {"message": "throughput", "number": ACCOUNT, "recipients": [RECIPIENT]}
-    body = json.dumps(text).encode()
+    hello, hello_port, server = _hello(world)
     before = _received(world)
-    sends, hellos = Load(), Load()
-    busy = {"service": service, "sandbox": world.sandbox}
-    cpu = dict.fromkeys(busy, 0.0)
     try:
-        for _ in range(size.rounds):
-            _settle([service, world.sandbox])
-            start = {name: _cpu_seconds(child.process.pid) for name, child in busy.items()}
-            _add(sends, _load(generator, world.root, service.port, body, size.seconds))
-            for name, child in busy.items():
-                cpu[name] += _cpu_seconds(child.process.pid) - start[name]
-            _settle([service, world.sandbox])
-            _add(hellos, _load(generator, world.root, hello_port, None, size.seconds))
+        sends, hellos, cpu = _rounds(world, service, hello_port, generator, size)
         recorded = _recorded(world, before, sends.answered)
     finally:
+        hello.stop()
         service.stop()
     rate, hello_rate = sends.rate, hellos.rate
     share = rate / hello_rate if hello_rate else 0.0
