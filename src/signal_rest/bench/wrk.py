@@ -103,7 +103,10 @@ def run(
         argv.append((body or b"").decode())
     elif method != "GET":
         raise ValueError(f"wrk.run: GET or POST, not {method}")
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 60)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"wrk did not end within {seconds + 60:g} s") from None
     lines = [line for line in done.stdout.splitlines() if line.startswith(MARK)]
     if done.returncode != 0 or not lines:
         raise BenchError(f"wrk failed ({done.returncode}):\n{done.stdout}{done.stderr}")
