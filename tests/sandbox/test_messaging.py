@@ -149,6 +149,27 @@ async def test_account_to_outside_user_is_stored_in_its_inbox(rpc: LineClient) -
     ]
 
 
+async def test_count_received_counts_what_an_outside_phone_got(rpc: LineClient) -> None:
+    await make_account(rpc, ALICE)
+    assert await rpc.call("sandbox.countReceived", {"number": CAROL}) == {
+        "number": CAROL,
+        "count": 0,
+    }
+    for n in range(3):
+        await rpc.call("send", {"account": ALICE, "recipient": CAROL, "message": f"m{n}"})
+    await rpc.call("send", {"account": ALICE, "recipient": BOB, "message": "not Carol's"})
+    assert await rpc.call("sandbox.countReceived", {"number": CAROL}) == {
+        "number": CAROL,
+        "count": 3,
+    }
+    assert len(await rpc.call("sandbox.listReceived", {"number": CAROL})) == 3
+    assert await rpc.error("sandbox.countReceived", {}) == {
+        "code": -1,
+        "message": "Missing number parameter",
+        "data": None,
+    }
+
+
 async def test_send_reports_unregistered_recipients(rpc: LineClient) -> None:
     await make_account(rpc, ALICE)
     await rpc.call("sandbox.setNumber", {"number": "+14155550199", "registered": False})

@@ -11,3 +11,4 @@ __all__ = ["Options"]
 class Options:
     short: bool = False  # a few hundred messages per figure: a smoke run
     rate: float = 1000.0  # messages per second of the latency figure's load
+    generator: str = "auto"  # the throughput figure's load: "wrk", "own" (loadgen.py), "auto"

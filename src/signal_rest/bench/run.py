@@ -11,7 +11,16 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from signal_rest.bench import attachment, commits, idle, latency, plain, webhooks
+from signal_rest.bench import (
+    attachment,
+    commits,
+    idle,
+    latency,
+    plain,
+    sending,
+    throughput,
+    webhooks,
+)
 from signal_rest.bench.machine import describe, load
 from signal_rest.bench.options import Options
 from signal_rest.bench.processes import BenchError, World
@@ -23,6 +32,8 @@ __all__ = ["FIGURES", "main"]
 FIGURES: dict[str, Callable[[World, Options], Outcome]] = {
     "latency": latency.measure,
     "webhooks": webhooks.measure,
+    "sending": sending.measure,
+    "throughput": throughput.measure,
     "commits": commits.measure,
     "plain": plain.measure,
     "idle": idle.measure,
@@ -39,6 +50,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument(
         "--rate", type=float, default=1000.0, help="the latency figure's load, msg/s (1000)"
     )
+    parser.add_argument(
+        "--generator",
+        choices=("auto", "wrk", "own"),
+        default="auto",
+        help="the throughput figure's load: wrk, our own loadgen.py, or wrk when on PATH (auto)",
+    )
     parser.add_argument("--only", choices=sorted(FIGURES), action="append", help="these figures")
     parser.add_argument("--json", type=Path, help="also write the results there as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the run's directory (logs)")
@@ -53,7 +70,7 @@ def main() -> None:
     args = _arguments()
     # A SIGTERM ends the run through `finally`, which stops the processes it started.
     signal.signal(signal.SIGTERM, _exit)
-    options = Options(short=args.short, rate=args.rate)
+    options = Options(short=args.short, rate=args.rate, generator=args.generator)
     load_before = load()
     root = Path(tempfile.mkdtemp(prefix="signal-rest-bench-"))
     world: World | None = None

@@ -66,6 +66,7 @@ COMMANDS: dict[str, Command] = {
     "sandbox.act": Command("control", control.act),
     "sandbox.updateGroup": Command("control", control.update_group),
     "sandbox.listReceived": Command("control", control.list_received),
+    "sandbox.countReceived": Command("control", control.count_received),
     "sandbox.scanLink": Command("control", control.scan_link),
     "sandbox.newDevice": Command("control", control.new_device),
     "sandbox.setNumber": Command("control", control.set_number),

@@ -108,6 +108,14 @@ async def list_received(ctx: Context, raw: dict[str, Any]) -> Any:
     return ctx.network.device_received(number, device)
 
 
+async def count_received(ctx: Context, raw: dict[str, Any]) -> Any:
+    """`{"number"}`: how many envelopes the phone of `number` has received, without them (a
+    benchmark's hundred thousand sends would make `listReceived` a large answer)."""
+    number = _number(raw)
+    row = ctx.network.store.one("SELECT COUNT(*) AS n FROM received WHERE number = ?", number)
+    return {"number": number, "count": row["n"] if row else 0}
+
+
 async def new_device(ctx: Context, raw: dict[str, Any]) -> Any:
     """`{"name"?}`: a new device (a Signal Desktop, say) shows the URI to link it; an account's
     `addDevice` with that URI links it as that account's next device."""
