@@ -306,18 +306,19 @@ def _run_batch(conn: sqlite3.Connection, batch: list[Any]) -> None:
         with contextlib.suppress(sqlite3.Error):
             conn.execute("ROLLBACK")
         outcomes = [(False, exc)] * len(batch)
+    # One wake-up per event loop for the whole batch, not one per write.
+    answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
     for (_fn, future, future_loop), (ok, value) in zip(batch, outcomes, strict=True):
+        answers.setdefault(future_loop, []).append((future, ok, value))
+    for future_loop, settled in answers.items():
+        future_loop.call_soon_threadsafe(_settle, settled)
+
+
+def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in settled:
+        if future.done():
+            continue
         if ok:
-            future_loop.call_soon_threadsafe(_set_result, future, value)
+            future.set_result(value)
         else:
-            future_loop.call_soon_threadsafe(_set_exception, future, value)
-
-
-def _set_result(future: asyncio.Future[Any], result: Any) -> None:
-    if not future.done():
-        future.set_result(result)
-
-
-def _set_exception(future: asyncio.Future[Any], exc: BaseException) -> None:
-    if not future.done():
-        future.set_exception(exc)
+            future.set_exception(value)
