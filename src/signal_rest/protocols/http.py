@@ -96,6 +96,45 @@ def _answer(protocol: _Base, status: int, reason: str, error: str) -> None:
     protocol.transport.close()
 
 
+class HeadWithBody:
+    """A response's transport that sends its head together with the first part of its body:
+    uvicorn writes them apart, two system calls and often two packets for a small answer. The
+    head waits for the body only until the event loop's next turn (a stream whose first event
+    is not ready yet gets its head at once); anything else done with the transport sends what
+    waits first."""
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._head: bytes | None = None
+        self._first = True
+
+    def write(self, data: bytes) -> None:
+        if self._first:
+            self._first = False
+            self._head = bytes(data)
+            self._loop.call_soon(self.flush)
+        elif self._head is not None:
+            head, self._head = self._head, None
+            self._transport.write(head + data)
+        else:
+            self._transport.write(data)
+
+    def flush(self) -> None:
+        if self._head is not None:
+            head, self._head = self._head, None
+            if not self._transport.is_closing():
+                self._transport.write(head)
+
+    def close(self) -> None:
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        self.flush()
+        return getattr(self._transport, name)
+
+
 class GuardedConnection(_Base):
     header_timeout: float = 15.0
     max_connections: int = 1024
@@ -124,10 +163,20 @@ class GuardedConnection(_Base):
         if self._header_timer is not None and not self._awaiting_head():
             self._disarm()
         cycle: Any = self.cycle
-        if cycle is not None:  # before its app runs: uvicorn starts it as a task
+        if cycle is not None and not isinstance(cycle.transport, HeadWithBody):
+            # Before its app runs: uvicorn starts it as a task.
             cycle.scope.setdefault("extensions", {}).setdefault(
                 ABORT, {"abort": self.transport.abort}
             )
+            cycle.transport = HeadWithBody(self.transport, self.loop)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        # httptools passes a second Host header on (h11 refuses it): a request must name
+        # one host (RFC 9112), so it is refused as unparsable here too. An exception raised
+        # here is the parser's error, answered 400 by uvicorn (send_400_response below).
+        if name.lower() == b"host" and any(n == b"host" for n, _ in self.headers):
+            raise ValueError("more than one Host header")
+        super().on_header(name, value)  # type: ignore[misc]
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
