@@ -27,7 +27,8 @@ class BodyDeadline:
         self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or not _has_body(scope):
+            # Without Content-Length or Transfer-Encoding a request has no body to wait for.
             await self.app(scope, receive, send)
             return
         loop = asyncio.get_running_loop()
@@ -50,3 +51,10 @@ class BodyDeadline:
             return message
 
         await self.app(scope, receive_in_time, send)
+
+
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"transfer-encoding" or (name == b"content-length" and value != b"0"):
+            return True
+    return False
