@@ -6,10 +6,12 @@ some but not all), started again, and the inbox is drained at the end.
 
 What the sandbox considers handed over: as signal-cli's daemon does, it writes each message to
 the service's connection once and is done with it (signal-cli then acknowledges it to Signal's
-server); the JSON-RPC protocol has no acknowledgement by the client. So the messages written to
-the killed connection but not yet committed by the service (in the socket, read and queued,
-or in the transaction being committed) are gone: the window the README's "The window signal-cli
-leaves open" describes. This test asserts exactly what holds around it:
+server); the JSON-RPC protocol has no acknowledgement by the client. So the messages on their
+way at the kill are gone: those the service had read but not yet committed (the window the
+README's "The window signal-cli leaves open" describes), and here also those the sandbox had
+taken from its queue for the killed connection but not yet written (it queues them in memory;
+signal-cli's write blocks, and fails on a dead connection). This test asserts exactly what
+holds around that run of messages:
 
 - every message is in the inbox at most once, each sender's in the order sent;
 - everything committed before the kill is there, and it is the beginning of the burst (the
