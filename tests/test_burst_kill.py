@@ -99,10 +99,12 @@ class Watcher(threading.Thread):
         self.url = f"ws://127.0.0.1:{service.port}/v1/receive/{ACCOUNT}?consumer=watcher"
         self.seen: list[str] = []
         self.failures: list[BaseException] = []
+        self.connected = threading.Event()
 
     def run(self) -> None:
         try:
             with connect(self.url, open_timeout=10) as ws:
+                self.connected.set()
                 while True:
                     self.seen.append(json.loads(ws.recv())["envelope"]["dataMessage"]["message"])
         except (ConnectionClosed, OSError):
@@ -151,6 +153,7 @@ def test_a_kill_mid_burst_loses_only_what_was_in_flight(
     sandbox, service = world
     watcher = Watcher(service)
     watcher.start()
+    assert watcher.connected.wait(WAIT), watcher.failures
     burst = Burst(sandbox)
     burst.start()
 
