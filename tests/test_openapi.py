@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from fastapi.routing import APIRoute
 
+from signal_rest.api import schemas
 from signal_rest.app import create_app
 from signal_rest.config import Settings
 
@@ -149,6 +150,23 @@ def test_no_route_passes_its_body_through_a_response_model(tmp_path: Path) -> No
         if isinstance(route, APIRoute) and route.response_model is not None
     ]
     assert filtered == []
+
+
+def test_response_shapes_wait_for_the_document(tmp_path: Path) -> None:
+    # A response `model` makes FastAPI build a validator and serializer for every response of
+    # every route when the service starts; the shapes become JSON Schemas only when the
+    # document is asked for (api/schemas.py), and it reads the same.
+    app = create_app(Settings(sandbox=True, data_dir=tmp_path))
+    with_models = [
+        f"{sorted(route.methods or ())} {route.path} {status}"
+        for route in app.state.route_table.routes()
+        if isinstance(route, APIRoute)
+        for status, response in route.responses.items()
+        if "model" in response
+    ]
+    assert with_models == []
+    shapes = json.dumps(app.openapi())
+    assert schemas.SHAPE not in shapes
 
 
 def test_no_operation_documents_fastapis_422(document: dict[str, Any]) -> None:

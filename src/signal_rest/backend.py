@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from signal_rest import metrics
 from signal_rest.config import Settings
@@ -34,8 +34,10 @@ from signal_rest.jsonrpc.supervisor import (
     java_env_for,
 )
 from signal_rest.jsonrpc.transports import Transport, UnixTransport, transport_from_url
-from signal_rest.sandbox import SandboxDaemon
 from signal_rest.webhooks.dispatcher import Webhooks
+
+if TYPE_CHECKING:
+    from signal_rest.sandbox import SandboxDaemon
 
 __all__ = ["Backend", "ConfigError", "NoSignalCli", "short_socket_path"]
 
@@ -117,6 +119,9 @@ class Backend:
         sandbox_socket = None
         transport: Transport
         if settings.sandbox:
+            # Loaded only when it runs in this process: in front of a daemon it is dead weight.
+            from signal_rest.sandbox import SandboxDaemon
+
             sandbox = SandboxDaemon(
                 data_dir / "sandbox",
                 receive_mode="manual",

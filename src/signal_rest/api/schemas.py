@@ -9,6 +9,10 @@
 Routes keep returning what they return today; the shapes only describe it. They go into
 `responses=`, never into `response_model`, which would filter and coerce the body on the wire;
 `response_model=None` keeps FastAPI from deriving one from a `-> dict[str, Any]` annotation.
+Nor are they FastAPI's `model`s there: FastAPI would build a validator and serializer for
+every response of every route when the service starts (some 600; about 7 MiB that nothing uses
+but the document). They wait under `SHAPE` until the document is asked for, then their JSON
+Schemas go in as FastAPI would have written them (`tidy_responses`).
 Shapes of our own bodies forbid unknown keys, so a key added to a body without its shape fails
 the fuzz test, which checks every answer against this document (tests/test_fuzz.py).
 
@@ -18,10 +22,11 @@ added to every route by the route table, from `refusals(scope)`.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from fastapi import FastAPI
-from pydantic import ConfigDict, with_config
+from pydantic import ConfigDict, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
 from signal_rest.auth.scopes import OPEN
@@ -43,6 +48,13 @@ __all__ = [
 ]
 
 Responses = dict[int | str, dict[str, Any]]
+
+# Where a response names its JSON body's shape (`_SHAPES`) until the document is made.
+SHAPE = "x-signal-rest-shape"
+# The shapes named so far, by the name a response has for it.
+_SHAPES: dict[str, Any] = {}
+# What a JSON Schema names another by in the document.
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
 @with_config(ConfigDict(extra="forbid"))
@@ -75,7 +87,7 @@ DAEMON = (400, 503, 504)
 
 def ok(shape: Any, *, status: int = 200, description: str = "Success") -> Responses:
     """A success answered with a JSON body of `shape`."""
-    return {status: {"model": shape, "description": description}}
+    return {status: {"description": description, SHAPE: _name(shape)}}
 
 
 def empty(status: int, description: str) -> Responses:
@@ -97,12 +109,12 @@ def text(media_type: str, description: str, *, status: int = 200) -> Responses:
 
 def error(status: int, shape: Any) -> Responses:
     """An error status whose body has more than `error` (the send routes' rate limit)."""
-    return {status: {"model": shape, "description": ERRORS[status]}}
+    return {status: {"description": ERRORS[status], SHAPE: _name(shape)}}
 
 
 def errors(*statuses: int) -> Responses:
     """The error statuses a route gives, each with an `{"error"}` body."""
-    return {status: {"model": ErrorBody, "description": ERRORS[status]} for status in statuses}
+    return {status: {"description": ERRORS[status], SHAPE: _name(ErrorBody)} for status in statuses}
 
 
 def refusals(scope: str) -> Responses:
@@ -113,14 +125,15 @@ def refusals(scope: str) -> Responses:
 
 
 def tidy_responses(app: FastAPI) -> None:
-    """List each operation's responses by status, and take FastAPI's 422 out of `app`'s
-    document: a request that fails validation is a 400 `{"error"}` here (`signal_rest.app`),
-    so no route ever answers 422."""
+    """Describe the JSON bodies of the responses (`SHAPE`), list each operation's responses by
+    status, and take FastAPI's 422 out of `app`'s document: a request that fails validation is
+    a 400 `{"error"}` here (`signal_rest.app`), so no route ever answers 422."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = generate()
+            _describe_shapes(document)
             for operations in document.get("paths", {}).values():
                 for operation in operations.values():
                     responses = operation.get("responses", {})
@@ -132,3 +145,42 @@ def tidy_responses(app: FastAPI) -> None:
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _name(shape: Any) -> str:
+    """The name responses have for `shape` (unions have no name of their own)."""
+    for name, known in _SHAPES.items():
+        if known == shape:
+            return name
+    name = str(len(_SHAPES))
+    _SHAPES[name] = shape
+    return name
+
+
+def _describe_shapes(document: dict[str, Any]) -> None:
+    """Replace each response's `SHAPE` with its body's JSON Schema, the way FastAPI writes a
+    response `model`: one schema per shape under `components`, a `$ref` to it in the response
+    (or the schema itself, titled after the response, when the shape is no named one)."""
+    shapes: list[Any] = []
+    described: list[tuple[str, str, dict[str, Any], int]] = []
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for status, response in operation.get("responses", {}).items():
+                if SHAPE not in response:
+                    continue
+                shape = _SHAPES[response.pop(SHAPE)]
+                if shape not in shapes:
+                    shapes.append(shape)
+                described.append((status, operation["operationId"], response, shapes.index(shape)))
+    inputs = [(n, "serialization", TypeAdapter(shape)) for n, shape in enumerate(shapes)]
+    schemas, definitions = TypeAdapter.json_schemas(inputs, ref_template=REF_TEMPLATE)  # type: ignore[arg-type]
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    for name, schema in definitions.get("$defs", {}).items():
+        if components.setdefault(name, schema) != schema:
+            raise RuntimeError(f"two different shapes are named {name} in the document")
+    document["components"]["schemas"] = dict(sorted(components.items()))
+    for status, operation_id, response, n in described:
+        schema = copy.deepcopy(schemas[n, "serialization"])
+        if "$ref" not in schema:
+            schema["title"] = f"Response_{status}_{operation_id}".title().replace("_", " ")
+        response.setdefault("content", {}).setdefault("application/json", {})["schema"] = schema

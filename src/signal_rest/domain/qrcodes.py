@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 
-import segno
-
 from signal_rest.errors import ValidationError
 
 __all__ = ["DEFAULT_QR_VERSION", "qr_png"]
@@ -21,6 +19,8 @@ def qr_png(data: str, version: int | None = None) -> bytes:
     there, the smallest that fits: URL-encoding makes link URIs vary in length, and now and then
     one is too long for version 10 (about one in several hundred).
     """
+    import segno  # loaded with the first QR code: most services never make one
+
     try:
         qr = segno.make_qr(data, error="h", version=version, boost_error=False)
         if version is None and int(qr.version) < DEFAULT_QR_VERSION:

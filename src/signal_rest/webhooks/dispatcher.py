@@ -23,9 +23,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from signal_rest import __version__
 from signal_rest.config import Settings
@@ -35,6 +33,9 @@ from signal_rest.webhooks.http import ANSWER_LIMIT, Poster
 from signal_rest.webhooks.retries import RetryPolicy
 from signal_rest.webhooks.signing import payload, request_headers, webhook_id
 from signal_rest.webhooks.targets import WebhookTarget, webhook_targets
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["OUTCOMES", "Attempt", "WebhookObserver", "Webhooks"]
 
@@ -101,6 +102,11 @@ class Webhooks:
 
     async def start(self) -> None:
         for target in self.targets:
+            if Poster.suits(target.url):
+                continue  # its lanes post on connections of their own
+            # httpx (and what it loads) only for the targets that need it: https, proxies.
+            import httpx
+
             # One client per target: its connections are kept alive between messages.
             self._clients[target.consumer] = httpx.AsyncClient(
                 timeout=self.timeout,
@@ -169,9 +175,11 @@ class _Lane:
         self.account = account
         self.key = target.key
         self.first = first  # the message that made this lane, when one did
-        # Its own connection when the target is plain http without a proxy, else httpx's.
+        # Its own connection when the target is plain http without a proxy, else httpx's
+        # (`Webhooks.start` made a client for those).
         agent = f"signal-rest/{__version__}"
-        self.poster = Poster(target.url, user_agent=agent) if Poster.suits(target.url) else None
+        httpx_client = target.consumer in webhooks._clients
+        self.poster = None if httpx_client else Poster(target.url, user_agent=agent)
 
     async def run(self) -> None:
         while True:
@@ -259,6 +267,8 @@ class _Lane:
         headers = request_headers(stored, body, key=self.key, timestamp=stamp)
         if self.poster is not None:
             return await self._post(body, headers)
+        import httpx  # loaded by `Webhooks.start` for this target
+
         client = self.webhooks._clients[self.target.consumer]
         try:
             # httpx's timeout is per read or write; this one bounds the whole request, so a

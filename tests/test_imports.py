@@ -1,0 +1,44 @@
+"""What only some paths need is loaded when one of them runs, not with the service.
+
+A module loaded is memory held for as long as the service runs (its code, its tables): httpx
+(and the command-line tools it loads) serves only webhook targets over https or a proxy, segno
+only QR codes, and the sandbox only a service that runs it in its own process.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ON_SOME_PATHS = ("httpx", "segno", "signal_rest.sandbox")
+
+
+def loaded_by(code: str) -> list[str]:
+    """Which of ON_SOME_PATHS a fresh interpreter has loaded after running `code`."""
+    report = f"print(json.dumps([m for m in {ON_SOME_PATHS!r} if m in sys.modules]))"
+    probe = f"import json, sys\n{code}\n{report}"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=120
+    )
+    return list(json.loads(result.stdout.splitlines()[-1]))
+
+
+def test_the_service_in_front_of_a_daemon_loads_none_of_them(tmp_path: Path) -> None:
+    code = (
+        "import signal_rest.cli, signal_rest.server\n"
+        "from signal_rest.app import create_app\n"
+        "from signal_rest.config import Settings\n"
+        f"create_app(Settings(signal_cli_url='tcp://127.0.0.1:7583', data_dir={str(tmp_path)!r}))"
+    )
+    assert loaded_by(code) == []
+
+
+def test_the_sandbox_is_loaded_when_it_runs_in_the_service(tmp_path: Path) -> None:
+    code = (
+        "from signal_rest.app import create_app\n"
+        "from signal_rest.config import Settings\n"
+        f"create_app(Settings(sandbox=True, data_dir={str(tmp_path)!r}))"
+    )
+    assert loaded_by(code) == ["signal_rest.sandbox"]
