@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import pytest
 from signal_rest.errors import DaemonUnavailable, RateLimited, RpcError, RpcTimeout
 from signal_rest.inbox.delivery import Inbox
 from signal_rest.inbox.store import InboxStore
-from signal_rest.jsonrpc.client import RpcClient, _reason
+from signal_rest.jsonrpc.client import NOTIFICATIONS_AHEAD, RpcClient, _reason
 from signal_rest.jsonrpc.transports import UnixTransport
 from tests.jsonrpc.conftest import Connect, LineServer, reply
 
@@ -361,3 +362,36 @@ async def test_observer_hears_how_each_call_ended(
         ("version", "unavailable"),
     ]
     assert heard[2][2] >= 0.2
+
+
+async def test_the_reader_waits_while_the_notification_handler_is_behind(
+    connect: Connect,
+) -> None:
+    # What the daemon writes then stays in the socket and the daemon, not in this process.
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def on_notification(method: str, params: Any) -> None:
+        handled.append(params["n"])
+        await release.wait()
+
+    client, peer = await connect(on_notification=on_notification)
+    call = asyncio.create_task(client.call("version", timeout=10))
+    request = await peer.recv()
+    count = NOTIFICATIONS_AHEAD * 4
+    notifications = [
+        {"jsonrpc": "2.0", "method": "receive", "params": {"n": n}} for n in range(count)
+    ]
+    lines = b"".join(json.dumps(m).encode() + b"\n" for m in notifications)
+    await peer.send_raw(lines + json.dumps(reply(request, {"version": "0.13.19"})).encode() + b"\n")
+
+    # The handler holds the first; the reader stopped after NOTIFICATIONS_AHEAD more, so the
+    # answer written behind the rest is not read.
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(asyncio.shield(call), 1.0)
+    assert handled == [0]
+
+    release.set()
+    assert await call == {"version": "0.13.19"}
+    await client.caught_up()  # the answer came after them: they are all in the queue
+    assert handled == list(range(count))

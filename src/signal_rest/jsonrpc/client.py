@@ -26,7 +26,12 @@ duration and None or why it failed (the JSON-RPC error code as text, or `timeout
 
 Notifications (`receive`) are handed to the `on_notification` callback in arrival order, by a
 task of their own: a slow handler (the inbox writes each message to disk) never holds up the
-responses behind it. `close()` lets the handler finish what has arrived before it returns.
+responses behind it, until NOTIFICATIONS_AHEAD of them wait for it. Then the reader stops
+reading until the handler catches up: what the daemon sends waits in the socket and then in
+the daemon (signal-cli's write blocks, and it acknowledges a message to Signal's server only
+once written), instead of piling up in this process, where a crash would lose it. Answers
+behind those notifications wait too; the handler must not wait for a call's answer.
+`close()` lets the handler finish what has arrived before it returns.
 """
 
 from __future__ import annotations
@@ -61,6 +66,8 @@ log = logging.getLogger(__name__)
 _BARRIER = "\x00caught-up"
 # How long close() waits for the notification handler to finish what has arrived.
 NOTIFICATION_DRAIN_TIMEOUT = 30.0
+# Notifications read and waiting for the handler, at most, before the reader stops reading.
+NOTIFICATIONS_AHEAD = 64
 # A connection attempt that takes longer (a TCP peer that drops packets) counts as failed.
 CONNECT_TIMEOUT = 10.0
 MIB = 1024 * 1024
@@ -187,6 +194,7 @@ class RpcClient:
         self._closed = False
         self._task: asyncio.Task[None] | None = None
         self._notifications: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+        self._room = asyncio.Event()  # set when fewer than NOTIFICATIONS_AHEAD wait
         self._notifier: asyncio.Task[None] | None = None
         self._hook_tasks: set[asyncio.Task[None]] = set()
         self.last_error = "not connected yet"
@@ -423,6 +431,9 @@ class RpcClient:
             if not line:
                 return "it closed the connection"
             self._dispatch(line)
+            if self._notifications.qsize() >= NOTIFICATIONS_AHEAD:
+                self._room.clear()
+                await self._room.wait()
 
     def _skip(self, exc: LineTooLong) -> None:
         """A line too long to read: log it, and fail the call it answers if it tells which."""
@@ -467,6 +478,8 @@ class RpcClient:
     async def _notify(self) -> None:
         while True:
             method, params = await self._notifications.get()
+            if self._notifications.qsize() < NOTIFICATIONS_AHEAD:
+                self._room.set()
             try:
                 if method is _BARRIER:
                     params.set()
