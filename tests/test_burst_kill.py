@@ -4,22 +4,23 @@ Outside users send thousands of messages as fast as the sandbox takes them (pipe
 connection). signal-rest is killed with SIGKILL while it is committing them (the inbox holds
 some but not all), started again, and the inbox is drained at the end.
 
-What the sandbox considers handed over: as signal-cli's daemon does, it writes each message to
-the service's connection once and is done with it (signal-cli then acknowledges it to Signal's
-server); the JSON-RPC protocol has no acknowledgement by the client. So the messages on their
-way at the kill are gone: those the service had read but not yet committed (the window the
-README's "The window signal-cli leaves open" describes), and here also those the sandbox had
-taken from its queue for the killed connection but not yet written (it queues them in memory;
-signal-cli's write blocks, and fails on a dead connection). This test asserts exactly what
-holds around that run of messages:
+What the sandbox considers handed over: as signal-cli's daemon does, a message it has written
+to the service's connection (signal-cli then acknowledges it to Signal's server); one whose
+write failed because the service was gone stays queued for the next subscriber. The JSON-RPC
+protocol has no acknowledgement by the client, so the messages on their way at the kill may be
+gone: those in the socket, and those the service had read but not yet committed (the window
+the README's "The window signal-cli leaves open" describes), which the service bounds: its
+reader stops while NOTIFICATIONS_AHEAD wait for the inbox or MAX_UNCOMMITTED for their commit.
+This test asserts exactly what holds around that run of messages:
 
 - every message is in the inbox at most once, each sender's in the order sent;
 - everything committed before the kill is there, and it is the beginning of the burst (the
   inbox commits in the order the backend handed over);
 - everything a consumer saw before the kill had been committed (nothing is seen first);
 - the only messages missing are one unbroken run right after the last one committed before the
-  kill (those in flight at the kill); all that came after it, and everything still queued in the
-  sandbox while the service was away, arrived once it was back.
+  kill (those in flight at the kill), no longer than that bound and what the socket holds; all
+  that came after it, and everything still queued in the sandbox while the service was away,
+  arrived once it was back.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
+from signal_rest.inbox.delivery import MAX_UNCOMMITTED
+from signal_rest.jsonrpc.client import NOTIFICATIONS_AHEAD
 from tests.support.standalone import SandboxProcess, ServiceProcess
 from tests.support.waiting import wait_until
 
@@ -50,6 +53,20 @@ LAST = "the end"
 WAIT = 120.0
 
 pytestmark = pytest.mark.timeout(300)
+
+
+def _socket_messages() -> int:
+    """How many of the burst's notifications (300 bytes or more each) a UNIX socket's buffers
+    can hold: written by the sandbox, not yet read by the service."""
+    left, right = socket.socketpair(socket.AF_UNIX)
+    with left, right:
+        held = left.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        held += right.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    return held // 300
+
+
+# At most in flight at a kill: read and waiting for the inbox or for the commit, or in the socket.
+IN_FLIGHT_BOUND = NOTIFICATIONS_AHEAD + MAX_UNCOMMITTED + _socket_messages()
 
 
 def text_of(n: int) -> str:
@@ -191,4 +208,5 @@ def test_a_kill_mid_burst_loses_only_what_was_in_flight(
     lost = [text for text in BURST if text not in set(texts)]
     assert lost == BURST[len(before) : len(before) + len(lost)]
     assert texts == before + BURST[len(before) + len(lost) :]
+    assert len(lost) <= IN_FLIGHT_BOUND
     print(f"{len(before)} committed before the kill, {len(lost)} in flight at it and lost")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,20 @@ class _Subscription:
     explicit: bool
 
 
+# Told whether a line reached the connection (True) or not (False: it was lost or closed).
+Written = Callable[[bool], None]
+
+
+@dataclass
+class _Flight:
+    """A message being written to its subscribers."""
+
+    account: str
+    message: dict[str, Any]
+    waiting: int  # subscribers whose write has not ended yet
+    ok: bool = False  # written to one of them
+
+
 class _Connection:
     def __init__(
         self,
@@ -74,28 +89,52 @@ class _Connection:
         self.reader = reader
         self.writer = writer
         self.flush = flush  # commits what the lines about to be written tell of
-        self.outbox: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.outbox: asyncio.Queue[tuple[bytes, Written | None] | None] = asyncio.Queue()
         self.tasks: set[asyncio.Task[None]] = set()
+        self.closed = False
 
-    def send(self, obj: Any) -> None:
-        self.outbox.put_nowait(jsoncodec.dumps(obj) + b"\n")
+    def send(self, obj: Any, written: Written | None = None) -> None:
+        """Queue `obj` as a line; `written(ok)` once it was written to the socket or not."""
+        line = jsoncodec.dumps(obj) + b"\n"
+        if self.closed:
+            if written is not None:
+                asyncio.get_running_loop().call_soon(written, False)
+            return
+        self.outbox.put_nowait((line, written))
 
     async def write_loop(self) -> None:
         # What queued up meanwhile goes out in one write: a system call per line would cost
         # more than making the line.
-        ended = False
-        while not ended and (line := await self.outbox.get()) is not None:
-            lines = [line]
+        try:
+            ended = False
+            while not ended and (item := await self.outbox.get()) is not None:
+                batch = [item]
+                while not self.outbox.empty():
+                    more = self.outbox.get_nowait()
+                    if more is None:
+                        ended = True  # write what came before the end
+                        break
+                    batch.append(more)
+                self.flush()
+                # Written means taken by the socket, as signal-cli's blocking write: a
+                # transport that is closing (the peer is gone) drops what it is given.
+                ok = not self.writer.transport.is_closing()
+                if ok:
+                    self.writer.write(b"".join(line for line, _ in batch))
+                    try:
+                        await self.writer.drain()
+                    except ConnectionError:
+                        ok = False
+                    ok = ok and not self.writer.transport.is_closing()
+                for _, written in batch:
+                    if written is not None:
+                        written(ok)
+        finally:
+            self.closed = True
             while not self.outbox.empty():
-                more = self.outbox.get_nowait()
-                if more is None:
-                    ended = True  # write what came before the end
-                    break
-                lines.append(more)
-            self.flush()
-            self.writer.write(b"".join(lines))
-            with contextlib.suppress(ConnectionError):
-                await self.writer.drain()
+                left = self.outbox.get_nowait()
+                if left is not None and left[1] is not None:
+                    left[1](False)
 
 
 def _response(
@@ -130,6 +169,9 @@ class SandboxDaemon:
         self.receive_mode = receive_mode
         self.network = Network(data_dir, trust_new_identities=trust_new_identities)
         self.network.on_queued = self._pump
+        # Per account: queue seq -> its message being written, and to which subscriptions.
+        self._in_flight: dict[str, dict[int, _Flight]] = {}
+        self._flying_to: dict[str, frozenset[int]] = {}
         self.network.on_account = self._account_added
         self.network.on_account_gone = self._account_gone
         self.links = LinkRequests()
@@ -387,28 +429,60 @@ class SandboxDaemon:
         return [s for s in self._subscriptions.values() if s.account in (None, account)]
 
     def _pump(self, account: str) -> None:
+        """Hand what is queued for `account` to its subscribers. A message leaves the queue
+        once it was written to one of them, as signal-cli acknowledges a message to Signal's
+        server only after writing it; one whose writes all failed (the client went away) stays
+        queued for the next subscriber."""
         self._arrivals.setdefault(account, asyncio.Event()).set()
         subs = self._receiving(account)
         if not subs and self.receive_mode != "on-start":
             return  # stays queued, as on Signal's server, until someone receives
-        # One transaction for the batch: its removal from the queue and the receipts it
-        # causes (a commit per message would cost more than the rest of handing it over).
-        with self.network.store.transaction():
-            queued = self.network.store.queued(account)
+        store = self.network.store
+        flying = self._in_flight.setdefault(account, {})
+        to = frozenset(sub.id for sub in subs)
+        if flying and self._flying_to.get(account) != to:
+            return  # the subscribers changed: the rest waits for those writes to end, in order
+        self._flying_to[account] = to
+        # One transaction for the batch (a commit per message would cost more than the rest).
+        with store.transaction():
+            queued = [(s, m) for s, m in store.queued(account) if s not in flying]
             if not queued:
                 return
-            self.network.store.dequeue([seq for seq, _ in queued])
-            for _, message in queued:
+            if not subs:  # on-start with nobody listening: received and gone, as in signal-cli
+                store.dequeue([seq for seq, _ in queued])
+            for seq, message in queued:
                 delivered_now(message["envelope"])
                 self.network.download_attachments(message)
+                if not subs:
+                    self.network.handed_over(account, message)
+                    continue
+                flying[seq] = _Flight(account, message, len(subs))
+                written = functools.partial(self._written, account, seq)
                 for sub in subs:
                     if sub.explicit:
                         params: dict[str, Any] = {"subscription": sub.id, "result": message}
                     else:
                         params = message
                     notification = {"jsonrpc": "2.0", "method": "receive", "params": params}
-                    sub.connection.send(notification)
-                self.network.handed_over(account, message)
+                    sub.connection.send(notification, written)
+
+    def _written(self, account: str, seq: int, ok: bool) -> None:
+        flying = self._in_flight.get(account, {})
+        flight = flying.get(seq)
+        if flight is None:
+            return
+        flight.ok = flight.ok or ok
+        flight.waiting -= 1
+        if flight.waiting:
+            return
+        del flying[seq]
+        if flight.ok:
+            with self.network.store.transaction():
+                self.network.store.dequeue([seq])
+                self.network.handed_over(account, flight.message)
+        if not flying:
+            # What failed, or waited for these writes, goes to whoever receives now.
+            asyncio.get_running_loop().call_soon(self._pump, account)
 
     async def _receive(self, account: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
         params = typed(
