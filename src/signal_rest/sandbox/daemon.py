@@ -445,7 +445,8 @@ class SandboxDaemon:
         self._flying_to[account] = to
         # One transaction for the batch (a commit per message would cost more than the rest).
         with store.transaction():
-            queued = [(s, m) for s, m in store.queued(account) if s not in flying]
+            # Those being written are the oldest, and went in order: only what came after them.
+            queued = store.queued(account, after=next(reversed(flying), 0))
             if not queued:
                 return
             if not subs:  # on-start with nobody listening: received and gone, as in signal-cli

@@ -186,9 +186,15 @@ class Store:
             "INSERT INTO queue (number, message) VALUES (?, ?)", number, jsoncodec.column(message)
         )
 
-    def queued(self, number: str, limit: int = -1) -> list[tuple[int, dict[str, Any]]]:
+    def queued(
+        self, number: str, limit: int = -1, *, after: int = 0
+    ) -> list[tuple[int, dict[str, Any]]]:
+        """Messages queued for `number` (with seq above `after`), oldest first."""
         rows = self.all(
-            "SELECT seq, message FROM queue WHERE number = ? ORDER BY seq LIMIT ?", number, limit
+            "SELECT seq, message FROM queue WHERE number = ? AND seq > ? ORDER BY seq LIMIT ?",
+            number,
+            after,
+            limit,
         )
         return [(int(r["seq"]), jsoncodec.loads(r["message"])) for r in rows]
 
