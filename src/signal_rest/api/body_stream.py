@@ -36,7 +36,16 @@ from signal_rest.domain.attachment_stream import StreamedAttachment
 from signal_rest.domain.attachments import Decoded
 from signal_rest.errors import PayloadTooLarge, ValidationError
 
-__all__ = ["ATTACHMENT", "ATTACHMENTS", "AVATAR", "HEAD_BYTES", "STREAM_AFTER", "file_body"]
+__all__ = [
+    "ATTACHMENT",
+    "ATTACHMENTS",
+    "AVATAR",
+    "HEAD_BYTES",
+    "STREAM_AFTER",
+    "BodyScanner",
+    "FileField",
+    "file_body",
+]
 
 M = TypeVar("M", bound=RequestModel)
 
@@ -98,7 +107,7 @@ async def file_body(
             data_uri=field.data_uri,
         )
 
-    scanner: _Scanner | None = None
+    scanner: BodyScanner | None = None
     buffered = bytearray()
     try:
         size = 0
@@ -111,7 +120,7 @@ async def file_body(
                 continue
             buffered += chunk
             if len(buffered) > STREAM_AFTER:
-                scanner = _Scanner(fields, start, max_depth=settings.max_json_depth)
+                scanner = BodyScanner(fields, start, max_depth=settings.max_json_depth)
                 scanner.feed(bytes(buffered))
                 buffered = bytearray()
         if scanner is None:
@@ -143,7 +152,7 @@ _HIGH_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89abAB][0-9a-fA-F]{2}")
 _PLAIN, _KEY, _FILE = 0, 1, 2
 
 
-class _Scanner:
+class BodyScanner:
     """Splits a JSON body into what is kept (`finish`'s bytes) and the file strings, decoded
     by `start(head, field)`'s attachments. It only tracks what it needs: the depth, whether a
     top-level string is a key, and the last key; the JSON parser judges the rest."""
