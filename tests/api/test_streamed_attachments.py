@@ -205,6 +205,39 @@ def test_an_avatar_is_streamed_and_its_errors_keep_their_text(accounts: RunningS
     assert temp_files(accounts) == []
 
 
+def test_a_group_avatar_is_streamed(accounts: RunningService) -> None:
+    created = accounts.client.post(f"/v1/groups/{ALICE}", json={"name": "Club", "members": [BOB]})
+    group_id = created.json()["id"]
+    image = b"\x89PNG\r\n\x1a\n" + b"".join(random_chunks(3 * MIB, seed=7))
+    body = b'{"name": "Club", "base64_avatar": "' + base64.encodebytes(image) + b'"}'
+    response = accounts.client.put(f"/v1/groups/{ALICE}/{group_id}", content=body)
+    assert response.status_code == 204, response.text
+    assert temp_files(accounts) == []
+    avatar = accounts.client.get(f"/v1/groups/{BOB}/{group_id}/avatar")
+    assert (avatar.status_code, avatar.headers["content-type"]) == (200, "image/png")
+    assert avatar.content == image
+
+
+def test_v1_send_streams_its_attachment(accounts: RunningService) -> None:
+    data = b"".join(random_chunks(3 * MIB, seed=8))
+    body = json.dumps(
+        {
+            "number": ALICE,
+            "recipients": [BOB],
+            "message": "v1",
+            "base64_attachment": "data:application/pdf;filename=C%3A%5Cscans%5Creport.pdf;base64,"
+            + base64.b64encode(data).decode(),
+        }
+    )
+    response = accounts.client.post("/v1/send", content=body)
+    assert response.status_code == 201, response.text
+    assert temp_files(accounts) == []
+    [message] = receive_until(accounts.client, BOB, 1)
+    [attachment] = message["envelope"]["dataMessage"]["attachments"]
+    assert (attachment["filename"], attachment["size"]) == ("report.pdf", len(data))
+    assert accounts.client.get(f"/v1/attachments/{attachment['id']}").content == data
+
+
 def test_a_client_that_goes_away_midway_leaves_no_file(accounts: RunningService) -> None:
     size = 30 * MIB
     conn = open_post(accounts, "/v2/send", body_length("", size))
