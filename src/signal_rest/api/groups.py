@@ -13,6 +13,7 @@ from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
+from signal_rest.api.body_stream import AVATAR, file_body
 from signal_rest.api.deps import BackendDep, account, query_flag
 from signal_rest.api.responses import JSONResponse
 from signal_rest.api.schemas import BODY, DAEMON, empty, errors, ok
@@ -231,7 +232,13 @@ async def update_group(
 ) -> Response:
     number = account(number)
     internal_id = rest_to_internal(groupid)
-    body = parse_json_body(UpdateGroup, await read_body(request, files=True))
+    async with file_body(request, UpdateGroup, AVATAR, backend) as (body, decoded):
+        params = _update_params(body, internal_id, number)
+        await update_with_avatar(backend, params, body.base64_avatar, decoded)
+    return Response(status_code=204)
+
+
+def _update_params(body: UpdateGroup, internal_id: str, number: str) -> dict[str, Any]:
     permissions = body.permissions
     params: dict[str, Any] = {"groupId": internal_id}
     params.update(
@@ -251,8 +258,7 @@ async def update_group(
         # `expiration_time` is always sent, 0 included; an absent or null one is not.
         params["expiration"] = body.expiration_time
     params["account"] = number
-    await update_with_avatar(backend, params, body.base64_avatar)
-    return Response(status_code=204)
+    return params
 
 
 async def _group_action(number: str, groupid: str, backend: Backend, method: str) -> Response:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
+from signal_rest.api.body import RequestModel, body_doc
+from signal_rest.api.body_stream import AVATAR, file_body
 from signal_rest.api.deps import BackendDep, account
 from signal_rest.api.schemas import BODY, DAEMON, empty, errors
 from signal_rest.errors import ValidationError
@@ -41,10 +42,15 @@ class UpdateProfile(RequestModel):
 )
 async def put_profile(number: str, request: Request, backend: BackendDep) -> Response:
     number = account(number)
-    body = parse_json_body(UpdateProfile, await read_body(request, files=True))
-    if not body.name:
-        raise ValidationError("Couldn't process request - profile name missing")
-    await update_profile(
-        backend, number, name=body.name, about=body.about, base64_avatar=body.base64_avatar
-    )
+    async with file_body(request, UpdateProfile, AVATAR, backend) as (body, decoded):
+        if not body.name:
+            raise ValidationError("Couldn't process request - profile name missing")
+        await update_profile(
+            backend,
+            number,
+            name=body.name,
+            about=body.about,
+            base64_avatar=body.base64_avatar,
+            decoded=decoded,
+        )
     return Response(status_code=204)

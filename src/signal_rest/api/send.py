@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NotRequired
 
@@ -9,12 +10,14 @@ from fastapi import APIRouter, Request
 from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
-from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
+from signal_rest.api.body import RequestModel, body_doc
+from signal_rest.api.body_stream import ATTACHMENT, ATTACHMENTS, file_body
 from signal_rest.api.deps import BackendDep
 from signal_rest.api.responses import JSONResponse
 from signal_rest.api.schemas import BODY, DAEMON, error, errors, ok
 from signal_rest.auth.guard import require_account
 from signal_rest.backend import Backend
+from signal_rest.domain.attachments import Decoded
 from signal_rest.domain.groupids import rest_to_internal
 from signal_rest.domain.linkpreview import validate_link_preview
 from signal_rest.domain.recipients import split_for_send
@@ -184,10 +187,12 @@ async def send_v2_body(
     *,
     sender: tuple[str, str],
     method: str = "send",
+    decoded: Mapping[str, Decoded] | None = None,
 ) -> list[dict[str, Any]]:
-    """Send a /v2/send-shaped body: `sender` is the param naming who sends, and its value."""
+    """Send a /v2/send-shaped body: `sender` is the param naming who sends, and its value;
+    `decoded`: the attachments `file_body` decoded while reading it."""
     key, number = sender
-    async with PreparedSend(backend) as prepared:
+    async with PreparedSend(backend, decoded) as prepared:
         params = await v2_params(prepared, body, backend.settings.default_signal_text_mode)
         params[key] = number
         return await send_all(backend.rpc, method, params, targets, account=number)
@@ -215,12 +220,14 @@ def v2_targets(body: SendV2) -> list[SendTarget]:
     | SEND_ERRORS,
 )
 async def send_v2(request: Request, backend: BackendDep) -> JSONResponse:
-    body = parse_json_body(SendV2, await read_body(request, files=True))
-    require_account(request, body.number)
-    targets = v2_targets(body)
-    if not body.number:
-        raise ValidationError("Couldn't process request - please provide a valid number")
-    entries = await send_v2_body(backend, body, targets, sender=("account", body.number))
+    async with file_body(request, SendV2, ATTACHMENTS, backend) as (body, decoded):
+        require_account(request, body.number)
+        targets = v2_targets(body)
+        if not body.number:
+            raise ValidationError("Couldn't process request - please provide a valid number")
+        entries = await send_v2_body(
+            backend, body, targets, sender=("account", body.number), decoded=decoded
+        )
     return JSONResponse(entries, status_code=201)
 
 
@@ -233,7 +240,14 @@ async def send_v2(request: Request, backend: BackendDep) -> JSONResponse:
     responses=ok(SendResult, status=201) | SEND_ERRORS,
 )
 async def send_v1(request: Request, backend: BackendDep) -> JSONResponse:
-    body = parse_json_body(SendV1, await read_body(request, files=True))
+    async with file_body(request, SendV1, ATTACHMENT, backend) as (body, decoded):
+        entries = await _send_v1(request, backend, body, decoded)
+    return JSONResponse(entries[0] if len(entries) == 1 else entries, status_code=201)
+
+
+async def _send_v1(
+    request: Request, backend: Backend, body: SendV1, decoded: Mapping[str, Decoded]
+) -> list[dict[str, Any]]:
     require_account(request, body.number)
     if not body.recipients:
         raise ValidationError("Please specify at least one recipient")
@@ -243,10 +257,9 @@ async def send_v1(request: Request, backend: BackendDep) -> JSONResponse:
         targets = [SendTarget.group(rest_to_internal(body.recipients[0]))]
     else:
         targets = [SendTarget.numbers(body.recipients)]
-    async with PreparedSend(backend) as prepared:
+    async with PreparedSend(backend, decoded) as prepared:
         params: dict[str, Any] = {"account": body.number, "message": body.message}
         if body.base64_attachment:
             params["attachment"] = [await prepared.decode(body.base64_attachment)]
         params["notify-self"] = True
-        entries = await send_all(backend.rpc, "send", params, targets, account=body.number)
-    return JSONResponse(entries[0] if len(entries) == 1 else entries, status_code=201)
+        return await send_all(backend.rpc, "send", params, targets, account=body.number)

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 from urllib.parse import unquote
 
 from signal_rest.domain import b64
@@ -30,7 +30,9 @@ from signal_rest.errors import PayloadTooLarge, SignalApiError, ValidationError
 __all__ = [
     "NO_BASE64_DATA",
     "AttachmentSpec",
+    "Decoded",
     "TempAttachments",
+    "basename",
     "decode_to_file",
     "extension_for",
     "parse_attachment",
@@ -99,7 +101,7 @@ def decode_to_file(spec: AttachmentSpec, directory: Path, *, max_bytes: int) -> 
     chunks = b64.iter_decode(spec.payload, layout)
     head = _read_head(chunks)
     # Specs built by hand skip parse_attachment, so the name is reduced to a basename again.
-    name = _basename(spec.filename or "")
+    name = basename(spec.filename or "")
     if name is None:
         name = f"{uuid.uuid4()}{extension_for(sniff_mime(b''.join(head)))}"
     folder = directory / str(uuid.uuid4())
@@ -121,32 +123,57 @@ def decode_to_file(spec: AttachmentSpec, directory: Path, *, max_bytes: int) -> 
     return path
 
 
+class Decoded(Protocol):
+    """An attachment already decoded while the request body was read
+    (`signal_rest.domain.attachment_stream.StreamedAttachment`)."""
+
+    def result(self) -> Path: ...
+
+    def abort(self) -> None: ...
+
+
 class TempAttachments:
     """The temp files of one request, deleted (with their directories) on leaving the block.
 
-    `max_bytes` limits each attachment's decoded size.
+    `max_bytes` limits each attachment's decoded size. `decoded` holds the attachments the body
+    reader decoded as they arrived, under the stand-in strings it put in the body in their
+    place: adding such a string gives that file (or its error) instead of decoding the string.
     """
 
-    def __init__(self, directory: Path, *, max_bytes: int) -> None:
+    def __init__(
+        self, directory: Path, *, max_bytes: int, decoded: Mapping[str, Decoded] | None = None
+    ) -> None:
         self.directory = directory
         self.max_bytes = max_bytes
         self._paths: list[Path] = []
+        self._decoded = dict(decoded or {})
 
     @property
     def paths(self) -> list[Path]:
         return list(self._paths)
+
+    @property
+    def pending(self) -> bool:
+        """Whether `cleanup` has anything to delete."""
+        return bool(self._paths or self._decoded)
 
     def add(self, value: str) -> Path:
         """Parse and decode one `base64_attachments` element; return its file's path."""
         return self.add_spec(parse_attachment(value))
 
     def add_spec(self, spec: AttachmentSpec) -> Path:
-        path = decode_to_file(spec, self.directory, max_bytes=self.max_bytes)
+        decoded = self._decoded.get(spec.payload)
+        if decoded is not None:
+            path = decoded.result()
+        else:
+            path = decode_to_file(spec, self.directory, max_bytes=self.max_bytes)
         self._paths.append(path)
         return path
 
     def cleanup(self) -> None:
         """Delete every file added so far; safe to call more than once."""
+        while self._decoded:
+            self._decoded.popitem()[1].abort()
         while self._paths:
             shutil.rmtree(self._paths.pop().parent, ignore_errors=True)
 
@@ -175,10 +202,12 @@ def _read_head(chunks: Iterator[bytes]) -> list[bytes]:
 
 
 def _safe_filename(raw: str) -> str | None:
-    return _basename(unquote(raw))
+    return basename(unquote(raw))
 
 
-def _basename(path: str) -> str | None:
+def basename(path: str) -> str | None:
+    """The last component of a client's file name, cut to what a file system takes; None when
+    nothing usable is left."""
     # Backslashes count as separators too: Windows clients send `C:\\Users\\me\\photo.jpg`.
     name = path.replace("\\", "/").rsplit("/", 1)[-1].replace("\x00", "")
     if name in ("", ".", ".."):

@@ -19,7 +19,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-__all__ = ["Base64Error", "Layout", "decode", "iter_decode", "scan"]
+__all__ = ["Base64Error", "Layout", "decode", "describe", "iter_decode", "scan"]
 
 # 1 MiB of text (a multiple of 4) decodes to 768 KiB: large enough to keep binascii busy, small
 # enough that a 100 MB attachment never has more than one chunk decoded in memory.
@@ -62,7 +62,7 @@ def scan(text: str) -> Layout:
             raise Base64Error(len(text) - partial, "the input is not padded to a multiple of 4")
         return Layout(end, full_size)
     if text[end] != "=":
-        raise Base64Error(end, _describe(text[end]))
+        raise Base64Error(end, describe(text[end]))
     if partial < 2:
         raise Base64Error(end, "'=' padding in the wrong place")
     pos = end + 1
@@ -106,7 +106,8 @@ def _skip_newlines(text: str, pos: int) -> int:
     return match.end() if match else pos
 
 
-def _describe(char: str) -> str:
+def describe(char: str) -> str:
+    """Why `char` cannot stand where base64 data is expected, in words."""
     if char in "-_":
         return f"{char!r} is URL-safe base64; only the standard alphabet (+ and /) is accepted"
     if char.isspace():

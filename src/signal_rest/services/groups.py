@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from signal_rest.backend import Backend
-from signal_rest.domain.attachments import AttachmentSpec, TempAttachments
+from signal_rest.domain.attachments import AttachmentSpec, Decoded, TempAttachments
 from signal_rest.errors import NotFound, PayloadTooLarge, RpcError, ValidationError
 
 __all__ = ["fetch_groups", "leave_group", "update_group", "update_with_avatar", "write_avatar"]
@@ -53,9 +54,17 @@ def write_avatar(files: TempAttachments, value: str) -> Path:
         raise ValidationError(f"Couldn't decode base64 encoded avatar: {exc.message}") from exc
 
 
-async def update_with_avatar(backend: Backend, params: dict[str, Any], base64_avatar: str) -> None:
-    """`updateGroup` with `params`, plus the avatar (raw base64) written to a temp file."""
-    files = TempAttachments(backend.tmp_dir, max_bytes=backend.settings.max_attachment_bytes)
+async def update_with_avatar(
+    backend: Backend,
+    params: dict[str, Any],
+    base64_avatar: str,
+    decoded: Mapping[str, Decoded] | None = None,
+) -> None:
+    """`updateGroup` with `params`, plus the avatar (raw base64) written to a temp file (or
+    already `decoded` by the body reader, see TempAttachments)."""
+    files = TempAttachments(
+        backend.tmp_dir, max_bytes=backend.settings.max_attachment_bytes, decoded=decoded
+    )
     try:
         if base64_avatar:
             # Decoding a large avatar takes a while: keep the event loop free meanwhile.

@@ -7,10 +7,11 @@ route maps its REST body to signal-cli params, this module runs the calls and ga
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from typing import Any
 
 from signal_rest.backend import Backend
-from signal_rest.domain.attachments import TempAttachments
+from signal_rest.domain.attachments import Decoded, TempAttachments
 from signal_rest.domain.sending import SendTarget, entry_from_result, failed_recipients
 from signal_rest.errors import RateLimited, RpcError, SignalApiError
 from signal_rest.jsonrpc.client import RpcClient
@@ -21,16 +22,17 @@ __all__ = ["PreparedSend", "send_all"]
 class PreparedSend:
     """Decodes a request's attachments to temp files and removes them afterwards."""
 
-    def __init__(self, backend: Backend) -> None:
+    def __init__(self, backend: Backend, decoded: Mapping[str, Decoded] | None = None) -> None:
+        # `decoded`: attachments the body reader already decoded (see TempAttachments).
         self.files = TempAttachments(
-            backend.tmp_dir, max_bytes=backend.settings.max_attachment_bytes
+            backend.tmp_dir, max_bytes=backend.settings.max_attachment_bytes, decoded=decoded
         )
 
     async def __aenter__(self) -> PreparedSend:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        if self.files.paths:  # most sends have none: no trip to a worker thread for them
+        if self.files.pending:  # most sends have none: no trip to a worker thread for them
             await asyncio.to_thread(self.files.cleanup)
 
     async def decode(self, value: str) -> str:
