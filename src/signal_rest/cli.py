@@ -12,6 +12,7 @@ on the command line wins.
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,10 @@ def run(settings: Settings) -> None:
     except ConfigError as exc:
         click.echo(str(exc), err=True)
         sys.exit(2)
+    # What the app built at startup lives as long as the process: out of the collector's
+    # reach, a full collection no longer walks it (a pause of milliseconds on every one).
+    gc.collect()
+    gc.freeze()
     uvicorn.Server(server_config(app, settings)).run()
 
 
