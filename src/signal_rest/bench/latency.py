@@ -17,10 +17,10 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
-from signal_rest.bench.generator import SENDERS, send, sender_of
+from signal_rest.bench.generator import SENDERS, Sent, send, sender_of
 from signal_rest.bench.listeners import CONSUMERS
 from signal_rest.bench.options import Options
-from signal_rest.bench.processes import ACCOUNT, BenchError, World
+from signal_rest.bench.processes import ACCOUNT, BenchError, Service, World
 from signal_rest.bench.report import Check, Figure, Outcome
 from signal_rest.bench.stats import percentile
 
@@ -100,34 +100,38 @@ def _kept_up(results: dict[str, Any], size: Size, load: float) -> Figure:
     )
 
 
+def listen(
+    world: World, service: Service, name: str, messages: int, rate: float, *listeners: str
+) -> tuple[Sent, dict[str, Any]]:
+    """`messages` sent at `rate` to the account of `service` while the listeners (named; all
+    three consumers by default) receive them in a process of their own (its log: NAME.log);
+    what was sent, and the listeners' results by name."""
+    out = world.root / f"{name}.json"
+    args = [str(service.port), ACCOUNT, str(messages), str(out), *listeners]
+    process = world.helper(name, "signal_rest.bench.listeners", *args)
+    deadline = time.monotonic() + 30
+    while not out.with_name(out.name + ".ready").exists():
+        process.alive()
+        if time.monotonic() > deadline:
+            raise BenchError(f"the {name} did not connect:\n{process.tail()}")
+        time.sleep(0.05)
+    sent = send(world.socket, count=messages, rate=rate)
+    try:
+        process.process.wait(IDLE_LIMIT)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"the {name} did not finish:\n{process.tail()}") from None
+    if not out.exists():
+        raise BenchError(f"the {name} wrote no results:\n{process.tail()}")
+    results: dict[str, Any] = json.loads(out.read_text())
+    return sent, results
+
+
 def measure(world: World, options: Options) -> Outcome:
     size = SHORT if options.short else FULL
     rate = options.rate
     service = world.service("latency")
     world.register(service)
-    out = world.root / "listeners.json"
-    listeners = world.helper(
-        "listeners",
-        "signal_rest.bench.listeners",
-        str(service.port),
-        ACCOUNT,
-        str(size.messages),
-        str(out),
-    )
-    deadline = time.monotonic() + 30
-    while not out.with_name(out.name + ".ready").exists():
-        listeners.alive()
-        if time.monotonic() > deadline:
-            raise BenchError(f"the listeners did not connect:\n{listeners.tail()}")
-        time.sleep(0.05)
-    sent = send(world.socket, count=size.messages, rate=rate)
-    try:
-        listeners.process.wait(IDLE_LIMIT)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"the listeners did not finish:\n{listeners.tail()}") from None
-    if not out.exists():
-        raise BenchError(f"the listeners wrote no results:\n{listeners.tail()}")
-    results = json.loads(out.read_text())
+    sent, results = listen(world, service, "listeners", size.messages, rate)
     service.stop()
     figures: list[Figure] = []
     checks: list[Check] = []

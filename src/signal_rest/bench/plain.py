@@ -10,17 +10,14 @@ are a warm-up, left out of the percentiles but not of the correctness check.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import time
 from collections import defaultdict
 from typing import Any
 
-from signal_rest.bench.generator import send, sender_of
-from signal_rest.bench.latency import FULL, GOAL_P99_MS, IDLE_LIMIT, SHORT, Size
+from signal_rest.bench.generator import sender_of
+from signal_rest.bench.latency import FULL, GOAL_P99_MS, SHORT, Size, listen
 from signal_rest.bench.listeners import PLAIN
 from signal_rest.bench.options import Options
-from signal_rest.bench.processes import ACCOUNT, BenchError, World
+from signal_rest.bench.processes import World
 from signal_rest.bench.report import Check, Figure, Outcome
 from signal_rest.bench.stats import percentile
 
@@ -59,30 +56,8 @@ def measure(world: World, options: Options) -> Outcome:
     rate = options.rate
     service = world.service("plain")
     world.register(service)
-    out = world.root / "plain.json"
-    listener = world.helper(
-        "plain-listener",
-        "signal_rest.bench.listeners",
-        str(service.port),
-        ACCOUNT,
-        str(size.messages),
-        str(out),
-        PLAIN,
-    )
-    deadline = time.monotonic() + 30
-    while not out.with_name(out.name + ".ready").exists():
-        listener.alive()
-        if time.monotonic() > deadline:
-            raise BenchError(f"the plain websocket did not connect:\n{listener.tail()}")
-        time.sleep(0.05)
-    sent = send(world.socket, count=size.messages, rate=rate)
-    try:
-        listener.process.wait(IDLE_LIMIT)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"the plain websocket did not finish:\n{listener.tail()}") from None
-    if not out.exists():
-        raise BenchError(f"the plain websocket wrote no results:\n{listener.tail()}")
-    data = json.loads(out.read_text())[PLAIN]
+    sent, results = listen(world, service, "plain-listener", size.messages, rate, PLAIN)
+    data = results[PLAIN]
     service.stop()
     latencies = [(got - at) / 1e6 for seq, at, got in data["arrivals"] if seq >= size.warmup]
     p50, p99, worst = (percentile(latencies, p) for p in (50, 99, 100))
