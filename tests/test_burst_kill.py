@@ -40,7 +40,7 @@ from websockets.sync.client import connect
 
 from signal_rest.inbox.delivery import MAX_UNCOMMITTED
 from signal_rest.jsonrpc.client import NOTIFICATIONS_AHEAD
-from tests.support.standalone import SandboxProcess, ServiceProcess
+from tests.support.standalone import SandboxProcess, ServiceProcess, serving
 from tests.support.waiting import wait_until
 
 ACCOUNT = "+4915100000001"
@@ -155,13 +155,8 @@ def drain(service: ServiceProcess) -> list[str]:
 def world(tmp_path: Path) -> Iterator[tuple[SandboxProcess, ServiceProcess]]:
     sandbox = SandboxProcess(tmp_path / "sandbox")
     service = ServiceProcess(tmp_path / "service", sandbox.socket)
-    try:
-        service.start()
-        service.register(sandbox, ACCOUNT)
-        yield sandbox, service
-    finally:
-        service.stop()
-        sandbox.stop()
+    with serving(sandbox, service, ACCOUNT) as started:
+        yield started
 
 
 def test_a_kill_mid_burst_loses_only_what_was_in_flight(

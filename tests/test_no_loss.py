@@ -29,7 +29,7 @@ from standardwebhooks import Webhook
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 from websockets.sync.client import connect
 
-from tests.support.standalone import SandboxProcess, ServiceProcess
+from tests.support.standalone import SandboxProcess, ServiceProcess, serving
 from tests.support.waiting import wait_until
 from tests.support.webhook_target import WebhookTarget
 
@@ -239,13 +239,8 @@ def world(tmp_path: Path, target: WebhookTarget) -> Iterator[tuple[SandboxProces
         webhook_secret=WEBHOOK_SECRET,
         webhook_max_backoff_seconds="1",
     )
-    try:
-        service.start()
-        service.register(sandbox, ACCOUNT)
-        yield sandbox, service
-    finally:
-        service.stop()
-        sandbox.stop()
+    with serving(sandbox, service, ACCOUNT) as started:
+        yield started
 
 
 def test_every_consumer_gets_all_messages_across_two_kills(

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +126,20 @@ class ServiceProcess:
                 "SELECT COUNT(*) FROM messages WHERE account = ?", (account,)
             ).fetchone()[0]
             return count
+
+
+@contextlib.contextmanager
+def serving(
+    sandbox: SandboxProcess, service: ServiceProcess, account: str
+) -> Iterator[tuple[SandboxProcess, ServiceProcess]]:
+    """`service` started on `sandbox` with `account` registered; both stopped at the end."""
+    try:
+        service.start()
+        service.register(sandbox, account)
+        yield sandbox, service
+    finally:
+        service.stop()
+        sandbox.stop()
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
