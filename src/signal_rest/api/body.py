@@ -11,6 +11,7 @@ shape is checked (`signal_rest.api.nesting`): too deep or too many values is a 4
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, TypeVar
 
@@ -105,12 +106,19 @@ def load_json(raw: bytes) -> Any:
     return _replace_lone_surrogates(value) if _SURROGATE_ESCAPE.search(raw) else value
 
 
-def _fold_keys(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+@functools.cache  # per model class: its fields do not change
+def _names(model: type[BaseModel]) -> dict[str, str]:
+    """The model's field names and aliases, lower-cased, to the field name."""
     names: dict[str, str] = {}
     for name, field in model.model_fields.items():
         names[name.lower()] = name
         if field.alias:
             names[field.alias.lower()] = name
+    return names
+
+
+def _fold_keys(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    names = _names(model)
     folded: dict[str, Any] = {}
     for key, value in data.items():
         target = names.get(key.lower()) if isinstance(key, str) else None

@@ -7,7 +7,7 @@ route maps its REST body to signal-cli params, this module runs the calls and ga
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from signal_rest.backend import Backend
@@ -60,6 +60,14 @@ def _explained(exc: RpcError) -> RpcError:
     return RpcError(exc.code, f"{exc.message} ({detail})", exc.data)
 
 
+async def _outcome(call: Awaitable[Any]) -> Any:
+    """What the call returned or raised, as gather(return_exceptions=True) gives it."""
+    try:
+        return await call
+    except Exception as exc:
+        return exc
+
+
 async def send_all(
     rpc: RpcClient,
     method: str,
@@ -74,10 +82,11 @@ async def send_all(
     entry is `{"timestamp": …}` with its per-recipient errors (signal-cli reported them), or
     `{"error": "<text>", "recipients": [<target>]}` — never silently dropped.
     """
-    outcomes = await asyncio.gather(
-        *(rpc.call(method, {**base, **target.params}) for target in targets),
-        return_exceptions=True,
-    )
+    calls = [rpc.call(method, {**base, **target.params}) for target in targets]
+    if len(calls) == 1:  # the usual send: no tasks to make for one call
+        outcomes: list[Any] = [await _outcome(calls[0])]
+    else:
+        outcomes = await asyncio.gather(*calls, return_exceptions=True)
     entries: list[dict[str, Any]] = []
     failures: list[SignalApiError] = []
     for target, outcome in zip(targets, outcomes, strict=True):
