@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -48,6 +49,10 @@ def run(
     trust_new_identities: str = "on-first-use",
 ) -> None:
     """Serve the sandbox until SIGINT/SIGTERM, on uvloop where it is installed."""
+    # What was imported and built so far lives as long as the process: out of the collector's
+    # reach, a full collection no longer walks it.
+    gc.collect()
+    gc.freeze()
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(
             serve(
