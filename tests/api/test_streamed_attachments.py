@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.api.test_hostile_input import read_answer
 from tests.support.flows import ALICE, BOB, receive_until
 from tests.support.service import RunningService, start_service
 from tests.support.waiting import wait_until
@@ -65,23 +66,9 @@ def open_post(service: RunningService, path: str, length: int | None) -> socket.
     return conn
 
 
-def read_answer(conn: socket.socket) -> tuple[int, object]:
-    data = b""
-    while b"\r\n\r\n" not in data:
-        chunk = conn.recv(65536)
-        assert chunk, f"closed without an answer: {data!r}"
-        data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    length = next(
-        int(line.split(b":")[1])
-        for line in head.lower().split(b"\r\n")
-        if line.startswith(b"content-length:")
-    )
-    while len(body) < length:
-        chunk = conn.recv(65536)
-        assert chunk, "closed in the answer"
-        body += chunk
-    return int(head.split(b" ")[1]), json.loads(body)
+def status_and_body(answer: tuple[int, bytes, object]) -> tuple[int, object]:
+    status, _head, body = answer
+    return status, body
 
 
 def download_sha256(service: RunningService, ident: str) -> tuple[int, str]:
@@ -266,7 +253,7 @@ def test_a_declared_length_over_the_limit_is_refused_before_the_body(
     small_limit: RunningService,
 ) -> None:
     with open_post(small_limit, "/v2/send", 10 * MIB + 1) as conn:
-        assert read_answer(conn) == (413, TOO_LARGE)
+        assert status_and_body(read_answer(conn)) == (413, TOO_LARGE)
 
 
 def test_a_chunked_body_is_refused_once_it_passes_the_limit(small_limit: RunningService) -> None:
@@ -285,6 +272,6 @@ def test_a_chunked_body_is_refused_once_it_passes_the_limit(small_limit: Running
             except OSError:
                 break  # answered and closed
             sent += len(piece)
-        assert read_answer(conn) == (413, TOO_LARGE)
+        assert status_and_body(read_answer(conn)) == (413, TOO_LARGE)
     assert 10 * MIB < sent < 30 * MIB
     wait_until(lambda: temp_files(small_limit) == [], "the temp file to go")
