@@ -18,7 +18,7 @@ import pytest
 
 from tests.support.flows import ALICE, BOB, receive_until
 from tests.support.service import RunningService, start_service
-from tests.support.shapes import UUID, data_message
+from tests.support.shapes import UUID, data_message, received
 from tests.support.standalone import SandboxProcess
 from tests.support.tokens import bearer, create_token
 
@@ -85,29 +85,21 @@ def test_received_attachments_are_listed_downloaded_and_deleted(
     [message] = receive_until(client, ALICE, 1)
     envelope = message["envelope"]
     png, pdf = envelope["dataMessage"]["attachments"]
-    assert UUID.match(envelope["sourceUuid"])
     assert png["filename"].endswith(".png") and UUID.match(png["filename"][: -len(".png")])
-    assert message == {
-        "envelope": {
-            "source": CAROL,
-            "sourceNumber": CAROL,
-            "sourceUuid": envelope["sourceUuid"],
-            "sourceName": None,
-            "sourceDevice": 1,
-            "timestamp": ts,
-            "serverReceivedTimestamp": envelope["serverReceivedTimestamp"],
-            "serverDeliveredTimestamp": envelope["serverDeliveredTimestamp"],
-            "dataMessage": data_message(
-                ts,
-                "files",
-                attachments=[
-                    attachment_entry(png, "image/png", png["filename"], len(PNG)),
-                    attachment_entry(pdf, "application/pdf", "report.pdf", len(PDF)),
-                ],
-            ),
-        },
-        "account": ALICE,
-    }
+    assert message == received(
+        message,
+        account=ALICE,
+        source=CAROL,
+        ts=ts,
+        data=data_message(
+            ts,
+            "files",
+            attachments=[
+                attachment_entry(png, "image/png", png["filename"], len(PNG)),
+                attachment_entry(pdf, "application/pdf", "report.pdf", len(PDF)),
+            ],
+        ),
+    )
 
     listed = client.get("/v1/attachments")
     assert (listed.status_code, listed.json()) == (200, sorted([png["id"], pdf["id"]]))

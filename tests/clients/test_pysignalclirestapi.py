@@ -18,9 +18,10 @@ from pysignalclirestapi import SignalCliRestApi, SignalCliRestApiHTTPBasicAuth
 from pysignalclirestapi.api import SignalCliRestApiError
 
 from signal_rest import __version__
+from tests.support import shapes
 from tests.support.flows import ALICE, BOB, is_content, receive_until
 from tests.support.service import RunningService
-from tests.support.shapes import UUID, data_message
+from tests.support.shapes import data_message
 from tests.support.tokens import bearer, create_token
 
 OUTSIDER = "+4915100000009"
@@ -31,28 +32,6 @@ PNG = base64.b64decode(
 PDF = b"%PDF-1.4 quarterly report"
 TEXT = b"Front door opened at 07:15\nBack door closed\n"
 GROUP_ID = re.compile(r"^group\.[a-zA-Z0-9]{59}=$")
-
-
-def expected(
-    message: dict[str, Any], *, account: str, source: str, ts: int, data: dict[str, Any]
-) -> dict[str, Any]:
-    envelope = message["envelope"]
-    assert UUID.match(envelope["sourceUuid"]), envelope
-    assert envelope["serverDeliveredTimestamp"] >= envelope["serverReceivedTimestamp"] >= ts
-    return {
-        "envelope": {
-            "source": source,
-            "sourceNumber": source,
-            "sourceUuid": envelope["sourceUuid"],
-            "sourceName": None,
-            "sourceDevice": 1,
-            "timestamp": ts,
-            "serverReceivedTimestamp": envelope["serverReceivedTimestamp"],
-            "serverDeliveredTimestamp": envelope["serverDeliveredTimestamp"],
-            "dataMessage": data,
-        },
-        "account": account,
-    }
 
 
 def sent_timestamp(result: Any) -> int:
@@ -86,7 +65,7 @@ def test_client_send_message_reaches_the_number(
 ) -> None:
     ts = sent_timestamp(alice.send_message("Hello from HA", [BOB]))
     [received] = receive_until(accounts.client, BOB, 1)
-    assert received == expected(
+    assert received == shapes.received(
         received, account=BOB, source=ALICE, ts=ts, data=data_message(ts, "Hello from HA")
     )
 
@@ -121,7 +100,7 @@ def test_client_send_message_with_attachment_sniffs_its_mime_type(
     [received] = receive_until(accounts.client, BOB, 1)
     [attachment] = received["envelope"]["dataMessage"]["attachments"]
     assert attachment["filename"].endswith(extension)
-    assert received == expected(
+    assert received == shapes.received(
         received,
         account=BOB,
         source=ALICE,
@@ -155,7 +134,7 @@ def test_client_send_message_with_notify_self_reaches_the_others(
     assert ts > note_ts
 
     [received] = receive_until(accounts.client, BOB, 1)
-    assert received == expected(
+    assert received == shapes.received(
         received, account=BOB, source=ALICE, ts=ts, data=data_message(ts, "for bob")
     )
 
@@ -245,10 +224,10 @@ def test_client_receive_uses_the_websocket(
     received = alice.receive(timeout=1)
 
     assert received == [
-        expected(
+        shapes.received(
             received[0], account=ALICE, source=OUTSIDER, ts=first, data=data_message(first, "first")
         ),
-        expected(
+        shapes.received(
             received[1],
             account=ALICE,
             source=OUTSIDER,
@@ -334,7 +313,7 @@ def test_client_adds_and_removes_a_reaction(
             "targetSentTimestamp": target,
             "isRemove": is_remove,
         }
-        assert message == expected(
+        assert message == shapes.received(
             message,
             account=BOB,
             source=ALICE,

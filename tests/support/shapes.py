@@ -22,12 +22,12 @@ def data_message(ts: int, text: str | None, **extra: Any) -> dict[str, Any]:
     }
 
 
-def received_text(
-    message: dict[str, Any], *, account: str, source: str, ts: int, text: str
+def received(
+    message: dict[str, Any], *, account: str, source: str, ts: int, data: dict[str, Any]
 ) -> dict[str, Any]:
-    """The whole `{envelope, account}` object of a text `source` sent from outside (no profile
-    name), as signal-cli writes it; only the network-made values are taken from `message`, after
-    their shape is checked."""
+    """The whole `{envelope, account}` object of a `dataMessage` `source` sent from outside (no
+    profile name), as signal-cli writes it; only the network-made values are taken from
+    `message`, after their shape is checked."""
     envelope = message["envelope"]
     assert UUID.match(envelope["sourceUuid"]), envelope
     assert envelope["serverReceivedTimestamp"] >= ts
@@ -42,10 +42,17 @@ def received_text(
             "timestamp": ts,
             "serverReceivedTimestamp": envelope["serverReceivedTimestamp"],
             "serverDeliveredTimestamp": envelope["serverDeliveredTimestamp"],
-            "dataMessage": data_message(ts, text),
+            "dataMessage": data,
         },
         "account": account,
     }
+
+
+def received_text(
+    message: dict[str, Any], *, account: str, source: str, ts: int, text: str
+) -> dict[str, Any]:
+    """`received` for a plain text."""
+    return received(message, account=account, source=source, ts=ts, data=data_message(ts, text))
 
 
 # Group bodies with an invalid permission or link, and the Go project's text for each.
