@@ -213,6 +213,34 @@ def bad_property(prop: str, expected: str, value: Any) -> str:
     )
 
 
+_REQUEST_KEYS = ("jsonrpc", "method", "id", "params")
+
+
+def request_error(entry: Any) -> tuple[Any, str] | None:
+    """Why `entry` does not map onto signal-cli's JsonRpcRequest, as Jackson and signal-cli say
+    it: (the id to answer with, None when the answer has none; the message of the -32600
+    error), or None for a well-formed request."""
+    if not isinstance(entry, dict):
+        return None, not_a_request(entry)
+    rid = entry.get("id")
+    if isinstance(rid, list | dict):
+        return None, bad_property("id", "ValueNode", rid)
+    params = entry.get("params")
+    if params is not None and not isinstance(params, list | dict):
+        return rid, bad_property("params", "ContainerNode", params)
+    for key in entry:
+        if key not in _REQUEST_KEYS:
+            return rid, unrecognized_field(
+                REQUEST_CLASS, key, ["method", "id", "jsonrpc", "params"]
+            )
+    version = entry.get("jsonrpc")
+    if version is None or java_string(version) != "2.0":
+        return rid, "only jsonrpc version 2.0 is supported"
+    if entry.get("method") is None:
+        return rid, "method field must be set"
+    return None
+
+
 def not_a_request(value: Any) -> str:
     if isinstance(value, list):
         return (

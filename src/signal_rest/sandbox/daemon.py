@@ -14,14 +14,11 @@ from typing import Any
 from signal_rest import jsoncodec
 from signal_rest.jsonrpc.jackson import (
     PARAMS_ARRAY,
-    REQUEST_CLASS,
     JacksonParseError,
-    bad_property,
     java_string,
     json_type_name,
-    not_a_request,
     parse_line,
-    unrecognized_field,
+    request_error,
 )
 
 from .commands import COMMANDS
@@ -295,30 +292,10 @@ class SandboxDaemon:
 
     def _check(self, entry: Any) -> _Request | dict[str, Any]:
         """Map one request value like Jackson maps it onto JsonRpcRequest."""
-        if not isinstance(entry, dict):
-            return _response(None, error=RpcError(INVALID_REQUEST, not_a_request(entry)))
-        rid = entry.get("id", _ABSENT)
-        if isinstance(rid, list | dict):
-            return _response(
-                None, error=RpcError(INVALID_REQUEST, bad_property("id", "ValueNode", rid))
-            )
-        params = entry.get("params")
-        if params is not None and not isinstance(params, list | dict):
-            message = bad_property("params", "ContainerNode", params)
-            return _response(rid, error=RpcError(INVALID_REQUEST, message))
-        for key in entry:
-            if key not in ("jsonrpc", "method", "id", "params"):
-                known = ["method", "id", "jsonrpc", "params"]
-                message = unrecognized_field(REQUEST_CLASS, key, known)
-                return _response(rid, error=RpcError(INVALID_REQUEST, message))
-        version = entry.get("jsonrpc")
-        if version is None or java_string(version) != "2.0":
-            error = RpcError(INVALID_REQUEST, "only jsonrpc version 2.0 is supported")
-            return _response(rid, error=error)
-        method = entry.get("method")
-        if method is None:
-            return _response(rid, error=RpcError(INVALID_REQUEST, "method field must be set"))
-        return _Request(rid, java_string(method), params)
+        refused = request_error(entry)
+        if refused is not None:
+            return _response(refused[0], error=RpcError(INVALID_REQUEST, refused[1]))
+        return _Request(entry.get("id", _ABSENT), java_string(entry["method"]), entry.get("params"))
 
     async def _execute(self, connection: _Connection, request: _Request) -> dict[str, Any] | None:
         try:

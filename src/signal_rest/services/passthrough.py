@@ -21,14 +21,11 @@ from typing import Any
 
 from signal_rest.jsonrpc.client import RpcClient
 from signal_rest.jsonrpc.jackson import (
-    REQUEST_CLASS,
     JacksonParseError,
-    bad_property,
     java_string,
     json_type_name,
-    not_a_request,
     parse_line,
-    unrecognized_field,
+    request_error,
 )
 
 __all__ = ["HTTP_ONLY_UNAVAILABLE", "encode", "rpc"]
@@ -40,7 +37,6 @@ PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 _ABSENT = object()
-_KNOWN = ("jsonrpc", "method", "id", "params")
 
 
 def _error(request_id: Any, code: int, message: str) -> dict[str, Any]:
@@ -68,24 +64,8 @@ def _parse(body: bytes) -> tuple[Any, dict[str, Any] | None]:
 
 def _check(entry: Any) -> dict[str, Any] | None:
     """The error signal-cli answers for a value that does not map onto its request class."""
-    if not isinstance(entry, dict):
-        return _error(_ABSENT, INVALID_REQUEST, not_a_request(entry))
-    rid = entry.get("id", _ABSENT)
-    if isinstance(rid, list | dict):
-        return _error(_ABSENT, INVALID_REQUEST, bad_property("id", "ValueNode", rid))
-    params = entry.get("params")
-    if params is not None and not isinstance(params, list | dict):
-        return _error(rid, INVALID_REQUEST, bad_property("params", "ContainerNode", params))
-    for key in entry:
-        if key not in _KNOWN:
-            known = ["method", "id", "jsonrpc", "params"]
-            return _error(rid, INVALID_REQUEST, unrecognized_field(REQUEST_CLASS, key, known))
-    version = entry.get("jsonrpc")
-    if version is None or java_string(version) != "2.0":
-        return _error(rid, INVALID_REQUEST, "only jsonrpc version 2.0 is supported")
-    if entry.get("method") is None:
-        return _error(rid, INVALID_REQUEST, "method field must be set")
-    return None
+    refused = request_error(entry)
+    return None if refused is None else _error(refused[0], INVALID_REQUEST, refused[1])
 
 
 async def _one(client: RpcClient, entry: dict[str, Any], timeout: float) -> dict[str, Any] | None:
