@@ -169,6 +169,8 @@ class SandboxDaemon:
         # Per account: queue seq -> its message being written, and to which subscriptions.
         self._in_flight: dict[str, dict[int, _Flight]] = {}
         self._flying_to: dict[str, frozenset[int]] = {}
+        # Accounts to hand over again once their writes end: one failed, or a hand-over waited.
+        self._pump_after: set[str] = set()
         self.network.on_account = self._account_added
         self.network.on_account_gone = self._account_gone
         self.links = LinkRequests()
@@ -418,7 +420,9 @@ class SandboxDaemon:
         flying = self._in_flight.setdefault(account, {})
         to = frozenset(sub.id for sub in subs)
         if flying and self._flying_to.get(account) != to:
-            return  # the subscribers changed: the rest waits for those writes to end, in order
+            # The subscribers changed: the rest waits for those writes to end, in order.
+            self._pump_after.add(account)
+            return
         self._flying_to[account] = to
         # One transaction for the batch (a commit per message would cost more than the rest).
         with store.transaction():
@@ -458,8 +462,11 @@ class SandboxDaemon:
             with self.network.store.transaction():
                 self.network.store.dequeue([seq])
                 self.network.handed_over(account, flight.message)
-        if not flying:
+        else:
+            self._pump_after.add(account)
+        if not flying and account in self._pump_after:
             # What failed, or waited for these writes, goes to whoever receives now.
+            self._pump_after.discard(account)
             asyncio.get_running_loop().call_soon(self._pump, account)
 
     async def _receive(self, account: str, raw: dict[str, Any]) -> list[dict[str, Any]]:
