@@ -20,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from signal_rest import eventloop
 from signal_rest.config import Settings
 from signal_rest.protocols.http import http_protocol, listen_backlog
 from signal_rest.protocols.websocket import WebSocketProtocol
@@ -43,18 +44,12 @@ def http_parser(settings: Settings) -> str:
 
 def event_loop(settings: Settings) -> str:
     """ "uvloop" or "asyncio", as http_parser."""
-    if settings.event_loop == "auto":
-        return "uvloop" if _installed("uvloop") else "asyncio"
-    return settings.event_loop
+    return eventloop.resolve(settings.event_loop)
 
 
 def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop]:
     """What makes the event loop the service runs on."""
-    if event_loop(settings) == "uvloop":
-        import uvloop
-
-        return uvloop.new_event_loop
-    return asyncio.new_event_loop
+    return eventloop.factory(settings.event_loop)
 
 
 def _protocol_base() -> type[Any]:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import signal
-from collections.abc import Callable
 from pathlib import Path
+
+from signal_rest import eventloop
 
 from .daemon import SandboxDaemon
 
@@ -53,7 +54,7 @@ def run(
     # reach, a full collection no longer walks it.
     gc.collect()
     gc.freeze()
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with asyncio.Runner(loop_factory=eventloop.factory("auto")) as runner:
         runner.run(
             serve(
                 data_dir,
@@ -63,11 +64,3 @@ def run(
                 trust_new_identities=trust_new_identities,
             )
         )
-
-
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop]:
-    try:
-        import uvloop
-    except ImportError:
-        return asyncio.new_event_loop
-    return uvloop.new_event_loop
