@@ -5,8 +5,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser
 
 from signal_rest.config import GO_ENV_ALIASES
+from tests.support.browser import chromium
 from tests.support.flows import ALICE, BOB, register
 from tests.support.service import RunningService, start_service
 
@@ -36,3 +38,10 @@ def accounts(service: RunningService) -> RunningService:
     register(service.client, ALICE)
     register(service.client, BOB)
     return service
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """One headless Chromium for the session's page tests (tests/support/browser.py)."""
+    with chromium() as running:
+        yield running
