@@ -14,7 +14,7 @@ from signal_rest.errors import DaemonUnavailable, RateLimited, RpcError, RpcTime
 from signal_rest.inbox.delivery import Inbox
 from signal_rest.inbox.store import InboxStore
 from signal_rest.jsonrpc.client import NOTIFICATIONS_AHEAD, RpcClient, _reason
-from signal_rest.jsonrpc.transports import UnixTransport
+from signal_rest.jsonrpc.transports import Connection, UnixTransport
 from tests.jsonrpc.conftest import Connect, LineServer, reply
 
 
@@ -211,6 +211,37 @@ async def test_call_raises_daemon_unavailable_when_connection_drops_mid_call(
         "lost the connection to signal-cli (it closed the connection) before it answered"
     )
     assert caught.value.status == 503
+
+
+class HeldConnect:
+    """A UNIX transport whose connections, once made, are handed over when the test says."""
+
+    def __init__(self, path: Path) -> None:
+        self.inner = UnixTransport(path)
+        self.description = self.inner.description
+        self.release = asyncio.Event()
+
+    async def connect(self) -> Connection:
+        conn = await self.inner.connect()
+        await self.release.wait()
+        return conn
+
+
+async def test_close_that_lands_as_a_connection_is_made_ends_the_client(
+    line_server: LineServer,
+) -> None:
+    # At shutdown close() may cancel the client in the instant its connection attempt
+    # succeeds (it reconnects at once when the daemon drops it): the client must end then,
+    # not go on serving the new connection.
+    transport = HeldConnect(line_server.path)
+    client = RpcClient(transport, timeout=5)
+    await client.start()
+    await line_server.next_peer()
+    transport.release.set()
+    closing = asyncio.create_task(client.close())
+    done, _ = await asyncio.wait([closing], timeout=5)
+    assert done == {closing}, "close() did not end the client"
+    assert not client.connected
 
 
 async def test_call_raises_daemon_unavailable_while_disconnected(
