@@ -109,7 +109,8 @@ def test_the_installed_service_serves_the_sandbox_api_and_its_docs(
     port = free_port()
     argv = [str(venv / "bin" / "signal-rest"), "serve", "--sandbox", "--port", str(port)]
     argv += ["--data-dir", str(tmp_path / "data")]
-    with serving(argv, port, cwd=tmp_path, env=clean_env()) as (client, _):
+    with serving(argv, port, cwd=tmp_path, env=clean_env()) as served:
+        client = served.client
         assert client.get("/v1/about").json() == {
             "versions": ["v1", "v2"],
             "build": 2,

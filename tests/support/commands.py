@@ -8,13 +8,14 @@ import os
 import signal
 import subprocess
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from tests.support.waiting import wait_until
 
-__all__ = ["clean_env", "serving"]
+__all__ = ["Served", "clean_env", "serving"]
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -23,10 +24,16 @@ def clean_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+@dataclass
+class Served:
+    client: httpx.Client
+    process: subprocess.Popen[str]
+    stdout: str = ""  # what it wrote, once it has ended
+    stderr: str = ""
+
+
 @contextlib.contextmanager
-def serving(
-    argv: Sequence[str], port: int, *, cwd: Path, env: dict[str, str]
-) -> Iterator[tuple[httpx.Client, subprocess.Popen[str]]]:
+def serving(argv: Sequence[str], port: int, *, cwd: Path, env: dict[str, str]) -> Iterator[Served]:
     """Run `argv` until it answers GET /v1/about on `port`; SIGTERM it at the end."""
     proc = subprocess.Popen(
         list(argv), cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -41,11 +48,12 @@ def serving(
             return False
         return True
 
+    served = Served(client, proc)
     try:
         wait_until(answers, f"{argv[0]} to answer on port {port}", timeout=60)
-        yield client, proc
+        yield served
     finally:
         client.close()
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=30)
+        served.stdout, served.stderr = proc.communicate(timeout=30)
