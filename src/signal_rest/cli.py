@@ -27,6 +27,7 @@ from signal_rest.backend import ConfigError
 from signal_rest.config import Settings
 from signal_rest.edge import logs
 from signal_rest.server import LOG_LEVELS, server_config
+from signal_rest.settings_errors import read_settings
 
 __all__ = ["main", "run"]
 
@@ -87,7 +88,8 @@ def serve(**flags: Any) -> None:
     if backends:
         # A backend named on the command line replaces one from the environment.
         given = {"sandbox": False, "signal_cli": None, "signal_cli_url": None, **given}
-    settings = Settings()
+    flags = {p.name: p.opts[0] for p in click.get_current_context().command.params if p.name}
+    settings = read_settings(flags)
     run(settings.model_copy(update=given))
 
 
@@ -136,7 +138,7 @@ def sandbox(
         address = (host, int(port))
     logs.configure("info", "text")
     run_sandbox(
-        data_dir or Settings().data_dir / "sandbox",
+        data_dir or read_settings().data_dir / "sandbox",
         socket=socket_path,
         tcp=address,
         receive_mode=receive_mode,
