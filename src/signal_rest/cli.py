@@ -81,6 +81,11 @@ def main() -> None:
 )
 def serve(**flags: Any) -> None:
     """Serve the REST API."""
+    run(_settings(flags))
+
+
+def _settings(flags: dict[str, Any]) -> Settings:
+    """The environment's settings with the command line's flags over them."""
     given = {name: value for name, value in flags.items() if value is not None}
     backends = [name for name in ("sandbox", "signal_cli", "signal_cli_url") if given.get(name)]
     if len(backends) > 1:
@@ -88,9 +93,23 @@ def serve(**flags: Any) -> None:
     if backends:
         # A backend named on the command line replaces one from the environment.
         given = {"sandbox": False, "signal_cli": None, "signal_cli_url": None, **given}
-    flags = {p.name: p.opts[0] for p in click.get_current_context().command.params if p.name}
-    settings = read_settings(flags)
-    run(settings.model_copy(update=given))
+    names = {p.name: p.opts[0] for p in click.get_current_context().command.params if p.name}
+    return read_settings(names).model_copy(update=given)
+
+
+@main.command()
+def doctor(**flags: Any) -> None:
+    """Check what `serve` with the same flags needs: Java, signal-cli, the data dir, the port
+    and the accounts. One line each; exit status 1 when any is a PROBLEM."""
+    from signal_rest.doctor import diagnose
+
+    findings = diagnose(_settings(flags))
+    for finding in findings:
+        click.echo(finding.line())
+    sys.exit(0 if all(finding.ok for finding in findings) else 1)
+
+
+doctor.params = list(serve.params)  # the same flags: it checks what they would serve
 
 
 main.add_command(token)  # signal-rest token create|list|revoke|off

