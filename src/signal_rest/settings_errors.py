@@ -10,9 +10,9 @@ import os
 import re
 import sys
 from collections.abc import Mapping
+from typing import Any
 
 from pydantic import AliasChoices, ValidationError
-from pydantic_core import ErrorDetails
 
 from signal_rest.config import Settings
 
@@ -55,7 +55,7 @@ def describe(exc: ValidationError, flags: Mapping[str, str]) -> list[str]:
     ]
 
 
-def _where(error: ErrorDetails, flags: Mapping[str, str]) -> str:
+def _where(error: Mapping[str, Any], flags: Mapping[str, str]) -> str:
     if not error["loc"]:
         return "settings"
     loc = str(error["loc"][0])
@@ -81,14 +81,14 @@ def _env_names() -> dict[str, list[str]]:
     return names
 
 
-def _expected(error: ErrorDetails) -> str:
+def _expected(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     if kind in EXPECTED:
         return f"expected {EXPECTED[kind]}"
     if kind == "literal_error":
         return f"expected {error.get('ctx', {}).get('expected', 'another value')}"
     # Our own validators' texts say what is wrong and what is expected.
-    return error["msg"].removeprefix("Value error, ")
+    return str(error["msg"]).removeprefix("Value error, ")
 
 
 def _scrub(text: str) -> str:
