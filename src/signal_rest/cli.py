@@ -5,6 +5,7 @@
     signal-rest serve --signal-cli-url tcp://127.0.0.1:7583
     signal-rest sandbox --socket /tmp/sandbox.sock   # the simulated network alone, for any client
     signal-rest token create --name ha --scope send  # an API token (signal_rest.auth.commands)
+    signal-rest doctor --sandbox                     # what `serve --sandbox` needs, checked
 
 Every `serve` flag also reads an environment variable (see docs/configuration.md); a flag given
 on the command line wins.
