@@ -116,11 +116,16 @@ def test_doctor_reports_a_port_taken(tmp_path: Path) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        code, lines = doctor("--sandbox", "--data-dir", str(tmp_path), "--port", str(port))
-    assert (code, lines[3]) == (
+        result = doctor("--sandbox", "--data-dir", str(tmp_path), "--port", str(port))
+    assert result == (
         1,
-        f"PROBLEM  port: 127.0.0.1:{port} is taken (another signal-rest?): stop what listens "
-        "there or choose another port with --port (PORT)",
+        [
+            *SANDBOX_NEEDS_NEITHER,
+            f"OK       data dir: {tmp_path} is writable",
+            f"PROBLEM  port: 127.0.0.1:{port} is taken (another signal-rest?): stop what listens "
+            "there or choose another port with --port (PORT)",
+            NO_ACCOUNTS,
+        ],
     )
 
 
@@ -146,29 +151,36 @@ def test_doctor_asks_a_daemon_at_a_url_for_its_version_and_accounts(tmp_path: Pa
 
 
 def test_doctor_reports_a_daemon_that_is_not_there(tmp_path: Path) -> None:
-    url = f"unix://{tmp_path}/no.sock"
-    code, lines = doctor("--signal-cli-url", url, "--data-dir", str(tmp_path))
+    url, port = f"unix://{tmp_path}/no.sock", _free_port()
     gone = (
         f"nothing answers at {url} (No such file or directory): start the daemon (signal-cli "
         "daemon --tcp/--socket) or fix --signal-cli-url (SIGNAL_REST_SIGNAL_CLI_URL)"
     )
-    assert (code, lines[1], lines[4]) == (
+    assert doctor("--signal-cli-url", url, "--data-dir", str(tmp_path), "--port", str(port)) == (
         1,
-        f"PROBLEM  signal-cli: {gone}",
-        f"PROBLEM  accounts: {gone}",
+        [
+            f"OK       java: not checked: signal-cli runs elsewhere, at {url}",
+            f"PROBLEM  signal-cli: {gone}",
+            f"OK       data dir: {tmp_path} is writable",
+            f"OK       port: 127.0.0.1:{port} is free",
+            f"PROBLEM  accounts: {gone}",
+        ],
     )
 
 
 def test_doctor_reports_no_signal_cli(tmp_path: Path) -> None:
     env = {**os.environ, "PATH": str(tmp_path)}
-    code, lines = doctor("--data-dir", str(tmp_path), env=env)
-    assert (code, lines[:2]) == (
+    port = _free_port()
+    assert doctor("--data-dir", str(tmp_path), "--port", str(port), env=env) == (
         1,
         [
             "OK       java: not checked: no signal-cli to run it",
             "PROBLEM  signal-cli: `signal-cli` on PATH not found: install signal-cli and put it "
             "on PATH, give its launcher with --signal-cli PATH (SIGNAL_REST_SIGNAL_CLI), or try "
             "--sandbox",
+            f"OK       data dir: {tmp_path} is writable",
+            f"OK       port: 127.0.0.1:{port} is free",
+            NO_ACCOUNTS,
         ],
     )
 
