@@ -13,6 +13,7 @@ import pytest
 from signal_rest.errors import DaemonUnavailable, RateLimited, RpcError, RpcTimeout
 from signal_rest.inbox.delivery import Inbox
 from signal_rest.inbox.store import InboxStore
+from signal_rest.jsonrpc import client as client_module
 from signal_rest.jsonrpc.client import NOTIFICATIONS_AHEAD, RpcClient, _reason
 from signal_rest.jsonrpc.transports import Connection, UnixTransport
 from tests.jsonrpc.conftest import Connect, LineServer, reply
@@ -426,3 +427,59 @@ async def test_the_reader_waits_while_the_notification_handler_is_behind(
     assert await call == {"version": "0.13.19"}
     await client.caught_up()  # the answer came after them: they are all in the queue
     assert handled == list(range(count))
+
+
+async def test_close_hands_every_notification_already_read_to_the_handler(
+    connect: Connect,
+) -> None:
+    # signal-cli counts what it wrote to us as delivered: close() waits until the handler had
+    # each notification that was read, even one still busy with the first.
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def on_notification(method: str, params: Any) -> None:
+        await release.wait()
+        handled.append(params["n"])
+
+    client, peer = await connect(on_notification=on_notification)
+    for n in range(3):
+        await peer.send({"jsonrpc": "2.0", "method": "receive", "params": {"n": n}})
+    call = asyncio.create_task(client.call("version"))
+    request = await peer.recv()  # written after the three: they were read before its answer
+    await peer.send(reply(request, {"version": "0.13.19"}))
+    assert await call == {"version": "0.13.19"}
+
+    closing = asyncio.create_task(client.close())
+    done, _ = await asyncio.wait([closing], timeout=0.2)
+    assert done == set(), "close() returned while notifications waited for the handler"
+    release.set()
+    done, _ = await asyncio.wait([closing], timeout=5)
+    assert (done, handled) == ({closing}, [0, 1, 2])
+
+
+async def test_close_gives_up_on_a_stuck_handler_after_the_drain_timeout(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(client_module, "NOTIFICATION_DRAIN_TIMEOUT", 0.2)
+    stuck = asyncio.Event()
+
+    async def on_notification(method: str, params: Any) -> None:
+        await stuck.wait()  # never set
+
+    client, peer = await connect(on_notification=on_notification)
+    for n in range(3):
+        await peer.send({"jsonrpc": "2.0", "method": "receive", "params": {"n": n}})
+    call = asyncio.create_task(client.call("version"))
+    await peer.send(reply(await peer.recv(), {"version": "0.13.19"}))
+    await call
+
+    closing = asyncio.create_task(client.close())
+    done, _ = await asyncio.wait([closing], timeout=5)
+    assert done == {closing}
+    errors = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "signal_rest.jsonrpc.client" and r.levelno == logging.ERROR
+    ]
+    # The one the handler holds is out of the queue; the two behind it were not handled.
+    assert errors == ["2 notifications were not handled"]
