@@ -483,3 +483,77 @@ async def test_close_gives_up_on_a_stuck_handler_after_the_drain_timeout(
     ]
     # The one the handler holds is out of the queue; the two behind it were not handled.
     assert errors == ["2 notifications were not handled"]
+
+
+async def test_a_batch_line_carries_answers_and_notifications(connect: Connect) -> None:
+    # A JSON array is a batch: each member is dispatched, whatever comes before it.
+    heard: list[Any] = []
+
+    async def on_notification(method: str, params: Any) -> None:
+        heard.append((method, params))
+
+    client, peer = await connect(on_notification=on_notification)
+    call = asyncio.create_task(client.call("version"))
+    request = await peer.recv()
+    notification = {"jsonrpc": "2.0", "method": "receive", "params": {"n": 1}}
+    stray = {"jsonrpc": "2.0", "result": "no id: nobody's"}
+    batch = [7, notification, stray, reply(request, {"version": "0.13.19"})]
+    await peer.send_raw(json.dumps(batch).encode() + b"\n")
+    assert await call == {"version": "0.13.19"}
+    await client.caught_up()
+    assert heard == [("receive", {"n": 1})]
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            {"code": -1, "message": "Invalid group id", "data": {"response": 1}},
+            (-1, "Invalid group id", {"response": 1}),
+        ),
+        (
+            {"code": "-1", "message": "a code that is no number"},
+            (-32603, "a code that is no number", None),
+        ),
+        ({"code": -3}, (-3, "Unknown error", None)),
+    ],
+)
+async def test_error_answers_become_rpc_errors(
+    connect: Connect, error: dict[str, Any], expected: tuple[int, str, Any]
+) -> None:
+    client, peer = await connect()
+    call = asyncio.create_task(client.call("version"))
+    request = await peer.recv()
+    await peer.send({"jsonrpc": "2.0", "error": error, "id": request["id"]})
+    with pytest.raises(RpcError) as caught:
+        await call
+    assert (caught.value.code, caught.value.message, caught.value.data) == expected
+
+
+async def test_wait_connected_says_false_when_no_daemon_answers_in_time(short_tmp: Path) -> None:
+    client = RpcClient(UnixTransport(short_tmp / "nobody.sock"), reconnect_delay=0.01)
+    await client.start()
+    try:
+        assert await client.wait_connected(0.1) is False
+    finally:
+        await client.close()
+
+
+async def test_caught_up_gives_up_on_a_stuck_handler_after_the_drain_timeout(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client_module, "NOTIFICATION_DRAIN_TIMEOUT", 0.2)
+    started, stuck = asyncio.Event(), asyncio.Event()
+
+    async def on_notification(method: str, params: Any) -> None:
+        started.set()
+        await stuck.wait()
+
+    client, peer = await connect(on_notification=on_notification)
+    await peer.send({"jsonrpc": "2.0", "method": "receive", "params": {"n": 0}})
+    await asyncio.wait_for(started.wait(), 5)
+    waiting = asyncio.create_task(client.caught_up())
+    done, _ = await asyncio.wait([waiting], timeout=5)
+    assert done == {waiting}
+    waiting.result()  # returned, did not raise
+    stuck.set()
