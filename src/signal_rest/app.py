@@ -76,7 +76,6 @@ def _routes(app: FastAPI) -> None:
     # Top to bottom, this is every URL the service answers, with the scope an API token needs
     # for it (open: answered without one). A route added any other way is refused to every token.
     table = RouteTable(app, refusals=schemas.refusals)
-    table.mount_existing(OPEN)  # /swagger/doc.json, made by FastAPI itself
     table.mount(about.router, OPEN)  # /v1/about, /v1/health
     table.mount(metrics.router, "admin")  # /metrics (Prometheus; a scraper sends a token)
     table.mount(register.router, "admin")  # /v1/register/{number}[/verify/{token}]
@@ -108,7 +107,7 @@ def _routes(app: FastAPI) -> None:
     table.mount(signal_cli_http.router, "admin")  # POST /api/v1/rpc
     table.mount(signal_cli_http.check_router, OPEN)  # GET /api/v1/check, like /v1/health
     table.mount(events.router, "receive")  # GET /api/v1/events (Server-Sent Events)
-    table.mount(docs.router, OPEN)  # /swagger/*
+    table.mount(docs.router, OPEN)  # /swagger/index.html + files, /swagger/doc.json, /openapi.json
     table.dispatch()  # last: every route is in the table now
 
 
@@ -206,7 +205,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
-        openapi_url="/swagger/doc.json",
+        openapi_url=None,  # api.docs serves the document, at the Go path and /openapi.json
         redirect_slashes=False,  # edge.redirects answers them, with a relative Location
         default_response_class=JSONResponse,  # jsoncodec's
         **_WITHOUT_TELEMETRY,

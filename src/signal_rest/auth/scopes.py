@@ -91,10 +91,6 @@ class RouteTable:
         responses = self._refusals(scope) if self._refusals is not None else None
         self.app.include_router(router, responses=responses)
 
-    def mount_existing(self, scope: str) -> None:
-        """Give `scope` to the routes the app made itself (FastAPI's OpenAPI document)."""
-        self._claim([r for r in self.routes() if self.scope_of(r) is None], scope)
-
     def _claim(self, routes: list[BaseRoute], scope: str) -> None:
         if scope != OPEN and scope not in SCOPES:
             raise ValueError(f"unknown scope {scope!r}: one of {OPEN}, {', '.join(SCOPES)}")
