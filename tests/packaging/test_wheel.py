@@ -19,6 +19,7 @@ import sys
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
 
@@ -140,10 +141,13 @@ def test_the_installed_service_serves_the_sandbox_api_and_its_docs(
         page = client.get("/swagger/index.html")
         assert page.status_code == 200
         # Every asset the page loads from the service itself is there, whatever it names.
-        assets = re.findall(r'(?:src|href)="(/[^"]+)"', page.text)
+        # Links are relative to the page (it also works under a proxy's path prefix).
+        links = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+        assets = [urljoin("/swagger/index.html", link) for link in links]
         assert any(a.endswith(".js") for a in assets), page.text
         assert any(a.endswith(".css") for a in assets), page.text
         for asset in assets:
+            assert asset.startswith("/swagger/"), asset  # nothing from elsewhere
             answer = client.get(asset)
             assert (answer.status_code, asset) == (200, asset)
             assert answer.content, asset
