@@ -168,8 +168,9 @@ class DaemonSupervisor:
 
     @property
     def problem(self) -> str | None:
-        """Why the daemon cannot run until the user acts (no Java 21+); None otherwise."""
-        return self._problem
+        """Why the daemon does not run and will not until the user acts (no Java 21+); None
+        while it runs or when it is only between restarts."""
+        return None if self.running else self._problem
 
     @property
     def pid(self) -> int | None:
@@ -233,7 +234,6 @@ class DaemonSupervisor:
             return False
         if self._problem is not None or java.source != "PATH":
             log.info("signal-cli runs on Java %s at %s", java.version, java.path)
-        self._problem = None
         self._env = java.environ(base)
         return True
 
@@ -315,6 +315,7 @@ class DaemonSupervisor:
                 self._process = None
                 self._block(problem)
                 continue
+            self._problem = None
             ran = time.monotonic() - self._started_at
             if ran >= self.stable_after:
                 backoff = self.min_backoff
@@ -347,7 +348,8 @@ class DaemonSupervisor:
                     log.error("cannot restart signal-cli: %s; retrying in %.2f s", exc, delay)
                     delay = min(delay * 2, self.max_backoff)
                     continue
-                self._restarts += 1
+                if not check_java:  # a first start on a Java found at last is no restart
+                    self._restarts += 1
                 return True
 
     async def _terminate(self, process: asyncio.subprocess.Process) -> None:
