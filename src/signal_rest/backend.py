@@ -152,6 +152,8 @@ class Backend:
             transport, timeout=settings.rpc_timeout, on_notification=inbox.on_notification_pipelined
         )
         rpc.observer = metrics.observe_rpc
+        if supervisor is not None:
+            rpc.down_because = lambda: supervisor.problem
         rpc.add_connect_hook(inbox.subscriber(rpc))
         return cls(settings, rpc, inbox, sandbox, supervisor, sandbox_socket)
 

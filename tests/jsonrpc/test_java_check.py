@@ -121,14 +121,16 @@ def test_health_says_java_is_too_old_and_the_daemon_is_never_started(
 ) -> None:
     running = start_service(short_tmp / "data", sandbox=False, signal_cli=str(signal_cli_path()))
     try:
-        health = running.client.get("/v1/health")
+        answers = [running.client.get(path) for path in ("/v1/health", "/v1/accounts")]
         supervisor = running.backend.supervisor
         assert supervisor is not None
         state = (supervisor.running, supervisor.restarts, supervisor.problem)
     finally:
         running.stop()
     problem = f"signal-cli needs Java 21+, found 17 at {old_java.path}; {HINT}"
-    assert (health.status_code, health.json()) == (503, {"error": problem})
+    # Every route that needs the daemon says so, health first.
+    for answer in answers:
+        assert (answer.status_code, answer.json()) == (503, {"error": problem}), answer.url
     assert errors_logged(caplog) == [f"{problem} (looking again every 60 s)"]
     assert state == (False, 0, problem)
     assert old_java.calls() == [["-version"]]  # asked its version; never run as signal-cli

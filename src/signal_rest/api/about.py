@@ -61,9 +61,6 @@ async def health(backend: BackendDep) -> Response:
     # Unlike the Go project, 204 means signal-cli (or the sandbox) really answered. Whatever
     # else is stuck, the answer comes within the bound: a missing connection is a 503 at once,
     # a daemon that does not answer is a 503 when the bound passes.
-    supervisor = backend.supervisor
-    if supervisor is not None and supervisor.problem is not None:
-        raise DaemonUnavailable(supervisor.problem)  # no Java to run it on: say so, not "retrying"
     timeout = min(HEALTH_TIMEOUT, backend.settings.rpc_timeout)
     try:
         await backend.rpc.call("version", timeout=timeout)
