@@ -334,3 +334,32 @@ def test_find_signal_cli_searches_path(
     assert find_signal_cli(None) == fake_cli
     monkeypatch.setenv("PATH", str(short_tmp))
     assert find_signal_cli(None) is None
+
+
+async def test_pid_file_names_the_daemon_and_its_service_until_stop(
+    supervise: MakeSupervisor, options: DaemonOptions
+) -> None:
+    supervisor = await supervise()
+    assert await supervisor.wait_ready(10)
+    assert supervisor.pid is not None
+    assert options.pid_path == options.socket_path.parent / "daemon.pid"
+    assert pidfiles.read(options.pid_path) == pidfiles.Record(
+        daemon=pidfiles.Process(supervisor.pid, pidfiles.start_time(supervisor.pid) or -1),
+        service=pidfiles.Process(os.getpid(), pidfiles.start_time(os.getpid()) or -1),
+    )
+    await supervisor.stop()
+    assert not options.pid_path.exists()
+
+
+async def test_a_pid_file_of_a_gone_daemon_is_replaced(
+    supervise: MakeSupervisor, options: DaemonOptions, caplog: pytest.LogCaptureFixture
+) -> None:
+    options.pid_path.parent.mkdir(parents=True)
+    # The pid of this process, but another start time: a pid reused since, not to be killed.
+    reused = {"pid": os.getpid(), "started": 1}
+    options.pid_path.write_text(json.dumps({"daemon": reused, "service": None}))
+    supervisor = await supervise()
+    assert await supervisor.wait_ready(10)
+    record = pidfiles.read(options.pid_path)
+    assert record is not None and record.daemon.pid == supervisor.pid
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []

@@ -232,8 +232,7 @@ class DaemonSupervisor:
         if problem is not None:
             self._block(problem)
             return False
-        if self._problem is not None or java.source != "PATH":
-            log.info("signal-cli runs on Java %s at %s", java.version, java.path)
+        log.info("signal-cli runs on Java %s at %s", java.version, java.path)
         self._env = java.environ(base)
         return True
 
