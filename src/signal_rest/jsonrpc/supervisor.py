@@ -50,12 +50,17 @@ START_MARK = "---"
 # Runs the daemon's command line in place of itself (same pid) once it has asked Linux to send
 # it SIGTERM when the thread that started it ends: the service, even when killed by SIGKILL. A
 # program of its own rather than a preexec_fn, which is unsafe in a process with threads and
-# not run by every event loop. If the service died before prctl, it exits instead.
+# not run by every event loop. If the service died before prctl, it exits instead; if prctl is
+# out of reach, the daemon starts all the same (the pid file still finds it after a crash).
 _PDEATHSIG = """\
-import ctypes, os, signal, sys
-libc = ctypes.CDLL(None, use_errno=True)
-if libc.prctl(1, signal.SIGTERM, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
-    sys.exit(f"prctl(PR_SET_PDEATHSIG) failed: {os.strerror(ctypes.get_errno())}")
+import os, sys
+try:
+    import ctypes, signal
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(1, signal.SIGTERM, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+except (ImportError, AttributeError, OSError) as exc:
+    print(f"signal-rest: no parent-death signal for signal-cli: {exc}", file=sys.stderr)
 if os.getppid() != int(sys.argv[1]):
     sys.exit("signal-rest ended before signal-cli started")
 os.execv(sys.argv[2], sys.argv[2:])
@@ -212,7 +217,13 @@ class DaemonSupervisor:
                 "first, or give this one another --data-dir"
             )
         if left.daemon.alive():
-            how = await pidfiles.end(left.daemon, self.stop_timeout)
+            try:
+                how = await pidfiles.end(left.daemon, self.stop_timeout)
+            except TimeoutError as exc:
+                raise StartupRefused(
+                    f"the signal-cli daemon (pid {left.daemon.pid}) an earlier run of this data "
+                    "dir left running does not end, even on SIGKILL: look at that process"
+                ) from exc
             log.warning(
                 "stopped the signal-cli daemon (pid %d) an earlier run of this data dir left "
                 "running (%s); starting a new one",
