@@ -44,10 +44,7 @@ def run(settings: Settings) -> None:
     # reach, a full collection no longer walks it (a pause of milliseconds on every one).
     gc.collect()
     gc.freeze()
-    server = uvicorn.Server(server_config(app, settings))
-    server.run()
-    if not server.started:
-        sys.exit(3)  # startup failed (logged); uvicorn.run's status for it
+    uvicorn.Server(server_config(app, settings)).run()
 
 
 @click.group()
