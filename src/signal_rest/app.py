@@ -64,6 +64,7 @@ from signal_rest.edge.metrics import RequestMetrics
 from signal_rest.edge.origins import Origins, is_loopback
 from signal_rest.edge.redirects import slash_redirect
 from signal_rest.edge.requests import REQUEST_ID_KEY, RequestLog, new_request_id
+from signal_rest.edge.startup import StartupRefusals
 from signal_rest.errors import SignalApiError
 from signal_rest.protocols.accept import quiet_accept_errors
 
@@ -154,6 +155,7 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
     # Outermost first: what every request passes before it reaches a route. Each is a plain
     # ASGI middleware from signal_rest.edge (websockets pass through them too).
     layers: list[tuple[type[Any], dict[str, Any]]] = [
+        (StartupRefusals, {}),  # the lifespan's: a refused start is one log line
         (RequestLog, {"access": settings.access_log}),
         # Counted and timed by route template, refusals of the layers below included.
         (RequestMetrics, {"table": app.state.route_table}),

@@ -27,12 +27,7 @@ from signal_rest.config import Settings
 from signal_rest.inbox.delivery import Inbox
 from signal_rest.inbox.store import InboxStore
 from signal_rest.jsonrpc.client import RpcClient
-from signal_rest.jsonrpc.supervisor import (
-    DaemonOptions,
-    DaemonSupervisor,
-    find_signal_cli,
-    java_env_for,
-)
+from signal_rest.jsonrpc.supervisor import DaemonOptions, DaemonSupervisor, find_signal_cli
 from signal_rest.jsonrpc.transports import Transport, UnixTransport, transport_from_url
 from signal_rest.webhooks.dispatcher import Webhooks
 
@@ -150,7 +145,6 @@ class Backend:
                     ignore_stories=settings.ignore_stories,
                     ignore_avatars=settings.ignore_avatars,
                     ignore_stickers=settings.ignore_stickers,
-                    env=java_env_for(signal_cli),
                 )
             )
             transport = UnixTransport(socket_path)
@@ -158,6 +152,8 @@ class Backend:
             transport, timeout=settings.rpc_timeout, on_notification=inbox.on_notification_pipelined
         )
         rpc.observer = metrics.observe_rpc
+        if supervisor is not None:
+            rpc.down_because = lambda: supervisor.problem
         rpc.add_connect_hook(inbox.subscriber(rpc))
         return cls(settings, rpc, inbox, sandbox, supervisor, sandbox_socket)
 

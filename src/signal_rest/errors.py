@@ -20,6 +20,9 @@ Every error a request can meet is one of these; one handler in `signal_rest.app`
         ├── DaemonUnavailable      503  no connection to the daemon
         └── RpcTimeout             504  the daemon did not answer in time
 
+Apart from that tree, `StartupRefused` stops the service from starting: it is logged as one line
+(no traceback) and the process exits.
+
 Foreign exceptions (OSError, JSON decode errors, timeouts) are translated into these once, at the
 JSON-RPC boundary (`signal_rest.jsonrpc.client`); nothing above it catches OSError.
 """
@@ -42,6 +45,7 @@ __all__ = [
     "RpcTimeout",
     "ServiceUnavailable",
     "SignalApiError",
+    "StartupRefused",
     "TooManyRequests",
     "Unauthorized",
     "ValidationError",
@@ -203,3 +207,8 @@ class RpcTimeout(DaemonError):
     """The daemon accepted a request but did not answer within the configured timeout."""
 
     status = 504
+
+
+class StartupRefused(Exception):
+    """The service must not start as configured (another process holds the daemon's socket):
+    its text, which says what to do, is logged as one line and the service exits."""

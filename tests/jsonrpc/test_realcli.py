@@ -21,7 +21,7 @@ import pytest_asyncio
 
 from signal_rest.errors import DaemonUnavailable, RpcError, RpcTimeout
 from signal_rest.jsonrpc.client import MAX_STRING, RpcClient
-from signal_rest.jsonrpc.supervisor import DaemonOptions, DaemonSupervisor, java_env_for
+from signal_rest.jsonrpc.supervisor import DaemonOptions, DaemonSupervisor
 from signal_rest.jsonrpc.transports import UnixTransport
 from tests.support.realcli import signal_cli_env, signal_cli_path
 
@@ -232,9 +232,8 @@ async def test_killed_daemon_is_restarted_and_client_reconnects(
 
 
 async def test_stop_terminates_the_daemon_without_restart(short_tmp: Path) -> None:
-    cli = signal_cli_path()
-    # java_env_for must give the launcher a Java it can run (or None when the ambient one is).
-    running = Daemon(short_tmp, env=java_env_for(cli))
+    # With the ambient environment, the supervisor itself must find a Java the launcher can run.
+    running = Daemon(short_tmp, env=None)
     supervisor = running.supervisor
     try:
         await running.start()

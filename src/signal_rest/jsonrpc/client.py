@@ -208,6 +208,9 @@ class RpcClient:
         self._hook_tasks: set[asyncio.Task[None]] = set()
         self.last_error = "not connected yet"
         self.observer: CallObserver | None = None
+        # Why the daemon is down for longer than a reconnect (the supervisor found no Java to
+        # run it on): said instead of "not reachable; retrying" when there is such a reason.
+        self.down_because: Callable[[], str | None] | None = None
 
     @property
     def connected(self) -> bool:
@@ -343,6 +346,9 @@ class RpcClient:
     ) -> dict[str, Any]:
         link = self._link
         if link is None:
+            reason = self.down_because() if self.down_because is not None else None
+            if reason is not None:
+                raise DaemonUnavailable(reason)
             raise DaemonUnavailable(f"signal-cli is not reachable ({self.last_error}); retrying")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         # No await between reading self._link and these two lines: a dropped connection either

