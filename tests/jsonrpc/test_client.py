@@ -557,3 +557,47 @@ async def test_caught_up_gives_up_on_a_stuck_handler_after_the_drain_timeout(
     assert done == {waiting}
     waiting.result()  # returned, did not raise
     stuck.set()
+
+
+class Flaky:
+    """A transport that refuses `failures` attempts, then connects to the line server, and
+    notes when each attempt came."""
+
+    def __init__(self, path: Path, failures: int) -> None:
+        self.inner = UnixTransport(path)
+        self.description = "a flaky daemon"
+        self.failures = failures
+        self.attempts: list[float] = []
+
+    async def connect(self) -> Connection:
+        self.attempts.append(asyncio.get_running_loop().time())
+        if len(self.attempts) <= self.failures:
+            raise ConnectionRefusedError(111, "Connection refused")
+        return await self.inner.connect()
+
+
+async def test_reconnects_back_off_doubling_up_to_the_limit_and_start_over_once_connected(
+    line_server: LineServer,
+) -> None:
+    transport = Flaky(line_server.path, failures=4)
+    client = RpcClient(transport, reconnect_delay=0.05, max_reconnect_delay=0.2)
+    await client.start()
+    try:
+        assert await client.wait_connected(5)
+        peer = await line_server.next_peer()
+        transport.failures = 7  # the next two attempts fail too
+        await peer.close()
+        await line_server.next_peer()  # the eighth attempt connected
+    finally:
+        await client.close()
+    gaps = [
+        later - earlier
+        for earlier, later in zip(transport.attempts, transport.attempts[1:], strict=False)
+    ]
+    # Attempts 1-5 (the fifth connects), then the drop: attempts 6-8 (the eighth connects).
+    assert len(gaps) == 7
+    # Sleeps end no earlier than asked: lower bounds only, whatever the machine's load.
+    floors = [0.05, 0.1, 0.2, 0.2]
+    assert [gap >= floor for gap, floor in zip(gaps[:4], floors, strict=True)] == [True] * 4
+    # A drop is retried at once, then from the first delay again.
+    assert gaps[5] >= 0.05 and gaps[6] >= 0.1
