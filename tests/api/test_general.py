@@ -78,16 +78,21 @@ def test_unknown_route_is_a_json_404(service: RunningService) -> None:
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        (b"{not json", "Couldn't process request - invalid request"),
-        (b"", "Couldn't process request - invalid request"),
-        (b"[1, 2]", "Couldn't process request - invalid request"),
+        (
+            b"{not json",
+            "Couldn't process request - invalid JSON at line 1, column 2: "
+            "Expecting property name enclosed in double quotes",
+        ),
+        (b"", "Couldn't process request - the body is empty: this route needs a JSON object"),
+        (b"[1, 2]", "Couldn't process request - the body must be a JSON object, got a list"),
         (
             json.dumps({"number": ALICE, "recipients": BOB}).encode(),
-            "Couldn't process request - invalid request",
+            "Couldn't process request - recipients must be a list of strings, "
+            f'got the string "{BOB}"',
         ),
         (
             json.dumps({"number": 5, "recipients": [BOB]}).encode(),
-            "Couldn't process request - invalid request",
+            "Couldn't process request - number must be a string, got 5",
         ),
         (
             json.dumps({"number": ALICE, "recipients": []}).encode(),
@@ -98,8 +103,9 @@ def test_unknown_route_is_a_json_404(service: RunningService) -> None:
             "Couldn't process request - please provide a valid number",
         ),
         (
-            json.dumps({"number": "+4915199999999", "recipients": [BOB], "message": "x"}).encode(),
-            "Specified account does not exist",
+            json.dumps({"number": ALICE, "recipients": ["hello"], "message": "x"}).encode(),
+            "Couldn't process request - 'hello' is not a phone number, UUID, username or group "
+            "id (a username ends in a dot and two or more digits, as in hello.01)",
         ),
         (
             json.dumps(
@@ -126,7 +132,7 @@ def test_unknown_route_is_a_json_404(service: RunningService) -> None:
         "number-for-string",
         "no-recipients",
         "no-number",
-        "unknown-account",
+        "none-of-the-four-kinds",
         "invalid-group-id",
         "invalid-base64",
         "view-once-without-attachment",
