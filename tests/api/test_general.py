@@ -95,6 +95,16 @@ def test_unknown_route_is_a_json_404(service: RunningService) -> None:
             "Couldn't process request - number must be a string, got 5",
         ),
         (
+            json.dumps(
+                {"number": ALICE, "recipients": [BOB], "mentions": [{"start": "3"}]}
+            ).encode(),
+            'Couldn\'t process request - mentions[0].start must be an integer, got the string "3"',
+        ),
+        (
+            b'{"number": "+49\xff"}',
+            "Couldn't process request - invalid JSON: the body is not UTF-8 text (byte 16 is 0xff)",
+        ),
+        (
             json.dumps({"number": ALICE, "recipients": []}).encode(),
             "Couldn't process request - please provide at least one recipient",
         ),
@@ -130,6 +140,8 @@ def test_unknown_route_is_a_json_404(service: RunningService) -> None:
         "not-an-object",
         "string-for-array",
         "number-for-string",
+        "nested-field",
+        "not-utf8",
         "no-recipients",
         "no-number",
         "none-of-the-four-kinds",
