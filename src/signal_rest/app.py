@@ -58,6 +58,7 @@ from signal_rest.auth.guard import TokenGuard, token_guard_options
 from signal_rest.auth.scopes import OPEN, RouteTable
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
+from signal_rest.domain.recipients import number_from_path
 from signal_rest.edge.limits import BodyDeadline
 from signal_rest.edge.logs import log_unexpected, printable
 from signal_rest.edge.metrics import RequestMetrics
@@ -65,7 +66,8 @@ from signal_rest.edge.origins import Origins, is_loopback
 from signal_rest.edge.redirects import slash_redirect
 from signal_rest.edge.requests import REQUEST_ID_KEY, RequestLog, new_request_id
 from signal_rest.edge.startup import StartupRefusals
-from signal_rest.errors import SignalApiError
+from signal_rest.errors import RpcError, SignalApiError, ValidationError
+from signal_rest.jsonrpc.accounts import SIGNAL_CLI_NO_ACCOUNT, not_an_account
 from signal_rest.protocols.accept import quiet_accept_errors
 
 __all__ = ["create_app"]
@@ -76,7 +78,7 @@ log = logging.getLogger(__name__)
 def _routes(app: FastAPI) -> None:
     # Top to bottom, this is every URL the service answers, with the scope an API token needs
     # for it (open: answered without one). A route added any other way is refused to every token.
-    table = RouteTable(app, refusals=schemas.refusals)
+    table = RouteTable(app, refusals=schemas.refusals, unknown_account=schemas.errors(404))
     table.mount(about.router, OPEN)  # /v1/about, /v1/health
     table.mount(metrics.router, "admin")  # /metrics (Prometheus; a scraper sends a token)
     table.mount(register.router, "admin")  # /v1/register/{number}[/verify/{token}]
@@ -112,9 +114,25 @@ def _routes(app: FastAPI) -> None:
     table.dispatch()  # last: every route is in the table now
 
 
+def _unknown_account(request: Request, exc: RpcError) -> SignalApiError:
+    """signal-cli's "no such account" on an account route, where the service took the number
+    for an account (it went since): the same answer the token guard gives."""
+    route, number = request.scope.get("route"), request.path_params.get("number")
+    if route is None or number is None or not RouteTable.names_account(route):
+        return exc
+    try:
+        account = number_from_path(str(number))
+    except ValidationError:
+        return exc
+    request.app.state.backend.accounts.forget(account)
+    return not_an_account(account)
+
+
 def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SignalApiError)
     async def signal_api_error(request: Request, exc: SignalApiError) -> JSONResponse:
+        if isinstance(exc, RpcError) and exc.message == SIGNAL_CLI_NO_ACCOUNT:
+            exc = _unknown_account(request, exc)
         return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers())
 
     @app.exception_handler(RequestValidationError)

@@ -26,6 +26,7 @@ from signal_rest import metrics
 from signal_rest.config import Settings
 from signal_rest.inbox.delivery import Inbox
 from signal_rest.inbox.store import InboxStore
+from signal_rest.jsonrpc.accounts import LocalAccounts
 from signal_rest.jsonrpc.client import RpcClient
 from signal_rest.jsonrpc.supervisor import DaemonOptions, DaemonSupervisor, find_signal_cli
 from signal_rest.jsonrpc.transports import Transport, UnixTransport, transport_from_url
@@ -80,10 +81,12 @@ class Backend:
     sandbox_socket: Path | None = None
     webhooks: Webhooks | None = None
     tmp_dir: Path = field(init=False)
+    accounts: LocalAccounts = field(init=False)  # which numbers are accounts of the service
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self.tmp_dir = self.settings.data_dir / "tmp"
+        self.accounts = LocalAccounts(self.rpc)
 
     def spawn(self, work: Coroutine[Any, Any, None]) -> None:
         """Run `work` in the background until it ends or the service stops."""

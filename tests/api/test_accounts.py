@@ -19,7 +19,8 @@ CAPTCHA = "signalcaptcha://signal-hcaptcha.5fad97ac.challenge.P1_eyJ0eXAiOiJKV1Q
 REJECTED = (
     "Captcha rejected, it may be outdated, already used or solved from a different IP address."
 )
-INVALID = {"error": "Couldn't process request - invalid request"}
+P = "Couldn't process request - "
+EMPTY = {"error": P + "the body is empty: this route needs a JSON object"}
 
 
 def send(service: RunningService, sender: str, recipient: str, text: str) -> Any:
@@ -137,8 +138,8 @@ def test_pin_is_set_as_the_numbers_registration_lock_and_removed(
     [
         (b'{"pin": ""}', {"error": "Couldn't process request - pin missing"}),
         (b"{}", {"error": "Couldn't process request - pin missing"}),
-        (b'{"pin": 1234}', INVALID),
-        (b"", INVALID),
+        (b'{"pin": 1234}', {"error": P + "pin must be a string, got 1234"}),
+        (b"", EMPTY),
     ],
     ids=["empty", "absent", "number", "no-body"],
 )
@@ -170,11 +171,20 @@ def test_undiscoverable_account_is_hidden_from_others_searches(accounts: Running
 
 
 @pytest.mark.parametrize(
-    "body", [b"", b"[]", b'{"discoverable_by_number": "no"}'], ids=["empty", "array", "string"]
+    ("body", "error"),
+    [
+        (b"", EMPTY),
+        (b"[]", {"error": P + "the body must be a JSON object, got a list"}),
+        (
+            b'{"discoverable_by_number": "no"}',
+            {"error": P + 'discoverable_by_number must be true or false, got the string "no"'},
+        ),
+    ],
+    ids=["empty", "array", "string"],
 )
-def test_settings_refuse_bad_bodies(accounts: RunningService, body: bytes) -> None:
+def test_settings_refuse_bad_bodies(accounts: RunningService, body: bytes, error: Any) -> None:
     response = accounts.client.put(f"/v1/accounts/{ALICE}/settings", content=body)
-    assert (response.status_code, response.json()) == (400, INVALID)
+    assert (response.status_code, response.json()) == (400, error)
 
 
 # rate limits
@@ -215,7 +225,7 @@ def test_rate_limited_send_answers_429_until_the_challenge_is_solved(
     [
         ({"captcha": CAPTCHA}, "Couldn't process request - challenge token missing"),
         ({"challenge_token": TOKEN}, "Couldn't process request - captcha missing"),
-        ({"challenge_token": 5, "captcha": CAPTCHA}, INVALID["error"]),
+        ({"challenge_token": 5, "captcha": CAPTCHA}, P + "challenge_token must be a string, got 5"),
     ],
     ids=["no-token", "no-captcha", "token-not-string"],
 )

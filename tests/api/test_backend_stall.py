@@ -135,3 +135,32 @@ def test_stopped_backend_bounds_each_request_by_its_own_timeout(
     assert [len(t) for t in texts] == [TWENTY_MB, len("after")]
     assert texts == [big_text, "after"]
     assert messages[1]["envelope"]["dataMessage"] == data_message(after, "after")
+
+
+def test_receive_serves_the_inbox_while_the_daemon_cannot_say_which_accounts_it_has(
+    stoppable: tuple[SandboxProcess, RunningService],
+) -> None:
+    sandbox, service = stoppable
+    carol = "+4915100000003"
+    sandbox.call("sandbox.send", {"from": carol, "recipient": [ALICE], "message": "stored"})
+    deadline = time.monotonic() + 10
+    while not service.run(service.backend.inbox.store.pending(ALICE)):
+        assert time.monotonic() < deadline, "the message never reached the inbox"
+        time.sleep(0.05)
+    # As after a restart: the service has not yet learnt which numbers are accounts.
+    service.backend.accounts.forget(ALICE)
+    os.kill(sandbox.process.pid, signal.SIGSTOP)
+    try:
+        response = service.client.get(f"/v1/receive/{ALICE}", params={"timeout": "0"})
+        refused = service.client.get(f"/v1/groups/{ALICE}")
+    finally:
+        os.kill(sandbox.process.pid, signal.SIGCONT)
+    [message] = response.json()
+    assert (response.status_code, message["envelope"]["dataMessage"]["message"]) == (
+        200,
+        "stored",
+    )
+    assert (refused.status_code, refused.json()) == (
+        504,
+        {"error": f"signal-cli did not answer listAccounts within {RPC_TIMEOUT:g} s"},
+    )

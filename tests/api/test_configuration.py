@@ -15,6 +15,7 @@ import pytest
 
 from tests.support.flows import ALICE, register
 from tests.support.service import RunningService, start_service
+from tests.support.shapes import not_an_account
 from tests.support.standalone import SandboxProcess
 
 CAROL = "+4915100000003"  # an outside Signal user
@@ -83,9 +84,15 @@ def test_log_level_key_matches_in_any_case_and_empty_changes_nothing(
     [
         ({"logging": {"Level": "loud"}}, "Couldn't set log level - invalid log level"),
         ({"logging": {"Level": "DEBUG"}}, "Couldn't set log level - invalid log level"),
-        ({"logging": {"Level": 5}}, "Couldn't process request - invalid request"),
-        ({"logging": "debug"}, "Couldn't process request - invalid request"),
-        ([], "Couldn't process request - invalid request"),
+        (
+            {"logging": {"Level": 5}},
+            "Couldn't process request - logging.Level must be a string, got 5",
+        ),
+        (
+            {"logging": "debug"},
+            'Couldn\'t process request - logging must be an object, got the string "debug"',
+        ),
+        ([], "Couldn't process request - the body must be a JSON object, got a list"),
     ],
     ids=["unknown", "upper_case", "number", "not_an_object", "array"],
 )
@@ -168,8 +175,8 @@ def test_trust_mode_of_the_daemon_comes_from_the_setting(tmp_path: Path) -> None
         ({"trust_mode": "sometimes"}, "Invalid trust mode"),
         ({"trust_mode": ""}, "Invalid trust mode"),
         ({}, "Invalid trust mode"),
-        ({"trust_mode": 1}, "Couldn't process request - invalid request"),
-        ([], "Couldn't process request - invalid request"),
+        ({"trust_mode": 1}, "Couldn't process request - trust_mode must be a string, got 1"),
+        ([], "Couldn't process request - the body must be a JSON object, got a list"),
     ],
     ids=["unknown", "empty", "absent", "number", "array"],
 )
@@ -190,10 +197,7 @@ def test_trust_mode_of_an_unknown_account_is_refused(accounts: RunningService) -
     written = set_mode(accounts.client, "always", unknown)
 
     for response in (read, written):
-        assert (response.status_code, response.json()) == (
-            400,
-            {"error": "Specified account does not exist"},
-        )
+        assert (response.status_code, response.json()) == not_an_account(unknown)
 
 
 def test_trust_mode_with_a_daemon_run_elsewhere_is_the_daemons() -> None:

@@ -129,9 +129,13 @@ def test_a_contact_without_avatar_answers_400_like_go(accounts: RunningService) 
     [
         (b'{"about": "x"}', "Couldn't process request - profile name missing"),
         (b'{"name": ""}', "Couldn't process request - profile name missing"),
-        (b'{"name": 5}', "Couldn't process request - invalid request"),
-        (b"{nope", "Couldn't process request - invalid request"),
-        (b"", "Couldn't process request - invalid request"),
+        (b'{"name": 5}', "Couldn't process request - name must be a string, got 5"),
+        (
+            b"{nope",
+            "Couldn't process request - invalid JSON at line 1, column 2: "
+            "Expecting property name enclosed in double quotes",
+        ),
+        (b"", "Couldn't process request - the body is empty: this route needs a JSON object"),
     ],
     ids=["no-name", "empty-name", "number-name", "malformed", "empty-body"],
 )
@@ -294,9 +298,10 @@ def test_sync_sends_the_contacts_to_the_linked_phone(service: RunningService) ->
         ),
         (
             b'{"recipient": "+4915100000002", "expiration_in_seconds": "60"}',
-            "Couldn't process request - invalid request",
+            "Couldn't process request - expiration_in_seconds must be a 64-bit integer, "
+            'got the string "60"',
         ),
-        (b"[]", "Couldn't process request - invalid request"),
+        (b"[]", "Couldn't process request - the body must be a JSON object, got a list"),
         (
             b'{"recipient": "nobody"}',
             "Invalid phone number 'nobody': The string supplied did not seem to be a phone number.",

@@ -349,7 +349,8 @@ BAD_GROUP = "group.bm90IGEgZ3JvdXAgaWQ!"  # neither base64 nor a short username
             "POST",
             "reactions",
             {**REACTION, "timestamp": "1752436800000"},
-            "Couldn't process request - invalid request",
+            "Couldn't process request - timestamp must be a 64-bit integer, "
+            'got the string "1752436800000"',
         ),
         ("POST", "reactions", {**REACTION, "recipient": BAD_GROUP}, "Invalid group id"),
         ("POST", "receipts", {}, "Couldn't process request - recipient missing"),
@@ -448,11 +449,17 @@ def test_conversation_routes_refuse_bad_bodies(
 def test_conversation_routes_refuse_empty_and_non_json_bodies(
     accounts: RunningService, method: str, path: str
 ) -> None:
-    for content in (b"", b"{nope", b"[1]"):
+    answers = {
+        b"": "the body is empty: this route needs a JSON object",
+        b"{nope": "invalid JSON at line 1, column 2: "
+        "Expecting property name enclosed in double quotes",
+        b"[1]": "the body must be a JSON object, got a list",
+    }
+    for content, error in answers.items():
         response = accounts.client.request(method, f"/v1/{path}/{ALICE}", content=content)
         assert (response.status_code, response.json()) == (
             400,
-            {"error": "Couldn't process request - invalid request"},
+            {"error": f"Couldn't process request - {error}"},
         )
 
 

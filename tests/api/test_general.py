@@ -93,16 +93,31 @@ def test_unknown_route_is_a_json_404(service: RunningService) -> None:
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        (b"{not json", "Couldn't process request - invalid request"),
-        (b"", "Couldn't process request - invalid request"),
-        (b"[1, 2]", "Couldn't process request - invalid request"),
+        (
+            b"{not json",
+            "Couldn't process request - invalid JSON at line 1, column 2: "
+            "Expecting property name enclosed in double quotes",
+        ),
+        (b"", "Couldn't process request - the body is empty: this route needs a JSON object"),
+        (b"[1, 2]", "Couldn't process request - the body must be a JSON object, got a list"),
         (
             json.dumps({"number": ALICE, "recipients": BOB}).encode(),
-            "Couldn't process request - invalid request",
+            "Couldn't process request - recipients must be a list of strings, "
+            f'got the string "{BOB}"',
         ),
         (
             json.dumps({"number": 5, "recipients": [BOB]}).encode(),
-            "Couldn't process request - invalid request",
+            "Couldn't process request - number must be a string, got 5",
+        ),
+        (
+            json.dumps(
+                {"number": ALICE, "recipients": [BOB], "mentions": [{"start": "3"}]}
+            ).encode(),
+            'Couldn\'t process request - mentions[0].start must be an integer, got the string "3"',
+        ),
+        (
+            b'{"number": "+49\xff"}',
+            "Couldn't process request - invalid JSON: the body is not UTF-8 text (byte 16 is 0xff)",
         ),
         (
             json.dumps({"number": ALICE, "recipients": []}).encode(),
@@ -113,8 +128,9 @@ def test_unknown_route_is_a_json_404(service: RunningService) -> None:
             "Couldn't process request - please provide a valid number",
         ),
         (
-            json.dumps({"number": "+4915199999999", "recipients": [BOB], "message": "x"}).encode(),
-            "Specified account does not exist",
+            json.dumps({"number": ALICE, "recipients": ["hello"], "message": "x"}).encode(),
+            "Couldn't process request - 'hello' is not a phone number, UUID, username or group "
+            "id (a username ends in a dot and two or more digits, as in hello.01)",
         ),
         (
             json.dumps(
@@ -139,9 +155,11 @@ def test_unknown_route_is_a_json_404(service: RunningService) -> None:
         "not-an-object",
         "string-for-array",
         "number-for-string",
+        "nested-field",
+        "not-utf8",
         "no-recipients",
         "no-number",
-        "unknown-account",
+        "none-of-the-four-kinds",
         "invalid-group-id",
         "invalid-base64",
         "view-once-without-attachment",

@@ -11,14 +11,14 @@ import pytest
 
 from tests.support.flows import ALICE, BOB, is_content, receive_until
 from tests.support.service import RunningService
-from tests.support.shapes import INVALID_PERMISSIONS
+from tests.support.shapes import INVALID_PERMISSIONS, not_an_account
 
 CAROL = "+4915100000003"  # an outside Signal user
 DAVE = "+4915100000004"  # another outside user
 UNKNOWN = "+4915199999999"
 EVERY = "every-member"
 ADMINS = "only-admins"
-INVALID_REQUEST = {"error": "Couldn't process request - invalid request"}
+P = "Couldn't process request - "
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
 )
@@ -238,20 +238,36 @@ def test_update_group_rejects_invalid_permissions_and_link(
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "error"),
     [
-        b"{not json",
-        b"",
-        b"[]",
-        b'{"name": 5}',
-        b'{"description": ["x"]}',
-        b'{"base64_avatar": 5}',
-        b'{"expiration_time": "3600"}',
-        b'{"expiration_time": 1.5}',
-        b'{"expiration_time": 9223372036854775808}',
-        b'{"group_link": true}',
-        b'{"permissions": "only-admins"}',
-        b'{"permissions": {"edit_group": 1}}',
+        (
+            b"{not json",
+            P
+            + "invalid JSON at line 1, column 2: Expecting property name enclosed in double quotes",
+        ),
+        (b"", P + "the body is empty: this route needs a JSON object"),
+        (b"[]", P + "the body must be a JSON object, got a list"),
+        (b'{"name": 5}', P + "name must be a string, got 5"),
+        (b'{"description": ["x"]}', P + "description must be a string, got a list"),
+        (b'{"base64_avatar": 5}', P + "base64_avatar must be a string, got 5"),
+        (
+            b'{"expiration_time": "3600"}',
+            P + 'expiration_time must be a 64-bit integer, got the string "3600"',
+        ),
+        (b'{"expiration_time": 1.5}', P + "expiration_time must be a 64-bit integer, got 1.5"),
+        (
+            b'{"expiration_time": 9223372036854775808}',
+            P + "expiration_time must be a 64-bit integer, got 9223372036854775808",
+        ),
+        (b'{"group_link": true}', P + "group_link must be a string, got true"),
+        (
+            b'{"permissions": "only-admins"}',
+            P + 'permissions must be an object, got the string "only-admins"',
+        ),
+        (
+            b'{"permissions": {"edit_group": 1}}',
+            P + "permissions.edit_group must be a string, got 1",
+        ),
     ],
     ids=[
         "malformed",
@@ -269,11 +285,11 @@ def test_update_group_rejects_invalid_permissions_and_link(
     ],
 )
 def test_update_group_rejects_wrong_types_with_a_json_400(
-    accounts: RunningService, body: bytes
+    accounts: RunningService, body: bytes, error: str
 ) -> None:
     group_id = team(accounts)
     response = accounts.client.put(f"/v1/groups/{ALICE}/{group_id}", content=body)
-    assert (response.status_code, response.json()) == (400, INVALID_REQUEST)
+    assert (response.status_code, response.json()) == (400, {"error": error})
     assert response.headers["content-type"] == "application/json"
     assert get(accounts, group_id) == entry_for(group_id)
 
@@ -476,16 +492,33 @@ def test_member_and_admin_changes_need_a_known_group(
 
 
 @pytest.mark.parametrize(
-    ("segment", "body"),
+    ("segment", "body", "error"),
     [
-        ("members", b"{not json"),
-        ("members", b""),
-        ("members", b'{"members": "+4915100000003"}'),
-        ("members", b'{"members": [5]}'),
-        ("members", b'{"members": {"a": 1}}'),
-        ("admins", b"[]"),
-        ("admins", b'{"admins": "+4915100000002"}'),
-        ("admins", b'{"admins": [true]}'),
+        (
+            "members",
+            b"{not json",
+            P
+            + "invalid JSON at line 1, column 2: Expecting property name enclosed in double quotes",
+        ),
+        ("members", b"", P + "the body is empty: this route needs a JSON object"),
+        (
+            "members",
+            b'{"members": "+4915100000003"}',
+            P + 'members must be a list of strings, got the string "+4915100000003"',
+        ),
+        ("members", b'{"members": [5]}', P + "members[0] must be a string, got 5"),
+        (
+            "members",
+            b'{"members": {"a": 1}}',
+            P + "members must be a list of strings, got an object",
+        ),
+        ("admins", b"[]", P + "the body must be a JSON object, got a list"),
+        (
+            "admins",
+            b'{"admins": "+4915100000002"}',
+            P + 'admins must be a list of strings, got the string "+4915100000002"',
+        ),
+        ("admins", b'{"admins": [true]}', P + "admins[0] must be a string, got true"),
     ],
     ids=[
         "members-malformed",
@@ -500,12 +533,12 @@ def test_member_and_admin_changes_need_a_known_group(
 )
 @pytest.mark.parametrize("method", ["POST", "DELETE"])
 def test_member_and_admin_changes_reject_wrong_types_with_a_json_400(
-    accounts: RunningService, segment: str, body: bytes, method: str
+    accounts: RunningService, segment: str, body: bytes, error: str, method: str
 ) -> None:
     group_id = team(accounts)
     url = f"/v1/groups/{ALICE}/{group_id}/{segment}"
     response = accounts.client.request(method, url, content=body)
-    assert (response.status_code, response.json()) == (400, INVALID_REQUEST)
+    assert (response.status_code, response.json()) == (400, {"error": error})
     assert response.headers["content-type"] == "application/json"
     assert get(accounts, group_id) == entry_for(group_id)
 
@@ -553,10 +586,7 @@ def test_group_management_routes_reject_an_unknown_account(
     response = accounts.client.request(
         method, f"/v1/groups/{UNKNOWN}/{group_id}{suffix}", json=body
     )
-    assert (response.status_code, response.json()) == (
-        400,
-        {"error": "Specified account does not exist"},
-    )
+    assert (response.status_code, response.json()) == not_an_account(UNKNOWN)
     assert get(accounts, group_id) == entry_for(group_id)
 
 

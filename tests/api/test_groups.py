@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.flows import ALICE, BOB
 from tests.support.service import RunningService
-from tests.support.shapes import INVALID_PERMISSIONS, UUID
+from tests.support.shapes import INVALID_PERMISSIONS, UUID, not_an_account
 
 CAROL = "+4915100000003"  # an outside Signal user
 UNKNOWN = "+4915199999999"
@@ -263,21 +263,43 @@ def test_create_group_rejects_invalid_permissions_and_link(
     assert listed(accounts) == []
 
 
+P = "Couldn't process request - "
+
+
 @pytest.mark.parametrize(
-    "body",
+    ("body", "error"),
     [
-        b"{not json",
-        b"",
-        b"[]",
-        b'{"name": 5}',
-        b'{"members": "+4915100000002"}',
-        b'{"members": [5]}',
-        b'{"permissions": "only-admins"}',
-        b'{"permissions": {"add_members": 1}}',
-        b'{"expiration_time": "3600"}',
-        b'{"expiration_time": 1.5}',
-        b'{"expiration_time": 9223372036854775808}',
-        b'{"group_link": true}',
+        (
+            b"{not json",
+            P
+            + "invalid JSON at line 1, column 2: Expecting property name enclosed in double quotes",
+        ),
+        (b"", P + "the body is empty: this route needs a JSON object"),
+        (b"[]", P + "the body must be a JSON object, got a list"),
+        (b'{"name": 5}', P + "name must be a string, got 5"),
+        (
+            b'{"members": "+4915100000002"}',
+            P + 'members must be a list of strings, got the string "+4915100000002"',
+        ),
+        (b'{"members": [5]}', P + "members[0] must be a string, got 5"),
+        (
+            b'{"permissions": "only-admins"}',
+            P + 'permissions must be an object, got the string "only-admins"',
+        ),
+        (
+            b'{"permissions": {"add_members": 1}}',
+            P + "permissions.add_members must be a string, got 1",
+        ),
+        (
+            b'{"expiration_time": "3600"}',
+            P + 'expiration_time must be a 64-bit integer, got the string "3600"',
+        ),
+        (b'{"expiration_time": 1.5}', P + "expiration_time must be a 64-bit integer, got 1.5"),
+        (
+            b'{"expiration_time": 9223372036854775808}',
+            P + "expiration_time must be a 64-bit integer, got 9223372036854775808",
+        ),
+        (b'{"group_link": true}', P + "group_link must be a string, got true"),
     ],
     ids=[
         "malformed",
@@ -295,13 +317,10 @@ def test_create_group_rejects_invalid_permissions_and_link(
     ],
 )
 def test_create_group_rejects_wrong_types_with_a_json_400(
-    accounts: RunningService, body: bytes
+    accounts: RunningService, body: bytes, error: str
 ) -> None:
     response = accounts.client.post(f"/v1/groups/{ALICE}", content=body)
-    assert (response.status_code, response.json()) == (
-        400,
-        {"error": "Couldn't process request - invalid request"},
-    )
+    assert (response.status_code, response.json()) == (400, {"error": error})
     assert response.headers["content-type"] == "application/json"
     assert listed(accounts) == []
 
@@ -332,10 +351,7 @@ def test_group_routes_reject_an_unknown_account(
     accounts: RunningService, method: str, path: str, body: Any
 ) -> None:
     response = accounts.client.request(method, path, json=body)
-    assert (response.status_code, response.json()) == (
-        400,
-        {"error": "Specified account does not exist"},
-    )
+    assert (response.status_code, response.json()) == not_an_account(UNKNOWN)
 
 
 @pytest.mark.parametrize("prefixed", [True, False], ids=["with-prefix", "without-prefix"])

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.flows import ALICE
+from tests.support.flows import ALICE, register
 from tests.support.service import RunningService, start_service
 
 NESTED_TOO_DEEP = {"error": "Couldn't process request - JSON nested deeper than 64 levels"}
@@ -113,14 +113,14 @@ def trickle_until_answered(conn: socket.socket, byte: bytes) -> bytes:
 )
 @pytest.mark.parametrize("depth", [65, 480, 100_000])
 def test_json_route_refuses_deep_nesting_without_a_traceback(
-    service: RunningService,
+    accounts: RunningService,
     caplog: pytest.LogCaptureFixture,
     method: str,
     path: str,
     depth: int,
 ) -> None:
     with caplog.at_level(logging.WARNING):
-        response = service.client.request(method, path, content=nested(depth))
+        response = accounts.client.request(method, path, content=nested(depth))
     assert (response.status_code, response.json()) == (400, NESTED_TOO_DEEP)
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
@@ -164,9 +164,9 @@ def test_max_json_depth_is_a_setting(tmp_path: Path) -> None:
 
 
 def test_small_route_refuses_a_declared_length_over_its_limit_before_reading(
-    service: RunningService,
+    accounts: RunningService,
 ) -> None:
-    with connect(service) as conn:
+    with connect(accounts) as conn:
         # Two megabytes announced, none sent: the answer cannot wait for them.
         conn.sendall(
             f"POST /v1/groups/{ALICE} HTTP/1.1\r\nHost: localhost\r\n"
@@ -178,9 +178,9 @@ def test_small_route_refuses_a_declared_length_over_its_limit_before_reading(
 
 
 def test_small_route_refuses_a_chunked_body_once_it_passes_its_limit(
-    service: RunningService,
+    accounts: RunningService,
 ) -> None:
-    with connect(service) as conn:
+    with connect(accounts) as conn:
         conn.sendall(
             f"POST /v1/groups/{ALICE} HTTP/1.1\r\nHost: localhost\r\n"
             "Transfer-Encoding: chunked\r\n\r\n".encode()
@@ -249,6 +249,7 @@ def test_trickled_headers_of_a_second_request_close_the_connection(
 
 
 def test_a_stalled_body_gets_408_and_a_closed_connection(quick: RunningService) -> None:
+    register(quick.client, ALICE)
     with connect(quick) as conn:
         conn.sendall(
             f"POST /v1/groups/{ALICE} HTTP/1.1\r\nHost: localhost\r\n"
@@ -263,6 +264,7 @@ def test_a_stalled_body_gets_408_and_a_closed_connection(quick: RunningService) 
 
 
 def test_a_trickled_body_cannot_extend_its_deadline(quick: RunningService) -> None:
+    register(quick.client, ALICE)
     with connect(quick) as conn:
         conn.sendall(
             f"POST /v1/groups/{ALICE} HTTP/1.1\r\nHost: localhost\r\n"
@@ -311,6 +313,9 @@ def test_websockets_count_towards_the_cap(tmp_path: Path) -> None:
 
     service = start_service(tmp_path / "data", max_connections=1, header_timeout=120)
     try:
+        with httpx.Client(base_url=service.url) as client:
+            register(client, ALICE)
+        wait_for(lambda: open_connections(service) == 0, "the registering connection to close")
         with ws_connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=20):
             wait_for(lambda: open_connections(service) == 1, "the websocket")
             with connect(service) as other:

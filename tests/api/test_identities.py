@@ -11,7 +11,7 @@ import pytest
 
 from tests.support.flows import ALICE, BOB, receive_until
 from tests.support.service import RunningService
-from tests.support.shapes import UUID, data_message
+from tests.support.shapes import UUID, data_message, not_an_account
 
 CAROL = "+4915100000003"  # an outside Signal user
 DAVE = "+4915100000004"  # another outside user
@@ -257,8 +257,15 @@ def test_messages_from_a_trusted_new_key_arrive_again(accounts: RunningService) 
             {"verified_safety_number": ""},
             "Couldn't process request - please provide a valid safety number",
         ),
-        ({"trust_all_known_keys": "yes"}, "Couldn't process request - invalid request"),
-        ({"verified_safety_number": 5}, "Couldn't process request - invalid request"),
+        (
+            {"trust_all_known_keys": "yes"},
+            "Couldn't process request - trust_all_known_keys must be true or false, "
+            'got the string "yes"',
+        ),
+        (
+            {"verified_safety_number": 5},
+            "Couldn't process request - verified_safety_number must be a string, got 5",
+        ),
         (
             {"verified_safety_number": "not a number!"},
             "Safety number has invalid format, either specify the old hex fingerprint or the new "
@@ -281,12 +288,27 @@ def test_trust_refuses_bad_bodies(accounts: RunningService, body: Any, error: st
     assert (response.status_code, response.json()) == (400, {"error": error})
 
 
-@pytest.mark.parametrize("raw", [b"", b"{", b"[]"], ids=["empty", "broken", "array"])
-def test_trust_refuses_a_body_that_is_no_object(accounts: RunningService, raw: bytes) -> None:
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"", "the body is empty: this route needs a JSON object"),
+        (
+            b"{",
+            "invalid JSON at line 1, column 2: Expecting property name enclosed in double quotes",
+        ),
+        (b"[]", "the body must be a JSON object, got a list"),
+    ],
+    ids=["empty", "broken", "array"],
+)
+def test_trust_refuses_a_body_that_is_no_object(
+    accounts: RunningService, raw: bytes, error: str
+) -> None:
     response = accounts.client.put(f"/v1/identities/{ALICE}/trust/{CAROL}", content=raw)
 
-    assert response.status_code == 400
-    assert response.json() == {"error": "Couldn't process request - invalid request"}
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": f"Couldn't process request - {error}"},
+    )
 
 
 def test_trust_of_a_contact_never_seen_names_the_number(accounts: RunningService) -> None:
@@ -306,5 +328,4 @@ def test_identities_of_an_unknown_account_are_refused(accounts: RunningService) 
     )
 
     for response in (listed, trusted):
-        assert response.status_code == 400
-        assert response.json() == {"error": "Specified account does not exist"}
+        assert (response.status_code, response.json()) == not_an_account(unknown)

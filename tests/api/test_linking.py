@@ -188,11 +188,15 @@ def test_scanning_a_uri_twice_is_refused(service: RunningService) -> None:
 @pytest.mark.parametrize(
     ("body", "error"),
     [
-        (b"{not json", "Couldn't process request - invalid request"),
-        (b"[]", "Couldn't process request - invalid request"),
+        (
+            b"{not json",
+            "Couldn't process request - invalid JSON at line 1, column 2: "
+            "Expecting property name enclosed in double quotes",
+        ),
+        (b"[]", "Couldn't process request - the body must be a JSON object, got a list"),
         (
             b'{"device_link_uri": 5, "number": "+4915100000003"}',
-            "Couldn't process request - invalid request",
+            "Couldn't process request - device_link_uri must be a string, got 5",
         ),
         (
             b'{"number": "+4915100000003"}',

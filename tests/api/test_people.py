@@ -170,8 +170,12 @@ def test_an_outside_users_profile_name_is_the_source_name(accounts: RunningServi
     [
         (b'{"given_name": 5}', "Couldn't process request - invalid given_name"),
         (b'{"avatar": "%%%"}', "avatar must be base64 or null"),
-        (b"[]", "Couldn't process request - invalid request"),
-        (b"{nope", "Couldn't process request - invalid request"),
+        (b"[]", "Couldn't process request - the body must be a JSON object, got a list"),
+        (
+            b"{nope",
+            "Couldn't process request - invalid JSON at line 1, column 2: "
+            "Expecting property name enclosed in double quotes",
+        ),
     ],
     ids=["number-name", "bad-avatar", "array", "malformed"],
 )

@@ -218,7 +218,7 @@ VOTE = {
     "selected_answers": [1],
 }
 CLOSE = {"recipient": CAROL, "poll_timestamp": str(POLL_TS)}
-INVALID = "Couldn't process request - invalid request"
+P = "Couldn't process request - "
 
 
 def _missing(field: str) -> str:
@@ -228,9 +228,19 @@ def _missing(field: str) -> str:
 @pytest.mark.parametrize(
     ("method", "path", "body", "error"),
     [
-        ("POST", "", None, INVALID),
-        ("POST", "", {**CREATE, "answers": "a"}, INVALID),
-        ("POST", "", {**CREATE, "allow_multiple_selections": "no"}, INVALID),
+        ("POST", "", None, P + "the body is empty: this route needs a JSON object"),
+        (
+            "POST",
+            "",
+            {**CREATE, "answers": "a"},
+            P + 'answers must be a list of strings, got the string "a"',
+        ),
+        (
+            "POST",
+            "",
+            {**CREATE, "allow_multiple_selections": "no"},
+            P + 'allow_multiple_selections must be true or false, got the string "no"',
+        ),
         ("POST", "", {**CREATE, "recipient": ""}, _missing("recipient")),
         ("POST", "", {"recipient": "", "question": "", "answers": []}, _missing("recipient")),
         ("POST", "", {**CREATE, "question": ""}, _missing("question")),
@@ -248,8 +258,18 @@ def _missing(field: str) -> str:
             {**CREATE, "recipient": "group.!!!!!!!!!!!!"},
             "Invalid identifier group.!!!!!!!!!!!!",
         ),
-        ("POST", "/vote", {**VOTE, "poll_timestamp": POLL_TS}, INVALID),
-        ("POST", "/vote", {**VOTE, "selected_answers": [2**31]}, INVALID),
+        (
+            "POST",
+            "/vote",
+            {**VOTE, "poll_timestamp": POLL_TS},
+            P + f"poll_timestamp must be a string, got {POLL_TS}",
+        ),
+        (
+            "POST",
+            "/vote",
+            {**VOTE, "selected_answers": [2**31]},
+            P + "selected_answers[0] must be a 32-bit integer, got 2147483648",
+        ),
         ("POST", "/vote", {**VOTE, "poll_timestamp": ""}, _missing("poll_timestamp")),
         (
             "POST",
@@ -292,7 +312,7 @@ def _missing(field: str) -> str:
             "Couldn't process request - invalid timestamp",
         ),
         ("DELETE", "", {**CLOSE, "recipient": ""}, _missing("recipient")),
-        ("DELETE", "", [CLOSE], INVALID),
+        ("DELETE", "", [CLOSE], P + "the body must be a JSON object, got a list"),
     ],
     ids=[
         "create-no-body",

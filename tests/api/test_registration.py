@@ -10,7 +10,6 @@ import pytest
 from tests.support.service import RunningService
 
 ALICE = "+4915100000001"
-INVALID = {"error": "Couldn't process request - invalid request."}
 CAPTCHA_REQUIRED = (
     "Captcha required for verification, use --captcha CAPTCHA\n"
     "To get the token, go to https://signalcaptchas.org/registration/generate.html\n"
@@ -73,40 +72,69 @@ def test_register_voice_without_sms_first_is_refused(service: RunningService) ->
     )
 
 
+P = "Couldn't process request - "
 BAD_BODIES = [
-    ("register", b"{not json"),
-    ("register", b"[1]"),
-    ("register", b'"x"'),
-    ("register", b'{"use_voice": "yes"}'),
-    ("register", b'{"captcha": 5}'),
-    ("verify", b"{not json"),
-    ("verify", b"[1]"),
-    ("verify", b'{"pin": 1234}'),
-    ("verify", b'{"pin": ["1234"]}'),
+    pytest.param(
+        "register",
+        b"{not json",
+        P + "invalid JSON at line 1, column 2: Expecting property name enclosed in double quotes",
+        id="register-malformed",
+    ),
+    pytest.param(
+        "register",
+        b"[1]",
+        P + "the body must be a JSON object, got a list",
+        id="register-array",
+    ),
+    pytest.param(
+        "register",
+        b'"x"',
+        P + 'the body must be a JSON object, got the string "x"',
+        id="register-string",
+    ),
+    pytest.param(
+        "register",
+        b'{"use_voice": "yes"}',
+        P + 'use_voice must be true or false, got the string "yes"',
+        id="register-string-for-bool",
+    ),
+    pytest.param(
+        "register",
+        b'{"captcha": 5}',
+        P + "captcha must be a string, got 5",
+        id="register-number-for-string",
+    ),
+    pytest.param(
+        "verify",
+        b'{\n  "pin": 1234,,\n}',
+        P + "invalid JSON at line 2, column 15: Expecting property name enclosed in double quotes",
+        id="verify-malformed",
+    ),
+    pytest.param(
+        "verify", b"[1]", P + "the body must be a JSON object, got a list", id="verify-array"
+    ),
+    pytest.param(
+        "verify",
+        b'{"pin": 1234}',
+        P + "pin must be a string, got 1234",
+        id="verify-number-for-string",
+    ),
+    pytest.param(
+        "verify",
+        b'{"pin": ["1234"]}',
+        P + "pin must be a string, got a list",
+        id="verify-list-for-string",
+    ),
 ]
 
 
-@pytest.mark.parametrize(
-    ("route", "body"),
-    BAD_BODIES,
-    ids=[
-        "register-malformed",
-        "register-array",
-        "register-string",
-        "register-string-for-bool",
-        "register-number-for-string",
-        "verify-malformed",
-        "verify-array",
-        "verify-number-for-string",
-        "verify-list-for-string",
-    ],
-)
-def test_register_and_verify_reject_bad_bodies_with_trailing_dot(
-    service: RunningService, route: str, body: bytes
+@pytest.mark.parametrize(("route", "body", "error"), BAD_BODIES)
+def test_register_and_verify_say_what_is_wrong_with_a_body(
+    service: RunningService, route: str, body: bytes, error: str
 ) -> None:
     path = f"/v1/register/{ALICE}" + ("/verify/123-456" if route == "verify" else "")
     response = service.client.post(path, content=body)
-    assert (response.status_code, response.json()) == (400, INVALID)
+    assert (response.status_code, response.json()) == (400, {"error": error})
     assert response.headers["content-type"] == "application/json"
     assert accounts(service) == []
 
@@ -157,11 +185,25 @@ def test_verify_rejects_a_wrong_code(service: RunningService) -> None:
     assert accounts(service) == []
 
 
-def test_verify_without_register_is_a_json_400(service: RunningService) -> None:
+NO_REGISTRATION = {
+    "error": f"No registration is pending for {ALICE}: request a code with "
+    f"POST /v1/register/{ALICE} first; a code works once"
+}
+
+
+def test_verify_without_register_says_to_request_a_code_first(service: RunningService) -> None:
     response = service.client.post(f"/v1/register/{ALICE}/verify/123456")
-    assert response.status_code == 400
-    assert list(response.json()) == ["error"]
+    assert (response.status_code, response.json()) == (400, NO_REGISTRATION)
     assert accounts(service) == []
+
+
+def test_verify_with_a_code_used_before_says_a_code_works_once(service: RunningService) -> None:
+    assert_created(service.client.post(f"/v1/register/{ALICE}"))
+    code = sent_code(service, ALICE)["code"]
+    assert_created(service.client.post(f"/v1/register/{ALICE}/verify/{code}"))
+    response = service.client.post(f"/v1/register/{ALICE}/verify/{code}")
+    assert (response.status_code, response.json()) == (400, NO_REGISTRATION)
+    assert accounts(service) == [ALICE]
 
 
 def test_verify_honours_the_registration_lock(service: RunningService) -> None:

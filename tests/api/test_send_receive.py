@@ -283,7 +283,7 @@ def test_receive_honours_max_messages(accounts: RunningService) -> None:
     ids=["timeout", "max_messages", "flag"],
 )
 def test_receive_rejects_bad_query_parameters(
-    service: RunningService, query: str, error: str
+    accounts: RunningService, query: str, error: str
 ) -> None:
-    response = service.client.get(f"/v1/receive/{ALICE}?{query}")
+    response = accounts.client.get(f"/v1/receive/{ALICE}?{query}")
     assert (response.status_code, response.json()) == (400, {"error": error})

@@ -138,7 +138,10 @@ def test_sending_a_sticker_of_an_unknown_pack_says_so(accounts: RunningService) 
             {"pack_id": "00", "pack_key": "0&x=1"},
             "Couldn't process request - pack_key must be hexadecimal, as in the signal.art link",
         ),
-        ({"pack_id": 5, "pack_key": "00"}, "Couldn't process request - invalid request"),
+        (
+            {"pack_id": 5, "pack_key": "00"},
+            "Couldn't process request - pack_id must be a string, got 5",
+        ),
         ({"pack_id": "00ab", "pack_key": "00ab"}, "Install sticker pack failed"),
     ],
     ids=["no_id", "no_key", "id_not_hex", "key_not_hex", "id_not_string", "unknown_pack"],

@@ -21,7 +21,6 @@ from tests.support.flows import ALICE, BOB, receive_until
 from tests.support.service import RunningService, start_service
 from tests.support.waiting import wait_until
 
-INVALID = {"error": "Couldn't process request - invalid request"}
 MIB = 1 << 20
 
 
@@ -141,8 +140,22 @@ def test_streamed_forms_arrive_whole(
 @pytest.mark.parametrize(
     ("defect", "answer"),
     [
-        pytest.param(b"\\q", INVALID, id="bad-escape"),
-        pytest.param(b'"]], "message": }', INVALID, id="broken-structure"),
+        pytest.param(
+            b"\\q",
+            {
+                "error": "Couldn't process request - invalid JSON: a string of base64_attachments "
+                "holds a bad escape or bytes that are not UTF-8"
+            },
+            id="bad-escape",
+        ),
+        pytest.param(
+            b'"]], "message": }',
+            {
+                "error": "Couldn't process request - invalid JSON after a streamed attachment: "
+                "Expecting ',' delimiter"
+            },
+            id="broken-structure",
+        ),
         pytest.param(
             b"!",
             {"error": f"illegal base64 data at input byte {2 * MIB} (unexpected character '!')"},
@@ -275,3 +288,20 @@ def test_a_chunked_body_is_refused_once_it_passes_the_limit(small_limit: Running
         assert status_and_body(read_answer(conn)) == (413, TOO_LARGE)
     assert 10 * MIB < sent < 30 * MIB
     wait_until(lambda: temp_files(small_limit) == [], "the temp file to go")
+
+
+def test_a_json_error_before_a_streamed_attachment_has_its_line_and_column(
+    accounts: RunningService,
+) -> None:
+    text = b"".join(base64.b64encode(c) for c in random_chunks(3 * MIB, seed=4))
+    head = b'{\n  "number": "%s",\n  "recipients": ["%s"],,\n' % (ALICE.encode(), BOB.encode())
+    body = head + b'  "base64_attachments": ["' + text + b'"]\n}'
+    response = accounts.client.post("/v2/send", content=body)
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "error": "Couldn't process request - invalid JSON at line 3, column 36: "
+            "Expecting property name enclosed in double quotes"
+        },
+    )
+    assert temp_files(accounts) == []

@@ -10,12 +10,12 @@ import pytest
 
 from tests.support.flows import ALICE, BOB, receive_until, register
 from tests.support.service import RunningService
+from tests.support.shapes import not_an_account
 
 CAROL = "+4915100000003"  # an outside Signal user
 STILL_REGISTERED = (
     "Not deleting account, it is still registered. Use --ignore-registered to delete it anyway."
 )
-NO_ACCOUNT = {"error": "Specified account does not exist"}
 
 
 def accounts_of(client: httpx.Client) -> list[str]:
@@ -60,7 +60,7 @@ def test_unregister_ends_the_account_and_others_sends_fail(accounts: RunningServ
     unregister(client, ALICE)
     assert accounts_of(client) == [BOB]
     mine = send(client, ALICE, BOB, "hello?")
-    assert (mine.status_code, mine.json()) == (400, NO_ACCOUNT)
+    assert (mine.status_code, mine.json()) == not_an_account(ALICE)
     theirs = send(client, BOB, ALICE, "are you there?")
     assert (theirs.status_code, theirs.json()) == (
         400,
@@ -82,7 +82,7 @@ def test_unregister_keeps_local_data_until_it_is_deleted(accounts: RunningServic
     assert send(client, BOB, ALICE, "unread").status_code == 201
     unregister(client, ALICE)
     # What arrived before is still there to be read; after the data is deleted it is gone, and
-    # the account's inbox answers like that of any number that is no account.
+    # the number answers like any number that is no account.
     [kept] = client.get(f"/v1/receive/{ALICE}", params={"timeout": "5"}).json()
     assert kept["envelope"]["dataMessage"]["message"] == "unread"
     later = send(client, BOB, ALICE, "later")
@@ -92,7 +92,8 @@ def test_unregister_keeps_local_data_until_it_is_deleted(accounts: RunningServic
     )
     response = client.request("DELETE", f"/v1/devices/{ALICE}/local-data")
     assert response.status_code == 204, response.text
-    assert client.get(f"/v1/receive/{ALICE}", params={"timeout": "0"}).json() == []
+    gone = client.get(f"/v1/receive/{ALICE}", params={"timeout": "0"})
+    assert (gone.status_code, gone.json()) == not_an_account(ALICE)
     assert accounts_of(client) == [BOB]
 
 
@@ -101,7 +102,8 @@ def test_unregister_with_delete_local_data_forgets_the_inbox(accounts: RunningSe
     assert send(client, BOB, ALICE, "unread").status_code == 201
     unregister(client, ALICE, delete_local_data=True)
     assert accounts_of(client) == [BOB]
-    assert client.get(f"/v1/receive/{ALICE}", params={"timeout": "0"}).json() == []
+    gone = client.get(f"/v1/receive/{ALICE}", params={"timeout": "0"})
+    assert (gone.status_code, gone.json()) == not_an_account(ALICE)
     theirs = send(client, BOB, ALICE, "hello")
     assert (theirs.status_code, theirs.json()) == (
         400,
@@ -153,7 +155,7 @@ def test_delete_local_data_ignoring_registration_ends_the_account_here(
     assert response.status_code == 204, response.text
     assert accounts_of(client) == [BOB]
     mine = send(client, ALICE, BOB, "hello?")
-    assert (mine.status_code, mine.json()) == (400, NO_ACCOUNT)
+    assert (mine.status_code, mine.json()) == not_an_account(ALICE)
     # Signal still has the account: others' sends to it are accepted.
     assert send(client, BOB, ALICE, "for your phone").status_code == 201
     assert_bob_still_talks(client)
@@ -161,7 +163,7 @@ def test_delete_local_data_ignoring_registration_ends_the_account_here(
 
 def test_unregister_refuses_an_unknown_account(accounts: RunningService) -> None:
     response = accounts.client.post(f"/v1/unregister/{CAROL}")
-    assert (response.status_code, response.json()) == (400, NO_ACCOUNT)
+    assert (response.status_code, response.json()) == not_an_account(CAROL)
     assert number_settings(accounts.client, CAROL)["registered"] is True
 
 
@@ -182,30 +184,47 @@ def test_dangerous_routes_refuse_an_inexact_number(
     accounts: RunningService, method: str, path: str, number: str
 ) -> None:
     response = accounts.client.request(method, path.format(number))
-    assert (response.status_code, response.json()) == (
-        400,
-        {
-            "error": f"Couldn't process request - {number!r} is not a phone number in E.164 "
-            "form (e.g. +4915112345678)"
-        },
-    )
+    if method == "POST":
+        # No account has such a number: refused as any number that is no account.
+        assert (response.status_code, response.json()) == not_an_account(number)
+    else:  # local data may be left of a number that is no account any more
+        assert (response.status_code, response.json()) == (
+            400,
+            {
+                "error": f"Couldn't process request - {number!r} is not a phone number in "
+                "E.164 form (e.g. +4915112345678)"
+            },
+        )
     assert accounts_of(accounts.client) == [ALICE, BOB]
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "error"),
+    ("method", "path", "flag"),
     [
-        ("POST", "/v1/unregister/{}", "Couldn't process request - invalid request."),
-        ("DELETE", "/v1/devices/{}/local-data", "Couldn't process request - invalid request"),
+        ("POST", "/v1/unregister/{}", "delete_account"),
+        ("DELETE", "/v1/devices/{}/local-data", "ignore_registered"),
     ],
     ids=["unregister", "local-data"],
 )
-@pytest.mark.parametrize("body", [b"{", b"[]", b'{"delete_account": "yes"}'], ids=str)
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (
+            b"{",
+            "invalid JSON at line 1, column 2: Expecting property name enclosed in double quotes",
+        ),
+        (b"[]", "the body must be a JSON object, got a list"),
+        (b'{"FLAG": "yes"}', 'FLAG must be true or false, got the string "yes"'),
+    ],
+    ids=["broken", "array", "string-for-bool"],
+)
 def test_dangerous_routes_refuse_a_malformed_body(
-    accounts: RunningService, method: str, path: str, error: str, body: bytes
+    accounts: RunningService, method: str, path: str, flag: str, body: bytes, error: str
 ) -> None:
-    if b"delete_account" in body and "local-data" in path:
-        body = b'{"ignore_registered": "yes"}'
+    body = body.replace(b"FLAG", flag.encode())
     response = accounts.client.request(method, path.format(ALICE), content=body)
-    assert (response.status_code, response.json()) == (400, {"error": error})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"error": "Couldn't process request - " + error.replace("FLAG", flag)},
+    )
     assert accounts_of(accounts.client) == [ALICE, BOB]

@@ -13,7 +13,7 @@ from websockets.sync.client import connect
 
 from signal_rest.auth.guard import NO_TOKEN
 from signal_rest.auth.tokens import TOKEN_FILE
-from tests.support.flows import ALICE, BOB
+from tests.support.flows import ALICE, BOB, register
 from tests.support.service import RunningService, start_service
 from tests.support.tokens import basic, bearer, create_token, token_cli
 
@@ -192,6 +192,7 @@ def test_rate_limit_of_a_token_answers_429_with_retry_after(accounts: RunningSer
 def test_default_rate_limit_applies_to_tokens_without_their_own(tmp_path: Path) -> None:
     service = start_service(tmp_path / "data", token_rate_limit="2/day")
     try:
+        register(service.client, ALICE)
         default = create_token(tmp_path / "data", "default", "--scope", "receive")
         free = create_token(
             tmp_path / "data", "free", "--scope", "receive", "--rate-limit", "unlimited"

@@ -35,9 +35,6 @@ UUID = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
         pytest.param("+49١٢٣", Recipient(NUMBER, "+49١٢٣"), id="unicode-decimal-digits"),
         pytest.param("", Recipient(NUMBER, ""), id="empty-is-number-in-go"),
         pytest.param("+", Recipient(NUMBER, "+"), id="plus-only"),
-        pytest.param("4915112345678", Recipient(USERNAME, "4915112345678"), id="no-plus"),
-        pytest.param("+49²", Recipient(USERNAME, "+49²"), id="superscript-not-digit"),
-        pytest.param("+x49", Recipient(USERNAME, "+x49"), id="first-char-after-plus-checked"),
         pytest.param(UUID, Recipient(NUMBER, UUID), id="uuid-canonical"),
         pytest.param(UUID.upper(), Recipient(NUMBER, UUID), id="uuid-uppercase"),
         pytest.param(UUID.replace("-", ""), Recipient(NUMBER, UUID), id="uuid-hash-like"),
@@ -49,13 +46,11 @@ UUID = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
         pytest.param(
             "urn:uuid:" + UUID.replace("-", ""), Recipient(NUMBER, UUID), id="uuid-urn-hash-like"
         ),
-        pytest.param("URN:UUID:" + UUID, Recipient(USERNAME, "URN:UUID:" + UUID), id="urn-case"),
-        pytest.param(UUID + "0", Recipient(USERNAME, UUID + "0"), id="uuid-too-long"),
-        pytest.param("{" + UUID, Recipient(USERNAME, "{" + UUID), id="uuid-unbalanced-brace"),
         pytest.param("alice.01", Recipient(USERNAME, "alice.01"), id="username"),
         pytest.param("group.42", Recipient(USERNAME, "group.42"), id="group-like-username"),
-        pytest.param("group.abcd!efgh", Recipient(USERNAME, "group.abcd!efgh"), id="nine-chars"),
-        pytest.param("group.abcd!efghi", Recipient(USERNAME, "group.abcd!efghi"), id="ten-chars"),
+        pytest.param(
+            "Bob_2.100", Recipient(USERNAME, "Bob_2.100"), id="username-long-discriminator"
+        ),
         pytest.param(REST_A, Recipient(GROUP, INTERNAL_A), id="group"),
         pytest.param(INTERNAL_A, Recipient(GROUP, INTERNAL_A), id="bare-internal-extension"),
         pytest.param(
@@ -79,6 +74,39 @@ def test_classify_recognises_recipient_kind(recipient, expected):
     ],
 )
 def test_classify_rejects_bad_groups_with_go_text(recipient, message):
+    with pytest.raises(ValidationError) as caught:
+        classify(recipient)
+    assert caught.value.message == message
+
+
+NOT_ONE = "Couldn't process request - {} is not a phone number, UUID, username or group id"
+AS_NUMBER = " (a phone number starts with + and the country code)"
+
+
+@pytest.mark.parametrize(
+    ("recipient", "message"),
+    [
+        pytest.param(
+            "hello",
+            NOT_ONE.format("'hello'")
+            + " (a username ends in a dot and two or more digits, as in hello.01)",
+            id="bare-nickname",
+        ),
+        pytest.param("4915112345678", NOT_ONE.format("'4915112345678'") + AS_NUMBER, id="no-plus"),
+        pytest.param("+49²", NOT_ONE.format("'+49²'"), id="superscript-not-digit"),
+        pytest.param("+x49", NOT_ONE.format("'+x49'"), id="first-char-after-plus-checked"),
+        pytest.param("URN:UUID:" + UUID, NOT_ONE.format(f"'URN:UUID:{UUID}'"), id="urn-case"),
+        pytest.param(UUID + "0", NOT_ONE.format(f"'{UUID}0'"), id="uuid-too-long"),
+        pytest.param("{" + UUID, NOT_ONE.format("'{" + UUID + "'"), id="uuid-unbalanced-brace"),
+        pytest.param("alice.1", NOT_ONE.format("'alice.1'"), id="one-digit-discriminator"),
+        pytest.param("alice.00", NOT_ONE.format("'alice.00'"), id="zero-discriminator"),
+        pytest.param("alice.012", NOT_ONE.format("'alice.012'"), id="leading-zero"),
+        pytest.param("1alice.01", NOT_ONE.format("'1alice.01'"), id="digit-first"),
+        pytest.param("group.abcd!efgh", NOT_ONE.format("'group.abcd!efgh'"), id="nine-chars"),
+        pytest.param("group.abcd!efghi", NOT_ONE.format("'group.abcd!efghi'"), id="ten-chars"),
+    ],
+)
+def test_classify_rejects_what_is_none_of_the_four_kinds(recipient, message):
     with pytest.raises(ValidationError) as caught:
         classify(recipient)
     assert caught.value.message == message

@@ -93,3 +93,12 @@ DAEMON_GONE = [
     {"error": "signal-cli is not reachable (no socket at the configured path); retrying"},
     {"error": "lost the connection to signal-cli (it closed the connection) before it answered"},
 ]
+
+
+def not_an_account(number: str) -> tuple[int, dict[str, Any]]:
+    """The status and body every account route answers for a number that is no account."""
+    return 404, {
+        "error": f"{number} is no account of this service: register it with "
+        f"POST /v1/register/{number} or link it with GET /v1/qrcodelink?device_name=<name>; "
+        "GET /v1/accounts lists the accounts"
+    }

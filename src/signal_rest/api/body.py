@@ -7,13 +7,24 @@ enforced while reading: a body over it is refused with 413 before it is buffered
 routes whose bodies carry base64 attachments or avatars (`files=True`) get the large limit
 (`max_body_bytes`); every other one gets `max_small_body_bytes`. Before parsing, the body's
 shape is checked (`signal_rest.api.nesting`): too deep or too many values is a 400.
+
+A refused body says what is wrong where, each text led by the Go project's "Couldn't process
+request - " like its other validation texts:
+
+    Couldn't process request - invalid JSON at line 3, column 14: Expecting ',' delimiter
+    Couldn't process request - the body is empty: this route needs a JSON object
+    Couldn't process request - the body must be a JSON object, got a list
+    Couldn't process request - recipients must be a list of strings, got a string
+    Couldn't process request - mentions[0].start must be an integer, got "3"
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
-from typing import Any, TypeVar
+import types
+from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin
 
 from fastapi import Request
 from pydantic import BaseModel, ConfigDict, model_validator
@@ -25,9 +36,13 @@ from signal_rest.config import Settings
 from signal_rest.errors import PayloadTooLarge, ValidationError
 
 __all__ = [
-    "INVALID_REQUEST",
+    "EMPTY_BODY",
+    "PREFIX",
     "RequestModel",
     "body_doc",
+    "field_error",
+    "json_error",
+    "json_object",
     "load_json",
     "parse_json_body",
     "read_body",
@@ -35,7 +50,9 @@ __all__ = [
 
 M = TypeVar("M", bound="RequestModel")
 
-INVALID_REQUEST = "Couldn't process request - invalid request"
+# The Go project's texts all start so; ours keep the start and say what is wrong.
+PREFIX = "Couldn't process request - "
+EMPTY_BODY = f"{PREFIX}the body is empty: this route needs a JSON object"
 
 
 class RequestModel(BaseModel):
@@ -127,24 +144,165 @@ def _fold_keys(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
     return folded
 
 
-def parse_json_body(
-    model: type[M], raw: bytes, *, optional: bool = False, invalid: str = INVALID_REQUEST
-) -> M:
-    """Validate `raw` as `model`; an empty body is `model()` when `optional`, else a 400."""
+def json_error(exc: ValueError, *, known_until: int | None = None) -> ValidationError:
+    """The 400 for a body `load_json` refused: where it stops being JSON, and why. Past byte
+    `known_until` the body is not as the client sent it (a streamed file string was taken
+    out), so no position is given there."""
+    if isinstance(exc, json.JSONDecodeError):
+        at = len(exc.doc[: exc.pos].encode("utf-8", "surrogatepass"))
+        if known_until is not None and at >= known_until:
+            return ValidationError(f"{PREFIX}invalid JSON after a streamed attachment: {exc.msg}")
+        where = f"line {exc.lineno}, column {exc.colno}"
+        return ValidationError(f"{PREFIX}invalid JSON at {where}: {exc.msg}")
+    if isinstance(exc, UnicodeDecodeError):
+        return ValidationError(
+            f"{PREFIX}invalid JSON: the body is not UTF-8 text (byte {exc.start + 1} "
+            f"is 0x{exc.object[exc.start]:02x})"
+        )
+    return ValidationError(f"{PREFIX}invalid JSON: {exc}")
+
+
+def json_object(
+    raw: bytes, *, optional: bool = False, known_until: int | None = None
+) -> dict[str, Any] | None:
+    """`raw` parsed as a JSON object; None for an empty body when `optional`, else a 400 that
+    says what is wrong: empty, not JSON (where), or JSON but no object."""
     if not raw.strip():
         if optional:
-            return model()
-        raise ValidationError(invalid)
+            return None
+        raise ValidationError(EMPTY_BODY)
     try:
         data = load_json(raw)
     except ValueError as exc:
-        raise ValidationError(invalid) from exc
+        raise json_error(exc, known_until=known_until) from exc
     if not isinstance(data, dict):
-        raise ValidationError(invalid)
+        raise ValidationError(f"{PREFIX}the body must be a JSON object, got {_got(data)}")
+    return data
+
+
+def parse_json_body(
+    model: type[M], raw: bytes, *, optional: bool = False, known_until: int | None = None
+) -> M:
+    """Validate `raw` as `model`; an empty body is `model()` when `optional`, else a 400. A
+    value of the wrong type is a 400 naming the field and the type it needs. `known_until`:
+    see `json_error`."""
+    data = json_object(raw, optional=optional, known_until=known_until)
+    if data is None:
+        return model()
     try:
         return model.model_validate(data)
     except PydanticValidationError as exc:
-        raise ValidationError(invalid) from exc
+        raise ValidationError(PREFIX + field_error(model, exc)) from exc
+
+
+# -- what a field needs, in words --------------------------------------------------------------
+
+
+def field_error(model: type[BaseModel], exc: PydanticValidationError) -> str:
+    """The first of `exc`'s errors as "<field> must be <type>, got <value>"."""
+    error = exc.errors(include_url=False)[0]
+    where, annotation, bounds = _locate(model, error["loc"])
+    where = where or "the body"
+    if error["type"] == "value_error":
+        return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
+    return f"{where} must be {_expected(annotation, bounds)}, got {_got(error['input'])}"
+
+
+def _unwrap(annotation: Any, bounds: list[Any]) -> Any:
+    """`annotation` without Annotated (its constraints go to `bounds`) and without `| None`
+    (null is taken as absent)."""
+    while True:
+        if get_origin(annotation) is Annotated:
+            annotation, *extras = get_args(annotation)
+            for extra in extras:
+                bounds.extend(getattr(extra, "metadata", [extra]))
+            continue
+        if get_origin(annotation) in (Union, types.UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) == 1:
+                annotation = members[0]
+                continue
+        return annotation
+
+
+def _locate(model: type[BaseModel], loc: tuple[int | str, ...]) -> tuple[str, Any, list[Any]]:
+    """The field `loc` points at as the client names it (`mentions[0].start`), its type and
+    its constraints. Stops at a union's member, which is no part of the client's path."""
+    where, annotation = "", cast(Any, model)
+    bounds: list[Any] = []
+    for item in loc:
+        annotation = _unwrap(annotation, bounds)
+        origin, args = get_origin(annotation), get_args(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(item))
+            if field is None:
+                break
+            where += ("." if where else "") + (field.alias or str(item))
+            annotation, bounds = field.annotation, list(field.metadata)
+        elif origin is list and isinstance(item, int) and args:
+            where, annotation, bounds = f"{where}[{item}]", args[0], []
+        elif origin is dict and len(args) == 2:
+            where, annotation, bounds = f"{where}.{item}", args[1], []
+        else:
+            break
+    return where, _unwrap(annotation, bounds), bounds
+
+
+_KINDS: dict[Any, tuple[str, str]] = {
+    str: ("a string", "strings"),
+    bool: ("true or false", "booleans"),
+    int: ("an integer", "integers"),
+    float: ("a number", "numbers"),
+    dict: ("an object", "objects"),
+}
+
+
+def _expected(annotation: Any, bounds: list[Any]) -> str:
+    origin, args = get_origin(annotation), get_args(annotation)
+    if annotation is int and bounds:
+        low = next((b.ge for b in bounds if hasattr(b, "ge")), None)
+        high = next((b.le for b in bounds if hasattr(b, "le")), None)
+        if (low, high) == (-(2**63), 2**63 - 1):
+            return "a 64-bit integer"
+        if (low, high) == (-(2**31), 2**31 - 1):
+            return "a 32-bit integer"
+        if low is not None and high is not None:
+            return f"an integer from {low} to {high}"
+    if annotation in _KINDS:
+        return _KINDS[annotation][0]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "an object"
+    if origin is list:
+        item = _unwrap(args[0], []) if args else Any
+        return f"a list of {_plural(item)}"
+    if origin is dict:
+        return "an object"
+    if origin is Literal:
+        return "one of " + ", ".join(jsoncodec.dumps_text(a) for a in args)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_expected(_unwrap(a, []), []) for a in args if a is not type(None))
+    return "a value"
+
+
+def _plural(annotation: Any) -> str:
+    if annotation in _KINDS:
+        return _KINDS[annotation][1]
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "objects"
+    if get_origin(annotation) is list:
+        return "lists"
+    return "values"
+
+
+def _got(value: Any) -> str:
+    """What the client sent, for the error text: a short string or a number as it is."""
+    if isinstance(value, str):
+        if len(value) <= 40:
+            return f"the string {jsoncodec.dumps_text(value)}"
+        return "a string"
+    if value is None or isinstance(value, bool | int | float):
+        return jsoncodec.dumps_text(value)
+    return "a list" if isinstance(value, list) else "an object"
 
 
 def _inline_refs(schema: Any, defs: dict[str, Any]) -> Any:

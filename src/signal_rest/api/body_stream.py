@@ -29,7 +29,7 @@ from typing import TypeVar
 
 from fastapi import Request
 
-from signal_rest.api.body import INVALID_REQUEST, RequestModel, parse_json_body, read_body
+from signal_rest.api.body import PREFIX, RequestModel, parse_json_body, read_body
 from signal_rest.api.nesting import MAX_VALUES, shape_error
 from signal_rest.backend import Backend
 from signal_rest.domain.attachment_stream import StreamedAttachment
@@ -54,6 +54,8 @@ STREAM_AFTER = 1 << 20
 # A file string up to this long stays in the body and is decoded as before; the head of a
 # longer one decides whether it is a data URI (its `base64,` mark must lie within it).
 HEAD_BYTES = 64 << 10
+# Why a file string is no JSON string.
+_NOT_TEXT = "holds a bad escape or bytes that are not UTF-8"
 # Longest key looked at; a longer one is no file field.
 _MAX_KEY_BYTES = 256
 
@@ -83,8 +85,6 @@ async def file_body(
     model: type[M],
     fields: tuple[FileField, ...],
     backend: Backend,
-    *,
-    invalid: str = INVALID_REQUEST,
 ) -> AsyncIterator[tuple[M, Mapping[str, Decoded]]]:
     """The body as `model` and the files decoded while it was read, by stand-in; the files
     are deleted on leaving the block, and when reading or parsing fails (a client that goes
@@ -94,7 +94,7 @@ async def file_body(
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) <= STREAM_AFTER:
         # Known to be small: the ordinary path, with no scanner at all.
-        yield parse_json_body(model, await read_body(request, files=True), invalid=invalid), {}
+        yield parse_json_body(model, await read_body(request, files=True)), {}
         return
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise _too_large(limit)
@@ -124,16 +124,16 @@ async def file_body(
                 scanner.feed(bytes(buffered))
                 buffered = bytearray()
         if scanner is None:
-            raw = bytes(buffered)
-            broken = False
+            raw, broken, known_until = bytes(buffered), None, None
         else:
             raw, broken = scanner.finish()
+            known_until = scanner.changed_from
         refused = shape_error(raw, settings.max_json_depth)
         if refused is not None:
             raise ValidationError(f"Couldn't process request - JSON {refused}")
-        if broken:
-            raise ValidationError(invalid)
-        body = parse_json_body(model, raw, invalid=invalid)
+        if broken is not None:
+            raise ValidationError(f"{PREFIX}invalid JSON: {broken}")
+        body = parse_json_body(model, raw, known_until=known_until)
         decoded: Mapping[str, Decoded] = scanner.files if scanner is not None else {}
         yield body, decoded
     finally:
@@ -186,7 +186,10 @@ class BodyScanner:
         self._file: StreamedAttachment | None = None
         self._file_field: FileField | None = None
         self._skip = False  # the file string being read is malformed: skip to its end
-        self._broken = False  # a file string was not valid JSON
+        self._broken: str | None = None  # why a file string was not valid JSON
+        # Where what is kept first differs from the body as sent: a stand-in or "" for a
+        # file string taken out. Before it, a position in what is kept is one in the body.
+        self.changed_from: int | None = None
 
     def feed(self, data: bytes) -> None:
         if self._first:
@@ -215,10 +218,10 @@ class BodyScanner:
                 self._kept += data[pos:]
                 return
 
-    def finish(self) -> tuple[bytes, bool]:
-        """What is kept, and whether a file string was malformed (the body is not JSON)."""
+    def finish(self) -> tuple[bytes, str | None]:
+        """What is kept, and why a file string was malformed (None: none was)."""
         if self._string == _FILE:
-            self._file_broken()  # the body ends inside it
+            self._file_broken("the body ends inside it")
         return bytes(self._kept), self._broken
 
     def abort(self) -> None:
@@ -338,7 +341,7 @@ class BodyScanner:
         try:
             piece = self._text.feed(content)
         except ValueError:
-            self._file_broken()
+            self._file_broken(_NOT_TEXT)
             return
         self._file.feed(piece)
 
@@ -349,7 +352,7 @@ class BodyScanner:
         try:
             head = text.feed(raw)
         except ValueError:
-            self._file_broken()
+            self._file_broken(_NOT_TEXT)
             return
         self._text = text
         head_text = head.decode("ascii") if isinstance(head, bytes) else head
@@ -358,7 +361,7 @@ class BodyScanner:
     def _file_done(self) -> None:
         if self._skip:
             self._skip = False
-            self._kept += b'""'
+            self._take_out(b'""')
             return
         file, text = self._file, self._text
         self._file, self._text = None, None
@@ -371,17 +374,27 @@ class BodyScanner:
             file.feed(text.finish())
         except ValueError:
             file.abort()
-            self._broken = True
-            self._kept += b'""'
+            self._note_broken(_NOT_TEXT)
+            self._take_out(b'""')
             return
         file.finish()
         stand_in = f"\x00streamed {self._tag} {len(self.files)}"
         self.files[stand_in] = file
-        self._kept += json.dumps(stand_in).encode()
+        self._take_out(json.dumps(stand_in).encode())
 
-    def _file_broken(self) -> None:
+    def _take_out(self, replacement: bytes) -> None:
+        if self.changed_from is None:
+            self.changed_from = len(self._kept)
+        self._kept += replacement
+
+    def _note_broken(self, why: str) -> None:
+        if self._broken is None:
+            assert self._file_field is not None
+            self._broken = f"a string of {self._file_field.key} {why}"
+
+    def _file_broken(self, why: str) -> None:
         # Not JSON (a bad escape, not UTF-8): the body is refused; skip to the string's end.
-        self._broken = True
+        self._note_broken(why)
         self._skip = True
         if self._file is not None:
             self._file.abort()

@@ -21,6 +21,7 @@ from typing_extensions import TypedDict
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
 from signal_rest.api.schemas import BODY, DAEMON, empty, errors, ok
+from signal_rest.auth.scopes import any_number
 from signal_rest.domain.devices import device_id, exact_number
 from signal_rest.errors import ValidationError
 from signal_rest.services import devices
@@ -89,6 +90,7 @@ async def add_device(number: str, request: Request, backend: BackendDep) -> Resp
     responses=empty(204, "The account's local data is deleted") | errors(*BODY, *DAEMON),
     openapi_extra=body_doc(DeleteLocalData, required=False),
 )
+@any_number
 async def delete_local_data(number: str, request: Request, backend: BackendDep) -> Response:
     body = parse_json_body(DeleteLocalData, await read_body(request), optional=True)
     number = exact_number(account(number))

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from signal_rest.api.body import RequestModel, body_doc, load_json, parse_json_body, read_body
+from signal_rest.api.body import RequestModel, body_doc, json_object, parse_json_body, read_body
 from signal_rest.api.deps import get_backend
 from signal_rest.api.envelopes import ReceivedMessage
 from signal_rest.api.responses import JSONResponse
@@ -27,6 +27,7 @@ from signal_rest.api.send import (
     v2_targets,
 )
 from signal_rest.auth.guard import require_account
+from signal_rest.auth.scopes import any_number
 from signal_rest.backend import Backend
 from signal_rest.domain.recipients import number_from_path
 from signal_rest.errors import NotFound, RpcError, ValidationError
@@ -107,6 +108,7 @@ class NumberSettings(TypedDict):
     response_model=None,
     responses=ok(VerificationCode) | errors(404, *DAEMON),
 )
+@any_number
 async def verification_code(number: str, backend: SandboxDep) -> dict[str, Any]:
     try:
         result: dict[str, Any] = await backend.rpc.call(
@@ -228,6 +230,7 @@ async def create_sticker_pack(request: Request, backend: SandboxDep) -> JSONResp
     response_model=None,
     responses=ok(list[ReceivedMessage], description="Oldest first") | errors(404, *DAEMON),
 )
+@any_number
 async def received(
     number: str,
     backend: SandboxDep,
@@ -339,6 +342,7 @@ NUMBER_SETTINGS_DOC: dict[str, Any] = {
     response_model=None,
     responses=ok(NumberSettings) | errors(*BODY, 404, *DAEMON),
 )
+@any_number
 async def set_number(number: str, request: Request, backend: SandboxDep) -> dict[str, Any]:
     # Read by hand: here an explicit null means something (no registration-lock PIN).
     params = await _fields_by_hand(request, number, NUMBER_FIELDS)
@@ -357,13 +361,7 @@ async def _fields_by_hand(
     request: Request, number: str, fields: dict[str, tuple[str, type | tuple[type, ...]]]
 ) -> dict[str, Any]:
     """The known fields of a JSON object body, renamed for the control method; null kept."""
-    raw = await read_body(request)
-    try:
-        data = load_json(raw) if raw.strip() else {}
-    except ValueError as exc:
-        raise ValidationError("Couldn't process request - invalid request") from exc
-    if not isinstance(data, dict):
-        raise ValidationError("Couldn't process request - invalid request")
+    data = json_object(await read_body(request), optional=True) or {}
     params: dict[str, Any] = {"number": number_from_path(number)}
     for key, value in data.items():
         if key.lower() not in fields:
@@ -424,6 +422,7 @@ class Profile(TypedDict):
     response_model=None,
     responses=ok(Profile) | errors(*BODY, 404, *DAEMON),
 )
+@any_number
 async def set_profile(number: str, request: Request, backend: SandboxDep) -> dict[str, Any]:
     params = await _fields_by_hand(request, number, PROFILE_FIELDS)
     result = await backend.rpc.call("sandbox.setProfile", params)
@@ -452,6 +451,7 @@ class Reinstalled(TypedDict):
     response_model=None,
     responses=ok(Reinstalled) | errors(404, *DAEMON),
 )
+@any_number
 async def reinstall(number: str, backend: SandboxDep) -> dict[str, Any]:
     result = await backend.rpc.call("sandbox.reinstall", {"number": number_from_path(number)})
     return {"number": result["number"], "fingerprint": result["fingerprint"]}
@@ -481,6 +481,7 @@ class RateLimitSet(TypedDict):
     response_model=None,
     responses=ok(RateLimitSet) | errors(*BODY, 404, *DAEMON),
 )
+@any_number
 async def rate_limit(number: str, request: Request, backend: SandboxDep) -> RateLimitSet:
     body = parse_json_body(RateLimitOrder, await read_body(request), optional=True)
     params = {"number": number_from_path(number)}

@@ -15,7 +15,7 @@ from signal_rest.api.body_stream import ATTACHMENT, ATTACHMENTS, file_body
 from signal_rest.api.deps import BackendDep
 from signal_rest.api.responses import JSONResponse
 from signal_rest.api.schemas import BODY, DAEMON, error, errors, ok
-from signal_rest.auth.guard import require_account
+from signal_rest.auth.guard import require_account, require_known_account
 from signal_rest.backend import Backend
 from signal_rest.domain.attachments import Decoded
 from signal_rest.domain.groupids import rest_to_internal
@@ -127,7 +127,7 @@ class SendRateLimited(TypedDict):
 # What every route that sends through `send_all` answers when signal-cli reports a rate limit.
 RATE_LIMITED = error(429, SendRateLimited)
 
-SEND_ERRORS = errors(*BODY, 403, *DAEMON) | RATE_LIMITED
+SEND_ERRORS = errors(*BODY, 403, 404, *DAEMON) | RATE_LIMITED
 
 
 def _mention_strings(mentions: list[Mention]) -> list[str]:
@@ -225,6 +225,7 @@ async def send_v2(request: Request, backend: BackendDep) -> JSONResponse:
         targets = v2_targets(body)
         if not body.number:
             raise ValidationError("Couldn't process request - please provide a valid number")
+        await require_known_account(request, body.number)
         entries = await send_v2_body(
             backend, body, targets, sender=("account", body.number), decoded=decoded
         )
@@ -257,6 +258,8 @@ async def _send_v1(
         targets = [SendTarget.group(rest_to_internal(body.recipients[0]))]
     else:
         targets = [SendTarget.numbers(body.recipients)]
+    if body.number:
+        await require_known_account(request, body.number)
     async with PreparedSend(backend, decoded) as prepared:
         params: dict[str, Any] = {"account": body.number, "message": body.message}
         if body.base64_attachment:

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Request, Response
 
 from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
-from signal_rest.api.register import INVALID
 from signal_rest.api.schemas import BODY, DAEMON, empty, errors
 from signal_rest.domain.devices import exact_number
 from signal_rest.services import devices
@@ -42,7 +41,7 @@ class Unregister(RequestModel):
 )
 async def unregister(number: str, request: Request, backend: BackendDep) -> Response:
     raw = await read_body(request)
-    body = parse_json_body(Unregister, raw, optional=True, invalid=INVALID)
+    body = parse_json_body(Unregister, raw, optional=True)
     await devices.unregister(
         backend,
         exact_number(account(number)),

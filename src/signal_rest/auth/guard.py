@@ -7,6 +7,13 @@ While tokens are off (no token file) requests pass untouched. Once on, a request
 is not `open` needs a valid token (401), within its rate limit (429), whose scopes include the
 route's (403) and, where the path names an account (`{number}`), that covers it (403). The token
 is left in the ASGI scope for `require_account` and `token_of`.
+
+Then, tokens on or off, a path `{number}` that the route table says names an account must be
+one of the service's (404 with one text, `signal_rest.jsonrpc.accounts`); a websocket to
+another number is refused the same way instead of upgrading. The receive routes also serve a
+number whose inbox still holds messages (an account unregistered, its data kept), and serve
+the inbox while the daemon can't be asked. Routes that take the account in the body call
+`require_known_account` once they have read it.
 """
 
 from __future__ import annotations
@@ -28,13 +35,17 @@ from signal_rest.config import Settings
 from signal_rest.domain.recipients import number_from_path
 from signal_rest.edge.responses import refuse
 from signal_rest.errors import (
+    DaemonError,
     Forbidden,
+    NotFound,
     ServiceUnavailable,
     SignalApiError,
     TooManyRequests,
     Unauthorized,
     ValidationError,
 )
+from signal_rest.inbox.delivery import Inbox
+from signal_rest.jsonrpc.accounts import LocalAccounts
 
 __all__ = [
     "TOKEN_KEY",
@@ -42,6 +53,7 @@ __all__ = [
     "allowed_accounts",
     "credentials",
     "require_account",
+    "require_known_account",
     "token_guard_options",
     "token_of",
 ]
@@ -103,6 +115,13 @@ def require_account(connection: HTTPConnection, number: str) -> None:
         raise Forbidden(f"This API token may not act for account {number}")
 
 
+async def require_known_account(connection: HTTPConnection, number: str) -> None:
+    """`require_account`, and then 404 unless `number` is an account of the service."""
+    require_account(connection, number)
+    backend = connection.app.state.backend
+    await backend.accounts.require(number)
+
+
 def _path_account(raw: str) -> str:
     try:
         return number_from_path(raw)
@@ -120,10 +139,14 @@ class TokenGuard:
         table: RouteTable,
         store: TokenStore,
         default_limit: RateLimit | None = None,
+        accounts: LocalAccounts | None = None,
+        inbox: Inbox | None = None,
     ) -> None:
         self.app = app
         self.table = table
         self.store = store
+        self.accounts = accounts
+        self.inbox = inbox
         self.default_limit = default_limit
         self.buckets = Buckets()
 
@@ -133,6 +156,8 @@ class TokenGuard:
             return
         try:
             token = self._admit(scope)
+            if self.accounts is not None:
+                await self._account_known(scope, self.accounts)
         except SignalApiError as exc:
             await refuse(scope, receive, send, exc)
             return
@@ -143,6 +168,26 @@ class TokenGuard:
             else:
                 send = self._stream_while_valid(token, send)
         await self.app(scope, receive, send)
+
+    async def _account_known(self, scope: Scope, accounts: LocalAccounts) -> None:
+        route, needed, params = self.table.match(scope)
+        if route is None or "number" not in params or not self.table.names_account(route):
+            return
+        try:
+            number = number_from_path(str(params["number"]))
+        except ValidationError:
+            return  # the route answers the malformed number
+        try:
+            await accounts.require(number)
+        except DaemonError:
+            if needed != "receive":
+                raise
+            # The daemon can't say now (it is starting, say): the inbox serves what it has.
+        except NotFound:
+            if needed != "receive" or self.inbox is None:
+                raise
+            if not await self.inbox.store.pending(number, 1):
+                raise
 
     def _still_valid(self, token: Token) -> bool:
         try:
@@ -238,4 +283,6 @@ def token_guard_options(app: FastAPI, settings: Settings) -> dict[str, Any]:
         "table": app.state.route_table,
         "store": store,
         "default_limit": RateLimit.parse(settings.token_rate_limit),
+        "accounts": app.state.backend.accounts,
+        "inbox": app.state.backend.inbox,
     }

@@ -5,6 +5,11 @@
     table.scope_of(route)                # "send"; None for a route mounted some other way
     table.match(asgi_scope)              # the route a request goes to, with its scope and params
     table.dispatch()                     # the app's router goes straight to the matched route
+    table.names_account(route)           # True: its `{number}` must be an account of the service
+
+A path `{number}` names an account of the service, which the token guard checks before the
+route runs, unless the endpoint is marked `@any_number` (registering a number, the sandbox's
+outside phones): a route added later gets the check without asking for it.
 
 A scope is one of the token scopes (`send`, `receive`, `groups`, `admin`) or `open` (answered
 without a token: health checks, version probes, the API documentation). A route without a scope
@@ -41,7 +46,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from signal_rest.auth.tokens import SCOPES
 
-__all__ = ["OPEN", "SECURITY_SCHEMES", "RouteMatch", "RouteTable"]
+__all__ = ["OPEN", "SECURITY_SCHEMES", "RouteMatch", "RouteTable", "any_number"]
 
 OPEN = "open"
 SECURITY_SCHEMES: dict[str, Any] = {
@@ -67,6 +72,15 @@ _NO_MATCH: RouteMatch = (None, None, {})
 # grow it without bound).
 MATCHES_KEPT = 4096
 Refusals = Callable[[str], dict[int | str, dict[str, Any]]]
+E = typing.TypeVar("E", bound=Callable[..., Any])
+_ANY_NUMBER = "_signal_rest_any_number"
+
+
+def any_number(endpoint: E) -> E:
+    """Mark an endpoint whose path `{number}` may be any number, not only an account of the
+    service (put it below the route decorator)."""
+    setattr(endpoint, _ANY_NUMBER, True)
+    return endpoint
 
 
 class RouteTable:
@@ -75,9 +89,16 @@ class RouteTable:
     Scopes belong to the routes as their routers declare them (FastAPI includes routers
     without copying their routes), looked up by identity."""
 
-    def __init__(self, app: FastAPI, *, refusals: Refusals | None = None) -> None:
+    def __init__(
+        self,
+        app: FastAPI,
+        *,
+        refusals: Refusals | None = None,
+        unknown_account: dict[int | str, dict[str, Any]] | None = None,
+    ) -> None:
         self.app = app
         self._refusals = refusals
+        self._unknown_account = unknown_account or {}
         self._scopes: dict[int, tuple[BaseRoute, str]] = {}
         self._matches: dict[tuple[str, str, str, str], RouteMatch] = {}
         app.state.route_table = self
@@ -101,6 +122,15 @@ class RouteTable:
                 if scope != OPEN:
                     extra["security"] = _SECURITY
                 route.openapi_extra = extra
+                if self.names_account(route):
+                    route.responses = {**self._unknown_account, **route.responses}
+
+    @staticmethod
+    def names_account(route: BaseRoute) -> bool:
+        """Whether `route`'s path `{number}` must be an account of the service."""
+        if "number" not in getattr(route, "param_convertors", {}):
+            return False
+        return not getattr(getattr(route, "endpoint", None), _ANY_NUMBER, False)
 
     def routes(self) -> list[BaseRoute]:
         """Every route the app answers (HTTP and websocket), as its routers declared them."""

@@ -8,6 +8,11 @@ decides it in `getRecipientType`, and how `/v2/send` splits a recipient list int
     # Recipient(GROUP, "Pmpi+EfPWmsxiomLe9Nx2XF9HOE483p6iKiFj65iMwI=")
     split_for_send(["+491", "alice.01", "+491"])
     # SendTargets(numbers=["+491"], usernames=["alice.01"], groups=[])
+    classify("hello")   # ValidationError: 'hello' is not a phone number, UUID, username or …
+
+Where Go calls everything else a username, a username here must look like one (a nickname, a
+dot and a discriminator of two or more digits, as libsignal has it): anything else can never
+reach anyone, and Go's send reported it as an unregistered user after asking signal-cli.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ __all__ = [
     "MIX_GROUPS_USERNAMES",
     "MIX_NUMBERS_USERNAMES",
     "MULTIPLE_GROUPS",
+    "NOT_A_RECIPIENT",
     "Recipient",
     "RecipientKind",
     "SendTargets",
@@ -54,6 +60,11 @@ MULTIPLE_GROUPS = (
     "Please use multiple REST API calls for that."
 )
 MALFORMED_NUMBER = "Couldn't process request - malformed number"
+NOT_A_RECIPIENT = (
+    "Couldn't process request - {recipient} is not a phone number, UUID, username or group id"
+)
+_HINT_NUMBER = " (a phone number starts with + and the country code)"
+_HINT_USERNAME = " (a username ends in a dot and two or more digits, as in {example}.01)"
 
 # The forms gofrs/uuid's FromString accepts: plain (canonical or 32 hex digits), braced, urn.
 _HEX = "[0-9a-fA-F]"
@@ -63,6 +74,11 @@ _BAD_PERCENT = re.compile(r"%(?![0-9a-fA-F]{2})")
 _REPLACEMENT = "\ufffd"  # what a lenient UTF-8 decoding puts where the bytes were invalid
 _SIGNAL_GROUP_ID_BYTES = 32
 _MAX_GROUP_LIKE_USERNAME = 10
+# libsignal's username: a nickname (letters, digits, _; no digit first), a dot and a
+# discriminator of two or more digits, not zero, with no leading zero beyond two digits.
+_NICKNAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_USERNAME = re.compile(rf"{_NICKNAME.pattern}\.(?:0[1-9]|[1-9][0-9]+)")
+_DIGITS = re.compile(r"[0-9 ()/-]+")
 
 
 class RecipientKind(enum.StrEnum):
@@ -105,7 +121,18 @@ def classify(recipient: str) -> Recipient:
     # `.` and allow no `=`.
     if is_internal_id(recipient):
         return Recipient(RecipientKind.GROUP, recipient)
-    return Recipient(RecipientKind.USERNAME, recipient)
+    return _username(recipient)
+
+
+def _username(recipient: str) -> Recipient:
+    if _USERNAME.fullmatch(recipient):
+        return Recipient(RecipientKind.USERNAME, recipient)
+    text = NOT_A_RECIPIENT.format(recipient=repr(recipient))
+    if _DIGITS.fullmatch(recipient):
+        text += _HINT_NUMBER
+    elif _NICKNAME.fullmatch(recipient):
+        text += _HINT_USERNAME.format(example=recipient)
+    raise ValidationError(text)
 
 
 def split_for_send(recipients: list[str]) -> SendTargets:
@@ -162,7 +189,7 @@ def _classify_group(recipient: str) -> Recipient:
     except Base64Error:
         # Short remainders are usernames such as `group.42` (a nickname plus discriminator).
         if len(encoded) <= _MAX_GROUP_LIKE_USERNAME:
-            return Recipient(RecipientKind.USERNAME, recipient)
+            return _username(recipient)
         raise ValidationError(f"Invalid identifier {recipient}") from None
     try:
         # latin-1 maps bytes 1:1; any non-ASCII byte then fails as a base64 character.

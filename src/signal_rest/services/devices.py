@@ -59,6 +59,7 @@ async def delete_local_data(backend: Backend, number: str, *, ignore_registered:
     if ignore_registered:
         params["ignore-registered"] = True
     await backend.rpc.call("deleteLocalAccountData", params)
+    backend.accounts.forget(number)
     await _forget_inbox(backend, number)
 
 
@@ -71,6 +72,7 @@ async def unregister(
     if delete_account:
         params["delete-account"] = True
     await backend.rpc.call("unregister", params)
+    backend.accounts.forget(number)
     if delete_local_data:
         await backend.rpc.call("deleteLocalAccountData", {"account": number})
         await _forget_inbox(backend, number)

@@ -31,6 +31,9 @@ async def start_link(backend: Backend, device_name: str) -> str:
             log.warning("linking %r did not complete: %s", device_name, exc.message)
         else:
             log.info("linked %r as %s", device_name, result)
+            number = result.get("number") if isinstance(result, dict) else None
+            if isinstance(number, str):
+                backend.accounts.add(number)
 
     backend.spawn(finish())
     return uri
