@@ -1,0 +1,219 @@
+// The signal-rest console: fetches the server-rendered parts (/console/parts/*) and puts them
+// in place, sends as an outside user on the sandbox. Plain script, no build step, no CDN.
+//
+// Query parameters: refresh=<seconds> (status and chat, default 5), link_refresh=<seconds>
+// (the device-link code, default 45). A token can come as #token=<secret> (never sent to the
+// server) or ?token=<secret>; it is kept in this tab's sessionStorage and removed from the URL.
+"use strict";
+
+(function () {
+  const TOKEN_KEY = "signal-rest-console-token";
+  const params = new URLSearchParams(location.search);
+  const body = document.body;
+  const $ = (id) => document.getElementById(id);
+
+  function seconds(name, fallback) {
+    const value = Number(params.get(name));
+    return Number.isFinite(value) && value > 0 ? value : fallback;
+  }
+
+  const REFRESH = seconds("refresh", 5) * 1000;
+  const LINK_REFRESH = seconds("link_refresh", 45) * 1000;
+
+  function tokenFromUrl() {
+    const hash = new URLSearchParams(location.hash.slice(1));
+    const given = hash.get("token") || params.get("token");
+    if (!given) return;
+    sessionStorage.setItem(TOKEN_KEY, given);
+    hash.delete("token");
+    params.delete("token");
+    const query = params.toString();
+    const fragment = hash.toString();
+    history.replaceState(
+      null, "", location.pathname + (query ? "?" + query : "") + (fragment ? "#" + fragment : ""));
+  }
+
+  class NeedToken extends Error {}
+
+  function askForToken(problem) {
+    $("console").hidden = true;
+    $("token").hidden = false;
+    const shown = $("token-problem");
+    shown.textContent = problem || "";
+    shown.hidden = !problem;
+    $("token-input").focus();
+  }
+
+  async function errorText(response) {
+    try {
+      const answer = await response.json();
+      if (answer && typeof answer.error === "string") return answer.error;
+    } catch (ignored) {
+      // not the service's JSON error body
+    }
+    return `HTTP ${response.status}`;
+  }
+
+  // fetch() with the token; a 401 brings up the token form.
+  async function call(path, options) {
+    const headers = new Headers((options && options.headers) || {});
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    if (token) headers.set("Authorization", "Bearer " + token);
+    const response = await fetch(path, { ...options, headers, cache: "no-store" });
+    if (response.status === 401) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      askForToken(await errorText(response));
+      stopAll();
+      throw new NeedToken();
+    }
+    if (!response.ok) throw new Error(await errorText(response));
+    return response;
+  }
+
+  function showProblem(element, text) {
+    const p = document.createElement("p");
+    p.className = "problem";
+    p.textContent = text;
+    element.replaceChildren(p);
+  }
+
+  // Puts the HTML part at `path` into `element` (the server escaped every value in it).
+  async function load(element, path) {
+    try {
+      const response = await call(path);
+      element.innerHTML = await response.text();
+      return true;
+    } catch (error) {
+      if (!(error instanceof NeedToken)) showProblem(element, error.message);
+      return false;
+    }
+  }
+
+  const timers = {};
+
+  function every(name, interval, work) {
+    clearTimeout(timers[name]);
+    const run = async () => {
+      await work();
+      if (name in timers) timers[name] = setTimeout(run, interval);
+    };
+    timers[name] = 0;
+    run();
+  }
+
+  function stop(name) {
+    clearTimeout(timers[name]);
+    delete timers[name];
+  }
+
+  function stopAll() {
+    for (const name of Object.keys(timers)) stop(name);
+  }
+
+  // The service, its accounts and their inbox depth.
+  function startStatus() {
+    every("status", REFRESH, () => load($("status"), "/console/parts/status"));
+  }
+
+  // The device-link code, renewed until Stop.
+  function startLink(event) {
+    event.preventDefault();
+    const name = $("device-name").value.trim();
+    const path = "/console/parts/link?device_name=" + encodeURIComponent(name);
+    $("link-stop").hidden = false;
+    every("link", LINK_REFRESH, () => load($("link"), path));
+  }
+
+  function stopLink() {
+    stop("link");
+    $("link-stop").hidden = true;
+    $("link").replaceChildren();
+  }
+
+  // The sandbox chat: what the outside user received, and sending as them.
+  function chatUser() {
+    return $("chat-from").value.trim();
+  }
+
+  function startChat() {
+    $("chat-who").textContent = chatUser();
+    every("chat", REFRESH, () =>
+      load($("chat"), "/console/parts/chat?user=" + encodeURIComponent(chatUser())));
+  }
+
+  async function send(event) {
+    event.preventDefault();
+    const from = chatUser();
+    const to = $("chat-to").value.trim();
+    const message = $("chat-message").value;
+    const result = $("chat-result");
+    result.className = "";
+    result.textContent = "Sending…";
+    try {
+      const response = await call("/v1/sandbox/send", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ from, recipients: [to], message }),
+      });
+      const answer = await response.json();
+      const item = document.createElement("li");
+      item.className = "message";
+      const meta = document.createElement("span");
+      meta.className = "meta";
+      meta.textContent = `${from} → ${to} · ${new Date(answer.timestamp).toISOString()}`;
+      const text = document.createElement("span");
+      text.className = "text";
+      text.textContent = message;
+      item.append(meta, " ", text);
+      $("chat-sent").append(item);
+      result.textContent = `Sent (timestamp ${answer.timestamp}).`;
+      $("chat-message").value = "";
+    } catch (error) {
+      if (error instanceof NeedToken) return;
+      result.className = "problem";
+      result.textContent = error.message;
+    }
+  }
+
+  function start() {
+    $("token").hidden = true;
+    $("console").hidden = false;
+    $("forget-token").hidden = !sessionStorage.getItem(TOKEN_KEY);
+    startStatus();
+    if (body.dataset.sandbox === "true") startChat();
+  }
+
+  function useToken(event) {
+    event.preventDefault();
+    const token = $("token-input").value.trim();
+    if (!token) return;
+    sessionStorage.setItem(TOKEN_KEY, token);
+    $("token-input").value = "";
+    start();
+  }
+
+  function forgetToken() {
+    sessionStorage.removeItem(TOKEN_KEY);
+    stopAll();
+    stopLink();
+    askForToken("");
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    tokenFromUrl();
+    $("link-every").textContent = String(LINK_REFRESH / 1000);
+    $("token-form").addEventListener("submit", useToken);
+    $("forget-token").addEventListener("click", forgetToken);
+    $("link-form").addEventListener("submit", startLink);
+    $("link-stop").addEventListener("click", stopLink);
+    if (body.dataset.sandbox === "true") {
+      $("chat-form").addEventListener("submit", send);
+      $("chat-from").addEventListener("change", startChat);
+    }
+    if (body.dataset.tokens === "on" && !sessionStorage.getItem(TOKEN_KEY)) {
+      askForToken("");
+    } else {
+      start();
+    }
+  });
+})();
