@@ -160,7 +160,7 @@
       item.className = "message";
       const meta = document.createElement("span");
       meta.className = "meta";
-      meta.textContent = `${from} → ${to} · ${new Date(answer.timestamp).toISOString()}`;
+      meta.textContent = `${from} → ${to} · ${new Date(Number(answer.timestamp)).toISOString()}`;
       const text = document.createElement("span");
       text.className = "text";
       text.textContent = message;
