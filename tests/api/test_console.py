@@ -4,7 +4,9 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +16,7 @@ from signal_rest import __version__
 from signal_rest.auth.guard import NO_TOKEN
 from tests.support.browser import open_page
 from tests.support.flows import ALICE, BOB, receive_until
-from tests.support.service import RunningService
+from tests.support.service import RunningService, start_service
 from tests.support.shapes import received_text
 from tests.support.tokens import bearer, create_token
 
@@ -44,6 +46,21 @@ def send_from_outside(service: RunningService, sender: str, to: str, text: str) 
     response = service.client.post("/v1/sandbox/send", json=body)
     assert response.status_code == 201, response.text
     return int(response.json()["timestamp"])
+
+
+DEPTHS = re.compile(r'<td class="number">([^<]*)</td><td class="depth">(\d+)</td>')
+
+
+def depths_once(service: RunningService, expected: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The status part's (account, depth) rows once they are `expected` (messages reach the
+    inbox just after the sandbox's send answers), or as they are after 10 s."""
+    deadline = time.monotonic() + 10
+    while True:
+        response = service.client.get("/console/parts/status")
+        assert response.status_code == 200, response.text
+        depths: list[tuple[str, str]] = DEPTHS.findall(response.text)
+        if depths == expected or time.monotonic() > deadline:
+            return depths
 
 
 def send_as_account(service: RunningService, number: str, to: str, text: str) -> None:
@@ -99,8 +116,7 @@ def test_status_part_shows_service_accounts_and_depth(accounts: RunningService) 
     assert '<dd id="backend">sandbox: the simulated Signal network, in this process</dd>' in text
     assert f'<dd id="version">{__version__}</dd>' in text
     assert '<dd id="signal-cli-version">0.13.19</dd>' in text
-    depths = re.findall(r'<td class="number">([^<]*)</td><td class="depth">(\d+)</td>', text)
-    assert depths == [(ALICE, "0"), (BOB, "2")]
+    assert depths_once(accounts, [(ALICE, "0"), (BOB, "2")]) == [(ALICE, "0"), (BOB, "2")]
     # Shown, not taken: BOB's messages still wait for his clients.
     assert len(receive_until(accounts.client, BOB, 2)) == 2
 
@@ -166,6 +182,31 @@ def test_status_part_shows_only_the_accounts_of_the_token(accounts: RunningServi
 
     assert response.status_code == 200
     assert re.findall(r'<td class="number">([^<]*)</td>', response.text) == [BOB]
+
+
+def test_console_in_front_of_an_unreachable_daemon_says_so(tmp_path: Path) -> None:
+    socket = tmp_path / "none.sock"
+    service = start_service(tmp_path / "data", sandbox=False, signal_cli_url=f"unix://{socket}")
+    try:
+        page = service.client.get("/")
+        status = service.client.get("/console/parts/status")
+        chat = service.client.get("/console/parts/chat", params={"user": CAROL})
+    finally:
+        service.stop()
+
+    assert page.status_code == 200
+    assert '<body data-sandbox="false" data-tokens="off">' in page.text
+    assert 'id="chat-form"' not in page.text
+    assert status.status_code == 200
+    unreachable = "signal-cli is not reachable (no socket at the configured path); retrying"
+    assert f'<dd id="health" class="problem">{unreachable}</dd>' in status.text
+    assert f'<dd id="backend">signal-cli daemon at unix://{socket}</dd>' in status.text
+    assert '<dd id="signal-cli-version">unknown</dd>' in status.text
+    assert f'<p class="problem">Couldn&#x27;t list the accounts: {unreachable}</p>' in status.text
+    assert (chat.status_code, chat.json()) == (
+        404,
+        {"error": "The console's chat exists only when signal-rest runs with --sandbox"},
+    )
 
 
 # The page in a browser.

@@ -74,15 +74,15 @@ async def _accounts(request: Request, backend: Backend) -> tuple[Markup, list[st
     if not numbers:
         text = "No accounts yet: register one (POST /v1/register/{number}) or link a phone."
         return render("note.html", text=text), []
-    waiting = {
-        account: (depth, oldest) for account, depth, oldest in await backend.inbox.store.backlog()
-    }
+    backlog = await backend.inbox.store.backlog()
+    depths = {account: depth for account, depth, _oldest in backlog}
+    oldest = {account: since for account, _depth, since in backlog}
     rows = [
         render(
             "account.html",
             number=number,
-            depth=waiting.get(number, (0, None))[0],
-            oldest=_when(waiting.get(number, (0, None))[1]),
+            depth=depths.get(number, 0),
+            oldest=_when(oldest.get(number)),
         )
         for number in numbers
     ]
@@ -132,6 +132,10 @@ def _text(envelope: dict[str, Any]) -> str:
             if data.get(key):
                 return shown
         return "[message]"
+    receipt = envelope.get("receiptMessage")
+    if isinstance(receipt, dict):
+        kinds = [kind for kind in ("Delivery", "Read", "Viewed") if receipt.get(f"is{kind}")]
+        return f"[{(kinds or ['unknown'])[0].lower()} receipt]"
     for key in envelope:
         if key.endswith("Message"):
             return f"[{key.removesuffix('Message')}]"
