@@ -267,6 +267,21 @@ def test_console_shows_a_link_code_and_renews_it(
     assert problems == []
 
 
+def test_console_stops_renewing_the_link_code_after_twenty_times(
+    accounts: RunningService, page: tuple[Page, list[str]]
+) -> None:
+    tab, problems = page
+    tab.goto(f"{accounts.url}/?link_refresh=0.05")
+
+    tab.click("#link-start")
+
+    expect(tab.locator("#link")).to_have_text(
+        "Stopped renewing the code: press \u201cShow a link code\u201d again.", timeout=20_000
+    )
+    expect(tab.locator("#link-stop")).to_be_hidden()
+    assert problems == []
+
+
 def test_chat_sends_to_an_account_and_shows_what_it_sent_back(
     accounts: RunningService, page: tuple[Page, list[str]]
 ) -> None:

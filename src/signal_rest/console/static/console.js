@@ -115,13 +115,28 @@
     every("status", REFRESH, () => load($("status"), "/console/parts/status"));
   }
 
-  // The device-link code, renewed until Stop.
+  // The device-link code, renewed until Stop, at most LINK_RENEWALS times: each code is a link
+  // signal-cli keeps open (and waits on) for a while, so a forgotten tab must not make more.
+  const LINK_RENEWALS = 20;
+
   function startLink(event) {
     event.preventDefault();
     const name = $("device-name").value.trim();
     const path = "/console/parts/link?device_name=" + encodeURIComponent(name);
+    let made = 0;
     $("link-stop").hidden = false;
-    every("link", LINK_REFRESH, () => load($("link"), path));
+    every("link", LINK_REFRESH, async () => {
+      if (made > 0 && document.hidden) return; // nobody is looking: keep the code shown
+      if (made > LINK_RENEWALS) {
+        stopLink();
+        const note = document.createElement("p");
+        note.className = "quiet";
+        note.textContent = "Stopped renewing the code: press \u201cShow a link code\u201d again.";
+        $("link").replaceChildren(note);
+        return;
+      }
+      if (await load($("link"), path)) made += 1;
+    });
   }
 
   function stopLink() {
