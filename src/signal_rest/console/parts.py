@@ -46,9 +46,14 @@ def _backend_text(backend: Backend) -> str:
     return f"signal-cli daemon at {backend.settings.signal_cli_url}"
 
 
+def _timeout(backend: Backend) -> float:
+    # A stuck daemon must not hold the page's refresh for the whole RPC timeout.
+    return min(HEALTH_TIMEOUT, backend.settings.rpc_timeout)
+
+
 async def _health(backend: Backend) -> tuple[str, str, str]:
     """(health text, its CSS class, signal-cli's version) from one `version` call."""
-    timeout = min(HEALTH_TIMEOUT, backend.settings.rpc_timeout)
+    timeout = _timeout(backend)
     try:
         result = await backend.rpc.call("version", timeout=timeout)
     except RpcTimeout:
@@ -61,7 +66,7 @@ async def _health(backend: Backend) -> tuple[str, str, str]:
 
 async def _accounts(request: Request, backend: Backend) -> tuple[Markup, list[str]]:
     try:
-        listed = await backend.rpc.call("listAccounts")
+        listed = await backend.rpc.call("listAccounts", timeout=_timeout(backend))
     except SignalApiError as exc:
         return render("problem.html", text=f"Couldn't list the accounts: {exc.message}"), []
     token = token_of(request)
