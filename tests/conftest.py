@@ -40,8 +40,10 @@ def accounts(service: RunningService) -> RunningService:
     return service
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the session's page tests (tests/support/browser.py)."""
+    """One headless Chromium for a module's page tests (tests/support/browser.py). Per module,
+    not per session: Playwright's sync API keeps an event loop running in the main thread while
+    it is open, and every asyncio test after it would fail to start its own."""
     with chromium() as running:
         yield running
