@@ -235,6 +235,14 @@ def test_console_shows_health_accounts_and_depth_as_it_changes(
     assert problems == []
 
 
+LINK_URI = re.compile(r"^sgnl://linkdevice\?uuid=[^&]+&pub_key=[^&]+$")
+# The QR image is loaded and decoded: a real PNG, as large as a phone needs.
+QR_DECODED = (
+    "(() => { const img = document.getElementById('link-qr');"
+    " return img !== null && img.complete && img.naturalWidth >= 256; })()"
+)
+
+
 def test_console_shows_a_link_code_and_renews_it(
     accounts: RunningService, page: tuple[Page, list[str]]
 ) -> None:
@@ -246,16 +254,17 @@ def test_console_shows_a_link_code_and_renews_it(
     tab.click("#link-start")
 
     code = tab.locator("#link-code")
-    expect(code).to_have_attribute("data-uri", re.compile(r"^sgnl://linkdevice\?uuid="))
+    expect(code).to_have_attribute("data-uri", LINK_URI)
     first = code.get_attribute("data-uri")
-    tab.wait_for_function(
-        "document.getElementById('link-qr').complete"
-        " && document.getElementById('link-qr').naturalWidth >= 256"
-    )
+    tab.wait_for_function(QR_DECODED)
     expect(code).not_to_have_attribute("data-uri", first or "")
-    renewed = code.get_attribute("data-uri")
-    expect(tab.locator("#link-uri")).to_have_text(renewed or "")
-    tab.wait_for_function("document.getElementById('link-qr').naturalWidth >= 256")
+    tab.wait_for_function(QR_DECODED)
+    # One look at the code shown (it may be renewed between two): the URI under the image is its.
+    renewed, caption = tab.evaluate(
+        "() => [document.getElementById('link-code').dataset.uri,"
+        " document.getElementById('link-uri').textContent]"
+    )
+    assert LINK_URI.match(renewed) and caption == renewed and renewed != first
     assert problems == []
 
     # The code on the page links: the phone of DAVE (a Signal user) scans it.
@@ -373,3 +382,19 @@ def test_console_takes_a_token_from_the_address_and_hides_it(
     expect(tab.locator("#accounts td.number")).to_have_text([ALICE, BOB])
     assert tab.url == f"{accounts.url}/?refresh=0.2"
     assert problems == []
+
+
+def test_console_asks_again_for_a_refused_token(
+    accounts: RunningService, page: tuple[Page, list[str]]
+) -> None:
+    tab, problems = page
+    create_token(accounts.settings.data_dir, "console", "--scope", "admin")
+
+    tab.goto(f"{accounts.url}/#token=srt_not-a-token")
+
+    expect(tab.locator("#token-problem")).to_have_text("Invalid or revoked API token")
+    expect(tab.locator("#console")).to_be_hidden()
+    expect(tab.locator("#token-input")).to_be_focused()
+    # The browser itself logs each refused request; nothing else went wrong.
+    refused = "console: Failed to load resource: the server responded with a status of 401 "
+    assert problems and set(problems) == {refused + "(Unauthorized)"}
