@@ -8,9 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import httpx
+
+import signal_rest
 
 SIGNAL_REST = [sys.executable, "-m", "signal_rest"]
 
@@ -75,6 +78,15 @@ def test_serve_refuses_a_malformed_signal_cli_url(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines()[-1] == (
         "signal-rest: 'http://x': expected tcp://HOST:PORT or unix:///PATH"
     )
+
+
+def test_version_is_the_installed_packages() -> None:
+    result = subprocess.run([*SIGNAL_REST, "--version"], capture_output=True, text=True)
+    assert (result.returncode, result.stdout) == (
+        0,
+        f"signal-rest, version {metadata.version('signal-rest')}\n",
+    )
+    assert metadata.version("signal-rest") == signal_rest.__version__
 
 
 def test_sandbox_command_serves_signal_clis_protocol_over_tcp(tmp_path: Path) -> None:

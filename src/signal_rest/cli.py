@@ -5,6 +5,7 @@
     signal-rest serve --signal-cli-url tcp://127.0.0.1:7583
     signal-rest sandbox --socket /tmp/sandbox.sock   # the simulated network alone, for any client
     signal-rest token create --name ha --scope send  # an API token (signal_rest.auth.commands)
+    signal-rest doctor --sandbox                     # what `serve --sandbox` needs, checked
 
 Every `serve` flag also reads an environment variable (see docs/configuration.md); a flag given
 on the command line wins.
@@ -27,6 +28,7 @@ from signal_rest.backend import ConfigError
 from signal_rest.config import Settings
 from signal_rest.edge import logs
 from signal_rest.server import LOG_LEVELS, server_config
+from signal_rest.settings_errors import read_settings
 
 __all__ = ["main", "run"]
 
@@ -80,6 +82,11 @@ def main() -> None:
 )
 def serve(**flags: Any) -> None:
     """Serve the REST API."""
+    run(_settings(flags))
+
+
+def _settings(flags: dict[str, Any]) -> Settings:
+    """The environment's settings with the command line's flags over them."""
     given = {name: value for name, value in flags.items() if value is not None}
     backends = [name for name in ("sandbox", "signal_cli", "signal_cli_url") if given.get(name)]
     if len(backends) > 1:
@@ -87,8 +94,23 @@ def serve(**flags: Any) -> None:
     if backends:
         # A backend named on the command line replaces one from the environment.
         given = {"sandbox": False, "signal_cli": None, "signal_cli_url": None, **given}
-    settings = Settings()
-    run(settings.model_copy(update=given))
+    names = {p.name: p.opts[0] for p in click.get_current_context().command.params if p.name}
+    return read_settings(names).model_copy(update=given)
+
+
+@main.command()
+def doctor(**flags: Any) -> None:
+    """Check what `serve` with the same flags needs: Java, signal-cli, the data dir, the port
+    and the accounts. One line each; exit status 1 when any is a PROBLEM."""
+    from signal_rest.doctor import diagnose
+
+    findings = diagnose(_settings(flags))
+    for finding in findings:
+        click.echo(finding.line())
+    sys.exit(0 if all(finding.ok for finding in findings) else 1)
+
+
+doctor.params = list(serve.params)  # the same flags: it checks what they would serve
 
 
 main.add_command(token)  # signal-rest token create|list|revoke|off
@@ -136,7 +158,7 @@ def sandbox(
         address = (host, int(port))
     logs.configure("info", "text")
     run_sandbox(
-        data_dir or Settings().data_dir / "sandbox",
+        data_dir or read_settings().data_dir / "sandbox",
         socket=socket_path,
         tcp=address,
         receive_mode=receive_mode,

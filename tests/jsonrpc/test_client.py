@@ -13,8 +13,9 @@ import pytest
 from signal_rest.errors import DaemonUnavailable, RateLimited, RpcError, RpcTimeout
 from signal_rest.inbox.delivery import Inbox
 from signal_rest.inbox.store import InboxStore
+from signal_rest.jsonrpc import client as client_module
 from signal_rest.jsonrpc.client import NOTIFICATIONS_AHEAD, RpcClient, _reason
-from signal_rest.jsonrpc.transports import UnixTransport
+from signal_rest.jsonrpc.transports import Connection, UnixTransport
 from tests.jsonrpc.conftest import Connect, LineServer, reply
 
 
@@ -213,6 +214,37 @@ async def test_call_raises_daemon_unavailable_when_connection_drops_mid_call(
     assert caught.value.status == 503
 
 
+class HeldConnect:
+    """A UNIX transport whose connections, once made, are handed over when the test says."""
+
+    def __init__(self, path: Path) -> None:
+        self.inner = UnixTransport(path)
+        self.description = self.inner.description
+        self.release = asyncio.Event()
+
+    async def connect(self) -> Connection:
+        conn = await self.inner.connect()
+        await self.release.wait()
+        return conn
+
+
+async def test_close_that_lands_as_a_connection_is_made_ends_the_client(
+    line_server: LineServer,
+) -> None:
+    # At shutdown close() may cancel the client in the instant its connection attempt
+    # succeeds (it reconnects at once when the daemon drops it): the client must end then,
+    # not go on serving the new connection.
+    transport = HeldConnect(line_server.path)
+    client = RpcClient(transport, timeout=5)
+    await client.start()
+    await line_server.next_peer()
+    transport.release.set()
+    closing = asyncio.create_task(client.close())
+    done, _ = await asyncio.wait([closing], timeout=5)
+    assert done == {closing}, "close() did not end the client"
+    assert not client.connected
+
+
 async def test_call_raises_daemon_unavailable_while_disconnected(
     short_tmp: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -395,3 +427,133 @@ async def test_the_reader_waits_while_the_notification_handler_is_behind(
     assert await call == {"version": "0.13.19"}
     await client.caught_up()  # the answer came after them: they are all in the queue
     assert handled == list(range(count))
+
+
+async def test_close_hands_every_notification_already_read_to_the_handler(
+    connect: Connect,
+) -> None:
+    # signal-cli counts what it wrote to us as delivered: close() waits until the handler had
+    # each notification that was read, even one still busy with the first.
+    release = asyncio.Event()
+    handled: list[int] = []
+
+    async def on_notification(method: str, params: Any) -> None:
+        await release.wait()
+        handled.append(params["n"])
+
+    client, peer = await connect(on_notification=on_notification)
+    for n in range(3):
+        await peer.send({"jsonrpc": "2.0", "method": "receive", "params": {"n": n}})
+    call = asyncio.create_task(client.call("version"))
+    request = await peer.recv()  # written after the three: they were read before its answer
+    await peer.send(reply(request, {"version": "0.13.19"}))
+    assert await call == {"version": "0.13.19"}
+
+    closing = asyncio.create_task(client.close())
+    done, _ = await asyncio.wait([closing], timeout=0.2)
+    assert done == set(), "close() returned while notifications waited for the handler"
+    release.set()
+    done, _ = await asyncio.wait([closing], timeout=5)
+    assert (done, handled) == ({closing}, [0, 1, 2])
+
+
+async def test_close_gives_up_on_a_stuck_handler_after_the_drain_timeout(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(client_module, "NOTIFICATION_DRAIN_TIMEOUT", 0.2)
+    stuck = asyncio.Event()
+
+    async def on_notification(method: str, params: Any) -> None:
+        await stuck.wait()  # never set
+
+    client, peer = await connect(on_notification=on_notification)
+    for n in range(3):
+        await peer.send({"jsonrpc": "2.0", "method": "receive", "params": {"n": n}})
+    call = asyncio.create_task(client.call("version"))
+    await peer.send(reply(await peer.recv(), {"version": "0.13.19"}))
+    await call
+
+    closing = asyncio.create_task(client.close())
+    done, _ = await asyncio.wait([closing], timeout=5)
+    assert done == {closing}
+    errors = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "signal_rest.jsonrpc.client" and r.levelno == logging.ERROR
+    ]
+    # The one the handler holds is out of the queue; the two behind it were not handled.
+    assert errors == ["2 notifications were not handled"]
+
+
+async def test_a_batch_line_carries_answers_and_notifications(connect: Connect) -> None:
+    # A JSON array is a batch: each member is dispatched, whatever comes before it.
+    heard: list[Any] = []
+
+    async def on_notification(method: str, params: Any) -> None:
+        heard.append((method, params))
+
+    client, peer = await connect(on_notification=on_notification)
+    call = asyncio.create_task(client.call("version"))
+    request = await peer.recv()
+    notification = {"jsonrpc": "2.0", "method": "receive", "params": {"n": 1}}
+    stray = {"jsonrpc": "2.0", "result": "no id: nobody's"}
+    batch = [7, notification, stray, reply(request, {"version": "0.13.19"})]
+    await peer.send_raw(json.dumps(batch).encode() + b"\n")
+    assert await call == {"version": "0.13.19"}
+    await client.caught_up()
+    assert heard == [("receive", {"n": 1})]
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (
+            {"code": -1, "message": "Invalid group id", "data": {"response": 1}},
+            (-1, "Invalid group id", {"response": 1}),
+        ),
+        (
+            {"code": "-1", "message": "a code that is no number"},
+            (-32603, "a code that is no number", None),
+        ),
+        ({"code": -3}, (-3, "Unknown error", None)),
+    ],
+)
+async def test_error_answers_become_rpc_errors(
+    connect: Connect, error: dict[str, Any], expected: tuple[int, str, Any]
+) -> None:
+    client, peer = await connect()
+    call = asyncio.create_task(client.call("version"))
+    request = await peer.recv()
+    await peer.send({"jsonrpc": "2.0", "error": error, "id": request["id"]})
+    with pytest.raises(RpcError) as caught:
+        await call
+    assert (caught.value.code, caught.value.message, caught.value.data) == expected
+
+
+async def test_wait_connected_says_false_when_no_daemon_answers_in_time(short_tmp: Path) -> None:
+    client = RpcClient(UnixTransport(short_tmp / "nobody.sock"), reconnect_delay=0.01)
+    await client.start()
+    try:
+        assert await client.wait_connected(0.1) is False
+    finally:
+        await client.close()
+
+
+async def test_caught_up_gives_up_on_a_stuck_handler_after_the_drain_timeout(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(client_module, "NOTIFICATION_DRAIN_TIMEOUT", 0.2)
+    started, stuck = asyncio.Event(), asyncio.Event()
+
+    async def on_notification(method: str, params: Any) -> None:
+        started.set()
+        await stuck.wait()
+
+    client, peer = await connect(on_notification=on_notification)
+    await peer.send({"jsonrpc": "2.0", "method": "receive", "params": {"n": 0}})
+    await asyncio.wait_for(started.wait(), 5)
+    waiting = asyncio.create_task(client.caught_up())
+    done, _ = await asyncio.wait([waiting], timeout=5)
+    assert done == {waiting}
+    waiting.result()  # returned, did not raise
+    stuck.set()

@@ -19,7 +19,7 @@ import click
 
 from signal_rest.auth.limits import RateLimit
 from signal_rest.auth.tokens import SCOPES, TOKEN_FILE, TokenFile, TokenSet, new_token
-from signal_rest.config import Settings
+from signal_rest.settings_errors import read_settings
 
 __all__ = ["token"]
 
@@ -32,7 +32,7 @@ ON_NOTICE = (
 
 
 def _file(data_dir: Path | None) -> TokenFile:
-    return TokenFile((data_dir or Settings().data_dir) / TOKEN_FILE)
+    return TokenFile((data_dir or read_settings().data_dir) / TOKEN_FILE)
 
 
 def _warn_about_admin(tokens: TokenSet) -> None:

@@ -84,6 +84,15 @@ CallObserver = Callable[[str, float, str | None], None]
 _TRAILING_ID = re.compile(rb'"id"\s*:\s*"?([^",}\s]+)"?\s*}\s*$')
 
 
+async def _cancelled(task: asyncio.Task[Any]) -> None:
+    """Cancel `task` and wait until it ended. Unlike awaiting it under
+    suppress(CancelledError), a cancel of the caller itself still reaches the caller."""
+    task.cancel()
+    await asyncio.wait([task])
+    if not task.cancelled():
+        task.result()  # an error it ended with instead
+
+
 def error_from_response(error: dict[str, Any]) -> RpcError:
     """Translate a JSON-RPC error object into our error type (the one place codes are mapped)."""
     code = error.get("code")
@@ -237,9 +246,7 @@ class RpcClient:
     async def close(self) -> None:
         self._closed = True
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await _cancelled(self._task)
         for task in list(self._hook_tasks):
             task.cancel()
         await self._drop_connection("signal-rest is shutting down")
@@ -249,9 +256,7 @@ class RpcClient:
                 await asyncio.wait_for(self._notifications.join(), NOTIFICATION_DRAIN_TIMEOUT)
             except TimeoutError:
                 log.error("%d notifications were not handled", self._notifications.qsize())
-            self._notifier.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._notifier
+            await _cancelled(self._notifier)
 
     async def caught_up(self) -> None:
         """Return once every notification that arrived before this call was handled (or after
@@ -362,7 +367,10 @@ class RpcClient:
         delay = self._reconnect_delay
         while not self._closed:
             try:
-                conn = await asyncio.wait_for(self.transport.connect(), CONNECT_TIMEOUT)
+                # Not wait_for: on Python 3.11 it swallows a cancel (close()) that arrives as the
+                # connection is made, and this loop then served the new connection for good.
+                async with asyncio.timeout(CONNECT_TIMEOUT):
+                    conn = await self.transport.connect()
             except _CONNECTION_ERRORS as exc:
                 reason = _reason(exc)
                 if reason != self.last_error:
