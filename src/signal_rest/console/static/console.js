@@ -77,42 +77,50 @@
     element.replaceChildren(p);
   }
 
-  // Puts the HTML part at `path` into `element` (the server escaped every value in it).
-  async function load(element, path) {
+  // Puts the HTML part at `path` into `element` (the server escaped every value in it), unless
+  // `wanted()` says by then that it is no longer wanted (its loop was stopped or replaced).
+  async function load(element, path, wanted) {
     try {
       const response = await call(path);
-      element.innerHTML = await response.text();
+      const part = await response.text();
+      if (!wanted()) return false;
+      element.innerHTML = part;
       return true;
     } catch (error) {
-      if (!(error instanceof NeedToken)) showProblem(element, error.message);
+      if (!(error instanceof NeedToken) && wanted()) showProblem(element, error.message);
       return false;
     }
   }
 
-  const timers = {};
+  // Named refresh loops: `work` runs, then again `interval` ms after it ended. Starting a loop
+  // under a name ends the one before, even while its work is still waiting for an answer.
+  const loops = {};
 
   function every(name, interval, work) {
-    clearTimeout(timers[name]);
+    stop(name);
+    const loop = { timer: 0 };
+    loops[name] = loop;
+    const alive = () => loops[name] === loop;
     const run = async () => {
-      await work();
-      if (name in timers) timers[name] = setTimeout(run, interval);
+      await work(alive);
+      if (alive()) loop.timer = setTimeout(run, interval);
     };
-    timers[name] = 0;
     run();
   }
 
   function stop(name) {
-    clearTimeout(timers[name]);
-    delete timers[name];
+    const loop = loops[name];
+    if (loop) clearTimeout(loop.timer);
+    delete loops[name];
   }
 
   function stopAll() {
-    for (const name of Object.keys(timers)) stop(name);
+    for (const name of Object.keys(loops)) stop(name);
   }
 
   // The service, its accounts and their inbox depth.
   function startStatus() {
-    every("status", REFRESH, () => load($("status"), "/console/parts/status"));
+    every("status", REFRESH, (alive) => load($("status"), "/console/parts/status", alive));
   }
 
   // The device-link code, renewed until Stop, at most LINK_RENEWALS times: each code is a link
@@ -125,7 +133,7 @@
     const path = "/console/parts/link?device_name=" + encodeURIComponent(name);
     let made = 0;
     $("link-stop").hidden = false;
-    every("link", LINK_REFRESH, async () => {
+    every("link", LINK_REFRESH, async (alive) => {
       if (made > 0 && document.hidden) return; // nobody is looking: keep the code shown
       if (made > LINK_RENEWALS) {
         stopLink();
@@ -135,7 +143,7 @@
         $("link").replaceChildren(note);
         return;
       }
-      if (await load($("link"), path)) made += 1;
+      if (await load($("link"), path, alive)) made += 1;
     });
   }
 
@@ -152,13 +160,14 @@
 
   function startChat() {
     $("chat-who").textContent = chatUser();
-    every("chat", REFRESH, () =>
-      load($("chat"), "/console/parts/chat?user=" + encodeURIComponent(chatUser())));
+    const path = "/console/parts/chat?user=" + encodeURIComponent(chatUser());
+    every("chat", REFRESH, (alive) => load($("chat"), path, alive));
   }
 
   async function send(event) {
     event.preventDefault();
     const from = chatUser();
+    if (from !== $("chat-who").textContent) startChat(); // sent before leaving the field
     const to = $("chat-to").value.trim();
     const message = $("chat-message").value;
     const result = $("chat-result");
