@@ -17,7 +17,7 @@ from signal_rest.auth.guard import NO_TOKEN
 from tests.support.browser import open_page
 from tests.support.flows import ALICE, BOB, receive_until
 from tests.support.service import RunningService, start_service
-from tests.support.shapes import received_text
+from tests.support.shapes import data_message, received, received_text
 from tests.support.tokens import bearer, create_token
 
 CAROL = "+4915100000003"  # an outside Signal user
@@ -318,6 +318,37 @@ def test_chat_sends_to_an_account_and_shows_what_it_sent_back(
 
     expect(tab.locator("#chat-received .text")).to_contain_text(["hello back"])
     expect(tab.locator("#chat-received .from").last).to_have_text(ALICE)
+    assert problems == []
+
+
+def test_chat_sends_to_a_group_the_outside_user_is_in(
+    accounts: RunningService, page: tuple[Page, list[str]]
+) -> None:
+    tab, problems = page
+    body = {"name": "Team", "members": [BOB, CAROL]}
+    created = accounts.client.post(f"/v1/groups/{ALICE}", json=body)
+    assert created.status_code == 201, created.text
+    group_id = created.json()["id"]
+    [group] = [g for g in accounts.client.get(f"/v1/groups/{ALICE}").json() if g["id"] == group_id]
+    tab.goto(f"{accounts.url}/?refresh=0.2")
+
+    tab.fill("#chat-from", CAROL)
+    tab.fill("#chat-to", group_id)
+    tab.fill("#chat-message", "to the team")
+    tab.click("#chat-send")
+
+    result = tab.locator("#chat-result")
+    expect(result).to_have_text(re.compile(r"^Sent \(timestamp \d+\)\.$"))
+    ts = int(re.findall(r"\d+", result.inner_text())[0])
+    [message] = receive_until(accounts.client, BOB, 1)
+    group_info = {"groupId": group["internal_id"], "groupName": "Team", "revision": 0}
+    data = data_message(ts, "to the team", groupInfo={**group_info, "type": "DELIVER"})
+    assert message == received(message, account=BOB, source=CAROL, ts=ts, data=data)
+    # What CAROL got when ALICE made the group shows in the chat, under the group.
+    expect(tab.locator("#chat-who")).to_have_text(CAROL)
+    expect(tab.locator("#chat-received .meta").first).to_contain_text(
+        f"in group {group['internal_id']}"
+    )
     assert problems == []
 
 
