@@ -59,6 +59,8 @@ from signal_rest.auth.scopes import OPEN, RouteTable
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
 from signal_rest.domain.recipients import number_from_path
+from signal_rest.console import pages as console_pages
+from signal_rest.console import parts as console_parts
 from signal_rest.edge.limits import BodyDeadline
 from signal_rest.edge.logs import log_unexpected, printable
 from signal_rest.edge.metrics import RequestMetrics
@@ -111,6 +113,9 @@ def _routes(app: FastAPI) -> None:
     table.mount(signal_cli_http.check_router, OPEN)  # GET /api/v1/check, like /v1/health
     table.mount(events.router, "receive")  # GET /api/v1/events (Server-Sent Events)
     table.mount(docs.router, OPEN)  # /swagger/index.html + files, /swagger/doc.json, /openapi.json
+    # The console: the page and its assets show nothing by themselves; the parts do.
+    table.mount(console_pages, OPEN)  # GET /, /console/console.js|css
+    table.mount(console_parts, "admin")  # /console/parts/status|link|chat
     table.dispatch()  # last: every route is in the table now
 
 

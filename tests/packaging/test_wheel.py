@@ -138,19 +138,24 @@ def test_the_installed_service_serves_the_sandbox_api_and_its_docs(
             "signal_rest_version": __version__,
             "backend": "sandbox",
         }
-        page = client.get("/swagger/index.html")
-        assert page.status_code == 200
-        # Every asset the page loads from the service itself is there, whatever it names.
-        # Links are relative to the page (it also works under a proxy's path prefix).
-        links = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-        assets = [urljoin("/swagger/index.html", link) for link in links]
-        assert any(a.endswith(".js") for a in assets), page.text
-        assert any(a.endswith(".css") for a in assets), page.text
-        for asset in assets:
-            assert asset.startswith("/swagger/"), asset  # nothing from elsewhere
-            answer = client.get(asset)
-            assert (answer.status_code, asset) == (200, asset)
-            assert answer.content, asset
+        for path in ("/swagger/index.html", "/"):  # the API docs, the console
+            page = client.get(path)
+            assert page.status_code == 200
+            # Every asset the page loads from the service itself is there, whatever it names;
+            # links may be relative to the page (the docs work under a proxy's path prefix).
+            links = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+            assets = [urljoin(path, link) for link in links]
+            assert any(a.endswith(".js") for a in assets), page.text
+            assert any(a.endswith(".css") for a in assets), page.text
+            for asset in assets:
+                assert asset.startswith(("/swagger/", "/console/")), asset  # nothing elsewhere
+                answer = client.get(asset)
+                assert (answer.status_code, asset) == (200, asset)
+                assert answer.content, asset
+        # The console's parts are rendered from templates that came with the wheel.
+        status = client.get("/console/parts/status")
+        assert status.status_code == 200
+        assert '<dd id="health" class="ok">ok: signal-cli answers</dd>' in status.text
         # The same document as the checkout's: nothing of the API is lost in packaging.
         checkout = create_app(Settings(sandbox=True, data_dir=tmp_path / "checkout")).openapi()
         assert client.get("/swagger/doc.json").json() == checkout
