@@ -58,9 +58,9 @@ from signal_rest.auth.guard import TokenGuard, token_guard_options
 from signal_rest.auth.scopes import OPEN, RouteTable
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
-from signal_rest.domain.recipients import number_from_path
 from signal_rest.console import pages as console_pages
 from signal_rest.console import parts as console_parts
+from signal_rest.domain.recipients import number_from_path
 from signal_rest.edge.limits import BodyDeadline
 from signal_rest.edge.logs import log_unexpected, printable
 from signal_rest.edge.metrics import RequestMetrics
