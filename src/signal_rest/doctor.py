@@ -22,7 +22,7 @@ from typing import Any
 
 from signal_rest.config import Settings
 from signal_rest.java import Java, find_java
-from signal_rest.jsonrpc.supervisor import find_signal_cli
+from signal_rest.jsonrpc.supervisor import find_signal_cli, is_script
 from signal_rest.jsonrpc.transports import TcpTransport, UnixTransport, transport_from_url
 
 __all__ = ["Finding", "diagnose"]
@@ -82,7 +82,7 @@ def _backend(settings: Settings) -> list[Finding]:
 
 
 def _java(signal_cli: Path, java: Java) -> Finding:
-    if not _is_script(signal_cli):
+    if not is_script(signal_cli):
         return Finding("java", True, f"not needed: {signal_cli} is a native binary")
     if java.problem is not None:
         return Finding("java", False, java.problem)
@@ -243,11 +243,3 @@ def _connect(transport: UnixTransport | TcpTransport | Any) -> Iterator[socket.s
             raise
     with conn:
         yield conn
-
-
-def _is_script(path: Path) -> bool:
-    try:
-        with path.open("rb") as f:
-            return f.read(2) == b"#!"
-    except OSError:
-        return False

@@ -39,7 +39,7 @@ from signal_rest.errors import DaemonUnavailable, StartupRefused
 from signal_rest.java import find_java, java_failure
 from signal_rest.jsonrpc import pidfiles
 
-__all__ = ["DaemonOptions", "DaemonSupervisor", "find_signal_cli"]
+__all__ = ["DaemonOptions", "DaemonSupervisor", "find_signal_cli", "is_script"]
 
 log = logging.getLogger(__name__)
 
@@ -235,7 +235,7 @@ class DaemonSupervisor:
     async def _check_java(self) -> bool:
         """Choose the Java for signal-cli's launcher script; False (and `problem` set and
         logged once) when there is none it can run on."""
-        if not _is_script(self.options.signal_cli):
+        if not is_script(self.options.signal_cli):
             return True  # a native build needs no Java
         base = self.options.env if self.options.env is not None else os.environ
         java = await asyncio.to_thread(find_java, base)
@@ -453,7 +453,8 @@ def find_signal_cli(explicit: str | None) -> Path | None:
     return Path(found) if found else None
 
 
-def _is_script(path: Path) -> bool:
+def is_script(path: Path) -> bool:
+    """Whether `path` is a script (signal-cli's JVM launcher), not a native binary."""
     try:
         with path.open("rb") as f:
             return f.read(2) == b"#!"
