@@ -170,6 +170,7 @@ def test_an_outside_users_profile_name_is_the_source_name(accounts: RunningServi
     [
         (b'{"given_name": 5}', "Couldn't process request - invalid given_name"),
         (b'{"avatar": "%%%"}', "avatar must be base64 or null"),
+        ('{"avatar": "\u00e9t\u00e9"}'.encode(), "avatar must be base64 or null"),
         (b"[]", "Couldn't process request - the body must be a JSON object, got a list"),
         (
             b"{nope",
@@ -177,7 +178,7 @@ def test_an_outside_users_profile_name_is_the_source_name(accounts: RunningServi
             "Expecting property name enclosed in double quotes",
         ),
     ],
-    ids=["number-name", "bad-avatar", "array", "malformed"],
+    ids=["number-name", "bad-avatar", "non-ascii-avatar", "array", "malformed"],
 )
 def test_sandbox_profile_rejects_bad_bodies(
     service: RunningService, body: bytes, error: str

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import binascii
 from typing import Any
 
 from .. import identities
@@ -193,7 +192,7 @@ async def set_profile(ctx: Context, raw: dict[str, Any]) -> Any:
             raise user_error("avatar must be base64 or null")
         try:
             changes["avatar"] = None if avatar is None else base64.b64decode(avatar, validate=True)
-        except binascii.Error:
+        except ValueError:  # binascii.Error, or a non-ASCII string
             raise user_error("avatar must be base64 or null") from None
     ctx.network.update_profile(number, changes)
     profile = ctx.network.profile(number)
