@@ -33,7 +33,9 @@ def test_serve_names_each_bad_setting_on_one_line(tmp_path: Path) -> None:
         LOG_LEVEL="loud",
         SIGNAL_REST_RPC_TIMEOUT="soon",
         SIGNAL_REST_WEBHOOK_SECRET=SECRET,
-        SIGNAL_REST_WEBHOOKS=f'[{{"url": "ftp://bot:pw@x.example/", "secret": "{TARGET_SECRET}"}}]',
+        SIGNAL_REST_WEBHOOKS=(
+            f'[{{"url": "ftp://bot:pw@x.example/?token=t0k3n", "secret": "{TARGET_SECRET}"}}]'
+        ),
     )
     assert (result.returncode, result.stdout) == (2, "")
     assert result.stderr.splitlines() == [
@@ -46,11 +48,11 @@ def test_serve_names_each_bad_setting_on_one_line(tmp_path: Path) -> None:
         "signal-rest: SIGNAL_REST_WEBHOOK_SECRET: a webhook secret's key is 24 to 64 random "
         'bytes, base64-encoded (this one is 8 bytes); make one with: python -c "import '
         "base64,os; print('whsec_' + base64.b64encode(os.urandom(32)).decode())\"",
-        "signal-rest: SIGNAL_REST_WEBHOOKS: webhooks[0]: url: 'ftp://…@x.example/' is not an "
+        "signal-rest: SIGNAL_REST_WEBHOOKS: webhooks[0]: url: 'ftp://…@x.example/?…' is not an "
         "http:// or https:// URL; secret: a webhook secret starts with 'whsec_' "
         "(whsec_<base64 key>)",
     ]
-    for secret in (SECRET, TARGET_SECRET, "bot:pw"):
+    for secret in (SECRET, TARGET_SECRET, "bot:pw", "t0k3n"):
         assert secret not in result.stderr
 
 

@@ -29,10 +29,12 @@ EXPECTED = {
     "string_type": "a text",
     "path_type": "a path",
 }
-# A webhook secret, and what a URL may carry before its host, never reach the terminal.
+# A webhook secret, and what a URL may carry before its host or in its query (a token, say),
+# never reach the terminal.
 _SECRETS = (
     (re.compile(r"whsec_[A-Za-z0-9+/=]+"), "whsec_…"),
     (re.compile(r"://[^/@\s'\"]*@"), "://…@"),
+    (re.compile(r"(://[^\s'\"?]*)\?[^\s'\"]*"), r"\1?…"),
 )
 
 
