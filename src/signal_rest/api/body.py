@@ -46,6 +46,7 @@ __all__ = [
     "load_json",
     "parse_json_body",
     "read_body",
+    "type_error",
 ]
 
 M = TypeVar("M", bound="RequestModel")
@@ -205,7 +206,12 @@ def field_error(model: type[BaseModel], exc: PydanticValidationError) -> str:
     where = where or "the body"
     if error["type"] == "value_error":
         return f"{where}: {str(error['msg']).removeprefix('Value error, ')}"
-    return f"{where} must be {_expected(annotation, bounds)}, got {_got(error['input'])}"
+    return type_error(where, _expected(annotation, bounds), error["input"])
+
+
+def type_error(field: str, expected: str, value: Any) -> str:
+    """ "<field> must be <expected>, got <what the client sent>"."""
+    return f"{field} must be {expected}, got {_got(value)}"
 
 
 def _unwrap(annotation: Any, bounds: list[Any]) -> Any:

@@ -13,7 +13,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from signal_rest.api.body import RequestModel, body_doc, json_object, parse_json_body, read_body
+from signal_rest.api.body import (
+    PREFIX,
+    RequestModel,
+    body_doc,
+    json_object,
+    parse_json_body,
+    read_body,
+    type_error,
+)
 from signal_rest.api.deps import get_backend
 from signal_rest.api.envelopes import ReceivedMessage
 from signal_rest.api.responses import JSONResponse
@@ -368,7 +376,8 @@ async def _fields_by_hand(
             continue
         name, kinds = fields[key.lower()]
         if not isinstance(value, kinds):
-            raise ValidationError(f"Couldn't process request - invalid {key}")
+            expected = "true or false" if kinds is bool else "a string or null"
+            raise ValidationError(PREFIX + type_error(key, expected, value))
         params[name] = value
     return params
 
