@@ -132,6 +132,8 @@ def test_health_says_java_is_too_old_and_the_daemon_is_never_started(
     for answer in answers:
         assert (answer.status_code, answer.json()) == (503, {"error": problem}), answer.url
     assert errors_logged(caplog) == [f"{problem} (looking again every 60 s)"]
+    # That line is the only word of it: the client does not add "cannot reach …; retrying".
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
     assert state == (False, 0, problem)
     assert old_java.calls() == [["-version"]]  # asked its version; never run as signal-cli
     assert not (short_tmp / "data" / "signal-cli.log").exists()

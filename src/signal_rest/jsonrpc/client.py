@@ -379,7 +379,10 @@ class RpcClient:
                     conn = await self.transport.connect()
             except _CONNECTION_ERRORS as exc:
                 reason = _reason(exc)
-                if reason != self.last_error:
+                # Said once per reason, and not at all when the daemon is known to be down for
+                # a reason of its own (no Java for it, say), which was logged where it was found.
+                known = self.down_because() if self.down_because is not None else None
+                if reason != self.last_error and known is None:
                     log.warning("cannot reach %s: %s; retrying", self.transport.description, exc)
                 self.last_error = reason
                 await asyncio.sleep(delay)
