@@ -601,3 +601,48 @@ async def test_reconnects_back_off_doubling_up_to_the_limit_and_start_over_once_
     assert [gap >= floor for gap, floor in zip(gaps[:4], floors, strict=True)] == [True] * 4
     # A drop is retried at once, then from the first delay again.
     assert gaps[5] >= 0.05 and gaps[6] >= 0.1
+
+
+class Faulty:
+    """A UNIX transport whose first connection fails its first write with an error nobody
+    foresaw."""
+
+    def __init__(self, path: Path) -> None:
+        self.inner = UnixTransport(path)
+        self.description = "a faulty daemon"
+        self.connections = 0
+
+    async def connect(self) -> Connection:
+        conn = await self.inner.connect()
+        self.connections += 1
+        if self.connections == 1:
+
+            async def broken(line: bytes) -> None:
+                raise ValueError("boom")
+
+            conn.send_line = broken  # type: ignore[method-assign]
+            conn.write_now = lambda line: False  # type: ignore[method-assign]
+        return conn
+
+
+async def test_an_unforeseen_failure_drops_the_connection_not_the_client(
+    line_server: LineServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = RpcClient(Faulty(line_server.path), timeout=5, reconnect_delay=0.01)
+    await client.start()
+    try:
+        await line_server.next_peer()
+        with pytest.raises(DaemonUnavailable):
+            await client.call("version")  # its write failed: the connection is dropped
+        peer = await line_server.next_peer()  # and made again
+        call = asyncio.create_task(client.call("version"))
+        await peer.send(reply(await peer.recv(), {"version": "0.13.19"}))
+        assert await call == {"version": "0.13.19"}
+    finally:
+        await client.close()
+    failures = [
+        (r.getMessage(), repr(r.exc_info[1]) if r.exc_info else None)
+        for r in caplog.records
+        if r.levelname == "ERROR"
+    ]
+    assert failures == [("jsonrpc-writer failed", "ValueError('boom')")]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from signal_rest import eventloop
 from signal_rest.jsonrpc.client import RpcClient
 from signal_rest.jsonrpc.transports import (
     StdioTransport,
@@ -136,3 +137,23 @@ async def test_client_over_stdio(tmp_path: Path) -> None:
     # close() ends (and reaps) the child it started.
     with pytest.raises(ProcessLookupError):
         os.kill(first["pid"], 0)
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "uvloop"])
+def test_a_line_for_a_connection_that_closed_is_a_connection_error(
+    short_tmp: Path, loop: str
+) -> None:
+    # uvloop raises RuntimeError for a write to a closed handle; the client's writer knows
+    # connection errors only, and took the RuntimeError for a reason to stop for good.
+    async def scenario() -> None:
+        server = await asyncio.start_unix_server(lambda r, w: w.close(), path=short_tmp / "s")
+        try:
+            conn = await UnixTransport(short_tmp / "s").connect()
+            await conn.close()
+            with pytest.raises(ConnectionResetError):
+                await conn.send_line(b'{"jsonrpc": "2.0", "method": "version", "id": 1}')
+        finally:
+            server.close()
+
+    with asyncio.Runner(loop_factory=eventloop.factory(loop)) as runner:
+        runner.run(scenario())

@@ -89,8 +89,9 @@ async def _cancelled(task: asyncio.Task[Any]) -> None:
     suppress(CancelledError), a cancel of the caller itself still reaches the caller."""
     task.cancel()
     await asyncio.wait([task])
-    if not task.cancelled():
-        task.result()  # an error it ended with instead
+    if not task.cancelled() and task.exception() is not None:
+        # An error it ended with instead is logged, not raised: shutting down goes on.
+        log.error("%s had failed", task.get_name(), exc_info=task.exception())
 
 
 def error_from_response(error: dict[str, Any]) -> RpcError:
@@ -408,7 +409,13 @@ class RpcClient:
         writing = asyncio.create_task(self._write_until_closed(link), name="jsonrpc-writer")
         try:
             done, _ = await asyncio.wait({reading, writing}, return_when=asyncio.FIRST_COMPLETED)
-            return done.pop().result()
+            ended = done.pop()
+            if ended.exception() is not None:
+                # A failure nobody foresaw drops this connection, never the client: it
+                # connects again as after any other loss.
+                log.error("%s failed", ended.get_name(), exc_info=ended.exception())
+                return f"{ended.get_name()} failed: {ended.exception()!r}"
+            return ended.result()
         finally:
             for side in (reading, writing):
                 side.cancel()

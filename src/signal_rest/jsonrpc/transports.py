@@ -98,6 +98,10 @@ class StreamConnection:
 
     async def send_line(self, line: bytes) -> None:
         async with self._write_lock:
+            if self._writer.transport.is_closing():
+                # uvloop raises RuntimeError for a write to a closed handle: say it as what
+                # it is, a connection that is gone.
+                raise ConnectionResetError("the connection is closed")
             self._writer.write(line + b"\n")
             await self._writer.drain()
 
