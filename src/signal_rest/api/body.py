@@ -40,6 +40,7 @@ __all__ = [
     "PREFIX",
     "RequestModel",
     "body_doc",
+    "check_shape",
     "field_error",
     "json_error",
     "json_object",
@@ -87,10 +88,15 @@ async def read_body(request: Request, *, files: bool = False) -> bytes:
         if len(chunks) > limit:
             raise _too_large(limit)
     raw = bytes(chunks)
+    check_shape(raw, settings)
+    return raw
+
+
+def check_shape(raw: bytes, settings: Settings) -> None:
+    """400 when `raw` nests too deep or holds too many values to be parsed cheaply."""
     refused = shape_error(raw, settings.max_json_depth)
     if refused is not None:
-        raise ValidationError(f"Couldn't process request - JSON {refused}")
-    return raw
+        raise ValidationError(f"{PREFIX}JSON {refused}")
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")

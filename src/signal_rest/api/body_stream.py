@@ -29,8 +29,8 @@ from typing import TypeVar
 
 from fastapi import Request
 
-from signal_rest.api.body import PREFIX, RequestModel, parse_json_body, read_body
-from signal_rest.api.nesting import MAX_VALUES, shape_error
+from signal_rest.api.body import PREFIX, RequestModel, check_shape, parse_json_body, read_body
+from signal_rest.api.nesting import MAX_VALUES
 from signal_rest.backend import Backend
 from signal_rest.domain.attachment_stream import StreamedAttachment
 from signal_rest.domain.attachments import Decoded
@@ -128,9 +128,7 @@ async def file_body(
         else:
             raw, broken = scanner.finish()
             known_until = scanner.changed_from
-        refused = shape_error(raw, settings.max_json_depth)
-        if refused is not None:
-            raise ValidationError(f"Couldn't process request - JSON {refused}")
+        check_shape(raw, settings)
         if broken is not None:
             raise ValidationError(f"{PREFIX}invalid JSON: {broken}")
         body = parse_json_body(model, raw, known_until=known_until)
