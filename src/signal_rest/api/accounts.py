@@ -33,10 +33,9 @@ router = APIRouter(tags=["Accounts"])
 )
 async def list_accounts(request: Request, backend: BackendDep) -> list[str]:
     try:
-        accounts = await backend.rpc.call("listAccounts")
+        numbers = await backend.accounts.listed()
     except RpcError as exc:
         raise InternalError(f"Couldn't get list of accounts: {exc.message}") from exc
-    numbers = [str(a["number"]) for a in accounts if isinstance(a, dict) and a.get("number")]
     # A token for some accounts sees only those.
     token = token_of(request)
     return [n for n in numbers if token is None or token.may_act_for(n)]

@@ -89,10 +89,9 @@ async def _is_account(backend: Backend, number: str) -> bool:
     (which works without it) is read for whatever number was asked for."""
     timeout = min(CHECK_TIMEOUT, backend.settings.rpc_timeout)
     try:
-        listed = await backend.rpc.call("listAccounts", timeout=timeout)
+        return number in await backend.accounts.listed(timeout=timeout)
     except DaemonError:
         return True
-    return any(isinstance(a, dict) and a.get("number") == number for a in listed)
 
 
 async def _after(request: Request, backend: Backend, query: dict[str, str]) -> int | None:

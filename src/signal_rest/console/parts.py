@@ -66,16 +66,11 @@ async def _health(backend: Backend) -> tuple[str, str, str]:
 
 async def _accounts(request: Request, backend: Backend) -> tuple[Markup, list[str]]:
     try:
-        listed = await backend.rpc.call("listAccounts", timeout=_timeout(backend))
+        listed = await backend.accounts.listed(timeout=_timeout(backend))
     except SignalApiError as exc:
         return render("problem.html", text=f"Couldn't list the accounts: {exc.message}"), []
     token = token_of(request)
-    numbers = [
-        str(a["number"])
-        for a in listed
-        if isinstance(a, dict) and a.get("number")
-        if token is None or token.may_act_for(str(a["number"]))
-    ]
+    numbers = [n for n in listed if token is None or token.may_act_for(n)]
     if not numbers:
         text = "No accounts yet: register one (POST /v1/register/{number}) or link a phone."
         return render("note.html", text=text), []

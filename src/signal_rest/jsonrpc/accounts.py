@@ -36,9 +36,9 @@ class LocalAccounts:
         self._rpc = rpc
         self._known: frozenset[str] = frozenset()
 
-    async def listed(self) -> list[str]:
-        """signal-cli's accounts now, in its order."""
-        answer = await self._rpc.call("listAccounts")
+    async def listed(self, *, timeout: float | None = None) -> list[str]:
+        """signal-cli's accounts now, in its order (`timeout`: see RpcClient.call)."""
+        answer = await self._rpc.call("listAccounts", timeout=timeout)
         numbers = [
             str(a["number"])
             for a in (answer if isinstance(answer, list) else [])

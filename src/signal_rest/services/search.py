@@ -12,8 +12,7 @@ __all__ = ["accounts", "search"]
 
 async def accounts(backend: Backend) -> list[str]:
     """The local accounts a search may run as, in signal-cli's order."""
-    listed = await backend.rpc.call("listAccounts")
-    return [str(a["number"]) for a in listed if isinstance(a, dict) and a.get("number")]
+    return await backend.accounts.listed()
 
 
 async def search(backend: Backend, account: str, numbers: list[str]) -> list[SearchEntry]:
