@@ -11,6 +11,7 @@ import pytest
 from tests.support.flows import ALICE, BOB, receive_until, register
 from tests.support.service import RunningService
 from tests.support.shapes import not_an_account
+from tests.support.waiting import wait_until
 
 CAROL = "+4915100000003"  # an outside Signal user
 STILL_REGISTERED = (
@@ -80,11 +81,16 @@ def test_unregister_ends_the_account_and_others_sends_fail(accounts: RunningServ
 def test_unregister_keeps_local_data_until_it_is_deleted(accounts: RunningService) -> None:
     client = accounts.client
     assert send(client, BOB, ALICE, "unread").status_code == 201
+    # The service stores it as it comes (a 201 only says BOB's phone sent it).
+    store = accounts.backend.inbox.store
+    wait_until(lambda: accounts.run(store.pending(ALICE, 1)), "the message in ALICE's inbox")
     unregister(client, ALICE)
     # What arrived before is still there to be read; after the data is deleted it is gone, and
     # the number answers like any number that is no account.
-    [kept] = client.get(f"/v1/receive/{ALICE}", params={"timeout": "5"}).json()
-    assert kept["envelope"]["dataMessage"]["message"] == "unread"
+    kept = client.get(f"/v1/receive/{ALICE}", params={"timeout": "5"})
+    assert kept.status_code == 200, kept.text
+    [message] = kept.json()
+    assert message["envelope"]["dataMessage"]["message"] == "unread"
     later = send(client, BOB, ALICE, "later")
     assert (later.status_code, later.json()) == (
         400,
