@@ -13,11 +13,13 @@ import inspect
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from types import MethodType
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from signal_rest import __version__
 from signal_rest.api import (
@@ -54,20 +56,18 @@ from signal_rest.api import (
     unregister,
 )
 from signal_rest.api.responses import JSONResponse
-from signal_rest.auth.guard import TokenGuard, token_guard_options
+from signal_rest.auth.guard import token_guard
 from signal_rest.auth.scopes import OPEN, RouteTable
 from signal_rest.backend import Backend
 from signal_rest.config import Settings
 from signal_rest.console import pages as console_pages
 from signal_rest.console import parts as console_parts
 from signal_rest.domain.recipients import number_from_path
-from signal_rest.edge.limits import BodyDeadline
-from signal_rest.edge.logs import log_unexpected, printable
-from signal_rest.edge.metrics import RequestMetrics
+from signal_rest.edge.logs import REQUEST_ID, log_unexpected, printable
 from signal_rest.edge.origins import Origins, is_loopback
 from signal_rest.edge.redirects import slash_redirect
-from signal_rest.edge.requests import REQUEST_ID_KEY, RequestLog, new_request_id
-from signal_rest.edge.startup import StartupRefusals
+from signal_rest.edge.requests import new_request_id
+from signal_rest.edge.stack import Edge
 from signal_rest.errors import RpcError, SignalApiError, ValidationError
 from signal_rest.jsonrpc.accounts import SIGNAL_CLI_NO_ACCOUNT, not_an_account
 from signal_rest.protocols.accept import quiet_accept_errors
@@ -164,39 +164,46 @@ def _error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The body never carries exception texts or paths; the log has them, under the id.
-        request_id = request.scope.get(REQUEST_ID_KEY) or new_request_id()
+        # The edge set the request's id, and sends it as X-Request-Id.
+        request_id = REQUEST_ID.get() or new_request_id()
         path = printable(request.url.path)
         log_unexpected(log, exc, request_id, "unexpected error on %s %s", request.method, path)
         return JSONResponse(
             {"error": f"Internal error (request id {request_id}); see the service log"},
             status_code=500,
-            headers={"X-Request-Id": request_id},
         )
 
 
-def _middleware(app: FastAPI, settings: Settings) -> None:
-    # Outermost first: what every request passes before it reaches a route. Each is a plain
-    # ASGI middleware from signal_rest.edge (websockets pass through them too).
-    layers: list[tuple[type[Any], dict[str, Any]]] = [
-        (StartupRefusals, {}),  # the lifespan's: a refused start is one log line
-        (RequestLog, {"access": settings.access_log}),
-        # Counted and timed by route template, refusals of the layers below included.
-        (RequestMetrics, {"table": app.state.route_table}),
-        (
-            Origins,
-            {
-                "allowed_origins": settings.allowed_origins,
-                "allowed_hosts": settings.allowed_hosts,
-                "loopback": is_loopback(settings.host),
-            },
-        ),
-        # The whole body within body_timeout of the headers, or 408 (header time: server.py).
-        (BodyDeadline, {"timeout": settings.body_timeout}),
-        # Last, so it sees the request as the routes will: API tokens, scopes, rate limits.
-        (TokenGuard, token_guard_options(app, settings)),
-    ]
-    for layer, options in reversed(layers):
-        app.add_middleware(layer, **options)
+class App(FastAPI):
+    """The FastAPI app, entered through its edge (`edge.stack`) once `create_app` set it."""
+
+    edge: Edge | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.edge is None:
+            await super().__call__(scope, receive, send)
+        else:
+            await self.edge(scope, receive, send)
+
+
+def _edge(app: App, settings: Settings) -> Edge:
+    # What every request passes before a route, in one layer (edge.stack): request ids and the
+    # access log, metrics by route, Origin and Host rules, the body deadline (header time:
+    # server.py), API tokens with their scopes and rate limits. Behind it, FastAPI's own stack
+    # answers what is not a plain route.
+    origins = Origins(
+        allowed_origins=settings.allowed_origins,
+        allowed_hosts=settings.allowed_hosts,
+        loopback=is_loopback(settings.host),
+    )
+    return Edge(
+        app,
+        MethodType(FastAPI.__call__, app),
+        access=settings.access_log,
+        origins=origins,
+        guard=token_guard(app, settings),
+        body_timeout=settings.body_timeout,
+    )
 
 
 # FastAPI's own OpenTelemetry hooks (newer FastAPI) look up their providers on every request;
@@ -223,7 +230,7 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
             await receive.close_websockets(app)
             await owned.stop()
 
-    app = FastAPI(
+    app = App(
         title="signal-rest",
         version=__version__,
         description="The signal-cli-rest-api HTTP API over signal-cli's JSON-RPC daemon.",
@@ -243,5 +250,5 @@ def create_app(settings: Settings, *, backend: Backend | None = None) -> FastAPI
     _routes(app)
     schemas.tidy_responses(app)
     _error_handlers(app)
-    _middleware(app, settings)
+    app.edge = _edge(app, settings)
     return app

@@ -70,7 +70,7 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         port=settings.port,
         log_level=LOG_LEVELS.get(settings.log_level, "error"),
         log_config=None,  # logging is signal_rest.edge.logs's (set up by cli.run)
-        access_log=False,  # edge.requests.RequestLog logs each request, with its id
+        access_log=False,  # the edge (edge.stack) logs requests, with their ids
         # header_timeout, max_connections
         http=http_protocol(settings, base, on_shutdown=on_shutdown),
         loop=event_loop(settings),

@@ -102,10 +102,10 @@ def test_unexpected_error_answers_its_request_id_and_logs_the_traceback(
     )
     logged = _records(caplog, request_id)
     assert [(r.name, r.levelname, r.getMessage()) for r in logged] == [
-        ("signal_rest.access", "INFO", logged[0].getMessage()),
         ("signal_rest.app", "ERROR", "unexpected error on GET /v1/accounts"),
+        ("signal_rest.access", "INFO", logged[1].getMessage()),
     ]
-    access, error = logged
+    error, access = logged
     assert (access.method, access.path, access.status) == ("GET", "/v1/accounts", 500)  # type: ignore[attr-defined]
     assert error.exc_info is not None and str(error.exc_info[1]) == SECRET
     # uvicorn does not print the same traceback a second time.

@@ -1,6 +1,7 @@
 """The token check every request passes (HTTP and websocket), and the account check routes call.
 
-    app.add_middleware(TokenGuard, table=table, store=TokenStore(path), default_limit=None)
+    guard = TokenGuard(table=table, store=TokenStore(path), default_limit=None)
+    token = await guard.check(scope)         # from the edge (edge.stack), for every request
     require_account(request, body.number)    # where the account is in the body, not the path
 
 While tokens are off (no token file) requests pass untouched. Once on, a request to a route that
@@ -21,11 +22,10 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from typing import Any
 
 from fastapi import FastAPI
 from starlette.requests import HTTPConnection
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Scope
 from starlette.websockets import WebSocketDisconnect
 
 from signal_rest.auth.limits import Buckets, RateLimit
@@ -33,13 +33,11 @@ from signal_rest.auth.scopes import OPEN, RouteTable
 from signal_rest.auth.tokens import TOKEN_FILE, Token, TokenFileError, TokenSet, TokenStore
 from signal_rest.config import Settings
 from signal_rest.domain.recipients import number_from_path
-from signal_rest.edge.responses import refuse
 from signal_rest.errors import (
     DaemonError,
     Forbidden,
     NotFound,
     ServiceUnavailable,
-    SignalApiError,
     TooManyRequests,
     Unauthorized,
     ValidationError,
@@ -54,7 +52,7 @@ __all__ = [
     "credentials",
     "require_account",
     "require_known_account",
-    "token_guard_options",
+    "token_guard",
     "token_of",
 ]
 
@@ -130,11 +128,10 @@ def _path_account(raw: str) -> str:
 
 
 class TokenGuard:
-    """The ASGI middleware; the last layer before the routes."""
+    """The token and account checks of every request, made by the edge (`edge.stack`)."""
 
     def __init__(
         self,
-        app: ASGIApp,
         *,
         table: RouteTable,
         store: TokenStore,
@@ -142,7 +139,6 @@ class TokenGuard:
         accounts: LocalAccounts | None = None,
         inbox: Inbox | None = None,
     ) -> None:
-        self.app = app
         self.table = table
         self.store = store
         self.accounts = accounts
@@ -150,24 +146,15 @@ class TokenGuard:
         self.default_limit = default_limit
         self.buckets = Buckets()
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        try:
-            token = self._admit(scope)
-            if self.accounts is not None:
-                await self._account_known(scope, self.accounts)
-        except SignalApiError as exc:
-            await refuse(scope, receive, send, exc)
-            return
+    async def check(self, scope: Scope) -> Token | None:
+        """The token `scope` (HTTP or websocket) is let in with, None when it needs none; raises
+        the SignalApiError to refuse it with. The token is left in the scope for the routes."""
+        token = self._admit(scope)
+        if self.accounts is not None:
+            await self._account_known(scope, self.accounts)
         if token is not None:
             scope[TOKEN_KEY] = token
-            if scope["type"] == "websocket":
-                send = self._while_valid(token, send)
-            else:
-                send = self._stream_while_valid(token, send)
-        await self.app(scope, receive, send)
+        return token
 
     async def _account_known(self, scope: Scope, accounts: LocalAccounts) -> None:
         route, needed, params = self.table.match(scope)
@@ -189,44 +176,27 @@ class TokenGuard:
             if not await self.inbox.store.pending(number, 1):
                 raise
 
-    def _still_valid(self, token: Token) -> bool:
+    def still_valid(self, token: Token) -> bool:
+        """Whether `token` is still in force (not revoked or changed since it was let in)."""
         try:
             tokens = self.store.current()
         except TokenFileError:
             return False
         return tokens is None or tokens.by_id.get(token.id) == token
 
-    def _while_valid(self, token: Token, send: Send) -> Send:
-        """`send` for a websocket that closes it (1008) instead of sending a frame once its token
-        is revoked: the route sees a disconnect, so the message stays pending."""
+    @staticmethod
+    def streams(start: Message) -> bool:
+        """Whether a response starting with `start` is an event stream (`GET /api/v1/events`,
+        which never ends by itself): once its token is revoked, the edge ends it instead of
+        sending more, and the route sees the client as gone, as the ASGI spec has it."""
+        return (b"content-type", b"text/event-stream") in start.get("headers", ())
 
-        async def guarded(message: Message) -> None:
-            if message["type"] == "websocket.send" and not self._still_valid(token):
-                await send({"type": "websocket.close", "code": 1008, "reason": "token revoked"})
-                raise WebSocketDisconnect(code=1008, reason="API token revoked")
-            await send(message)
-
-        return guarded
-
-    def _stream_while_valid(self, token: Token, send: Send) -> Send:
-        """`send` for an HTTP response that ends the response, instead of sending more of it,
-        once its token is revoked, if it is an event stream (`GET /api/v1/events`, which never
-        ends by itself). The route then sees the client as gone, as the ASGI spec has it."""
-        streaming = False
-        ended = False
-
-        async def guarded(message: Message) -> None:
-            nonlocal streaming, ended
-            if ended:
-                return
-            if message["type"] == "http.response.start":
-                streaming = (b"content-type", b"text/event-stream") in message.get("headers", ())
-            elif streaming and message.get("more_body") and not self._still_valid(token):
-                ended = True
-                message = {"type": "http.response.body", "body": b""}
-            await send(message)
-
-        return guarded
+    @staticmethod
+    def revoked() -> WebSocketDisconnect:
+        """What a websocket's route gets instead of sending a frame once its token is revoked
+        (the edge closes the socket with 1008 first): a disconnect, so the message stays
+        pending."""
+        return WebSocketDisconnect(code=1008, reason="API token revoked")
 
     def _admit(self, scope: Scope) -> Token | None:
         """The token `scope` may pass with (None: tokens are off, or the route is open)."""
@@ -271,7 +241,7 @@ class TokenGuard:
         return token
 
 
-def token_guard_options(app: FastAPI, settings: Settings) -> dict[str, Any]:
+def token_guard(app: FastAPI, settings: Settings) -> TokenGuard:
     """The TokenGuard of `app` as `settings` say: the route table, DATA_DIR/tokens.json."""
     store = TokenStore(settings.data_dir / TOKEN_FILE)
     try:
@@ -279,10 +249,10 @@ def token_guard_options(app: FastAPI, settings: Settings) -> dict[str, Any]:
     except TokenFileError as exc:
         state = f"on, but the token file is unusable: {exc}"
     log.info("API tokens are %s", state)
-    return {
-        "table": app.state.route_table,
-        "store": store,
-        "default_limit": RateLimit.parse(settings.token_rate_limit),
-        "accounts": app.state.backend.accounts,
-        "inbox": app.state.backend.inbox,
-    }
+    return TokenGuard(
+        table=app.state.route_table,
+        store=store,
+        default_limit=RateLimit.parse(settings.token_rate_limit),
+        accounts=app.state.backend.accounts,
+        inbox=app.state.backend.inbox,
+    )

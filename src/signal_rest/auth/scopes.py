@@ -5,6 +5,7 @@
     table.scope_of(route)                # "send"; None for a route mounted some other way
     table.match(asgi_scope)              # the route a request goes to, with its scope and params
     table.dispatch()                     # the app's router goes straight to the matched route
+    table.direct_calls()                 # plain endpoints, to be called without the router
     table.names_account(route)           # True: its `{number}` must be an account of the service
 
 A path `{number}` names an account of the service, which the token guard checks before the
@@ -161,12 +162,17 @@ class RouteTable:
                 return route, self.scope_of(route), dict(child.get("path_params", {}))
         return _NO_MATCH
 
+    def direct_calls(self) -> dict[int, Direct]:
+        """How to call each plain route's endpoint directly, by the route's id (the module
+        docstring); the edge (`edge.stack`) calls them without the app's router."""
+        return {id(route): call for route in self.routes() if (call := _direct(route))}
+
     def dispatch(self) -> None:
         """Route the app's requests by `match`: a plain route (HTTP or websocket) is handled
         at once, anything else by the router as before. Call once every route is mounted."""
         router = self.app.router
         fallback: ASGIApp = router.middleware_stack
-        direct = {id(route): call for route in self.routes() if (call := _direct(route))}
+        direct = self.direct_calls()
 
         async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] in ("http", "websocket"):

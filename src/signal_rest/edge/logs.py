@@ -4,7 +4,7 @@
 
     2026-11-29T07:14:02.315Z INFO signal_rest.access [4f1c0a9e2b7d6e53] POST /v2/send 201 12.4 ms
 
-`REQUEST_ID` holds the id of the request being served (set by `edge.requests.RequestLog`); the
+`REQUEST_ID` holds the id of the request being served (set by the edge, `edge.stack`); the
 handler's `RequestIdFilter` copies it onto every record. Logs carry sizes, kinds and ids, never
 message texts or query strings.
 """
@@ -68,8 +68,8 @@ class RequestIdFilter(logging.Filter):
 
 
 class UvicornFilter(logging.Filter):
-    """Drops uvicorn's lines that `RequestLog` replaces or that would leak texts, and its second
-    traceback of an error the 500 handler already logged."""
+    """Drops uvicorn's lines that the edge's access log replaces or that would leak texts, and
+    its second traceback of an error the 500 handler already logged."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.msg in _UVICORN_NOISE:

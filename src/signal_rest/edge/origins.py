@@ -1,7 +1,7 @@
 """Origin and Host rules, so a web page cannot use the API through its visitor's browser.
 
-    app.add_middleware(Origins, allowed_origins=["https://dash.example"], allowed_hosts=[],
-                       loopback=True)
+    origins = Origins(allowed_origins=["https://dash.example"], allowed_hosts=[], loopback=True)
+    origin = origins.check(scope)      # Forbidden, or the Origin to answer CORS for (the edge)
 
 * `Origin` (browsers send it on cross-origin requests and every websocket): a request whose
   Origin is neither the service's own (the one naming the request's Host) nor an allowed origin
@@ -21,12 +21,18 @@ import functools
 import ipaddress
 from collections.abc import Sequence
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope, Send
 
-from signal_rest.edge.responses import refuse
 from signal_rest.errors import Forbidden
 
-__all__ = ["Origins", "is_loopback", "is_loopback_host"]
+__all__ = [
+    "Origins",
+    "cors_headers",
+    "is_loopback",
+    "is_loopback_host",
+    "is_preflight",
+    "preflight",
+]
 
 CORS_METHODS = b"GET, POST, PUT, PATCH, DELETE, OPTIONS"
 CORS_HEADERS = b"Authorization, Content-Type, X-Request-Id"
@@ -77,24 +83,22 @@ class Origins:
 
     def __init__(
         self,
-        app: ASGIApp,
         *,
         allowed_origins: Sequence[str],
         allowed_hosts: Sequence[str],
         loopback: bool,
     ) -> None:
-        self.app = app
         self.origins = frozenset(allowed_origins)
         hosts = {host.lower().rstrip(".") for host in allowed_hosts}
         self.any_host = "*" in hosts or (not hosts and not loopback)
         self.hosts = frozenset(hosts)
         self.suffixes = tuple(host[1:] for host in hosts if host.startswith("*."))
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        host = origin = None
+    def check(self, scope: Scope) -> bytes | None:
+        """The Origin to answer CORS for, on an HTTP request from an allowed origin; None for
+        a request that needs no CORS. Raises Forbidden for a request refused by the rules."""
+        host: str | None = None
+        origin: str | None = None
         site = b""
         for name, value in scope["headers"]:
             if name == b"host":
@@ -104,56 +108,28 @@ class Origins:
             elif name == b"sec-fetch-site":
                 site = value
         if host is not None and not self.any_host and not self._host_allowed(host):
-            refusal = Forbidden(
+            raise Forbidden(
                 f"Host {_shown(host)!r} is not allowed: this service answers only to localhost, "
                 "127.x.x.x, [::1] and the names in SIGNAL_REST_ALLOWED_HOSTS"
             )
-            await refuse(scope, receive, send, refusal)
-            return
         if origin is None and site in (b"cross-site", b"same-site"):
             # A browser's GET from a tag or a link carries no Origin, only this; it would
             # still take messages from /v1/receive.
-            refusal = Forbidden(
+            raise Forbidden(
                 "A request from another site without an Origin header (an <img> or <script> "
                 "tag, a link) is not allowed: web pages may use this API only with fetch() from "
                 "the origins in SIGNAL_REST_ALLOWED_ORIGINS"
             )
-            await refuse(scope, receive, send, refusal)
-            return
         if origin is None or self._same_origin(origin, host):
-            await self.app(scope, receive, send)
-            return
-        allowed = origin.lower().rstrip("/")
-        if allowed not in self.origins:
-            await refuse(
-                scope,
-                receive,
-                send,
-                Forbidden(
-                    f"Origin {_shown(origin)!r} is not allowed: web pages may use this API only "
-                    "from the origins in SIGNAL_REST_ALLOWED_ORIGINS"
-                ),
+            return None
+        if origin.lower().rstrip("/") not in self.origins:
+            raise Forbidden(
+                f"Origin {_shown(origin)!r} is not allowed: web pages may use this API only "
+                "from the origins in SIGNAL_REST_ALLOWED_ORIGINS"
             )
-            return
         if scope["type"] == "websocket":
-            await self.app(scope, receive, send)
-            return
-        cors = [
-            (b"access-control-allow-origin", origin.encode("latin-1")),
-            (b"vary", b"Origin"),
-        ]
-        if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
-            await _preflight(send, cors)
-            return
-
-        async def send_with_cors(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [*message.get("headers", ()), *cors]
-                headers.append((b"access-control-expose-headers", EXPOSED))
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, send_with_cors)
+            return None
+        return origin.encode("latin-1")
 
     def _host_allowed(self, host: str) -> bool:
         # A loopback name cannot be rebound to this machine by a page elsewhere: always fine.
@@ -170,16 +146,27 @@ class Origins:
         return bool(sep) and host is not None and authority.lower() == host.lower()
 
 
-def _header(scope: Scope, wanted: bytes) -> bytes | None:
-    for name, value in scope["headers"]:
-        if name == wanted:
-            return bytes(value)
-    return None
+def cors_headers(origin: bytes) -> list[tuple[bytes, bytes]]:
+    """The CORS headers of an answer to `origin` (from `Origins.check`)."""
+    return [
+        (b"access-control-allow-origin", origin),
+        (b"vary", b"Origin"),
+        (b"access-control-expose-headers", EXPOSED),
+    ]
 
 
-async def _preflight(send: Send, cors: list[tuple[bytes, bytes]]) -> None:
+def is_preflight(scope: Scope) -> bool:
+    """Whether an HTTP request with an allowed Origin is a CORS preflight."""
+    if scope["method"] != "OPTIONS":
+        return False
+    return any(name == b"access-control-request-method" for name, _ in scope["headers"])
+
+
+async def preflight(origin: bytes, send: Send) -> None:
+    """Answer a CORS preflight of `origin` (from `Origins.check`)."""
     headers = [
-        *cors,
+        (b"access-control-allow-origin", origin),
+        (b"vary", b"Origin"),
         (b"access-control-allow-methods", CORS_METHODS),
         (b"access-control-allow-headers", CORS_HEADERS),
         (b"access-control-max-age", b"600"),

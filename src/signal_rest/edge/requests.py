@@ -1,9 +1,9 @@
-"""Request ids and the access log: the outermost layer every request passes.
+"""Request ids and the access log, for the edge (`edge.stack`).
 
-    app.add_middleware(RequestLog, access="errors")
+    request_id(scope)                       # the client's X-Request-Id if sane, else a new one
+    access("POST", scope, 201, started, request_id)
 
-Each request gets an id: the client's `X-Request-Id` when it is sane, else a new one. It is put
-into the ASGI scope (`scope[REQUEST_ID_KEY]`) and `edge.logs.REQUEST_ID`, and sent back as
+The edge puts each request's id into `edge.logs.REQUEST_ID` and sends it back as
 `X-Request-Id` on every answer (websocket handshakes included). When the request is done one
 access line is logged: method, path (never the query string: tokens may be there), status and
 duration; a websocket gets its line when it closes, with the close code.
@@ -20,15 +20,23 @@ import logging
 import os
 import re
 import time
-from typing import Literal
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from signal_rest.edge.logs import ACCESS, REQUEST_ID, log_unexpected, printable, quiet_uvicorn
 
-__all__ = ["REQUEST_ID_KEY", "RequestLog", "new_request_id"]
+__all__ = [
+    "ACCESS",
+    "HEADER",
+    "REQUEST_ID",
+    "access",
+    "failed",
+    "log_unexpected",
+    "new_request_id",
+    "quiet_uvicorn",
+    "request_id",
+]
 
-REQUEST_ID_KEY = "signal_rest.request_id"
 HEADER = b"x-request-id"
 _SANE = re.compile(rb"[A-Za-z0-9][A-Za-z0-9._:+=/-]{0,127}")
 
@@ -43,109 +51,21 @@ def new_request_id() -> str:
     return f"{_PREFIX}{next(_COUNTER) & 0xFFFFFFFF:08x}"
 
 
-def _request_id(scope: Scope) -> str:
+def request_id(scope: Scope) -> str:
+    """The client's `X-Request-Id` when it is sane, else a new id."""
     for name, value in scope["headers"]:
         if name == HEADER:
             return value.decode("ascii") if _SANE.fullmatch(value) else new_request_id()
     return new_request_id()
 
 
-def _with_id(message: Message, header: tuple[bytes, bytes]) -> Message:
-    return {**message, "headers": [*message.get("headers", ()), header]}
-
-
-class RequestLog:
-    """Gives each request an id and logs one line for it (see the module docstring)."""
-
-    def __init__(self, app: ASGIApp, access: Literal["off", "errors", "all"] = "all") -> None:
-        self.app = app
-        self.access = access
-        quiet_uvicorn()  # uvicorn's own request lines are replaced by these
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        request_id = _request_id(scope)
-        scope[REQUEST_ID_KEY] = request_id
-        token = REQUEST_ID.set(request_id)
-        try:
-            if scope["type"] == "http":
-                await self._http(scope, receive, send, request_id)
-            else:
-                await self._websocket(scope, receive, send, request_id)
-        finally:
-            REQUEST_ID.reset(token)
-
-    async def _http(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
-        started = time.perf_counter()
-        header = (HEADER, request_id.encode("ascii"))
-        status: int | None = None
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message = _with_id(message, header)
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        except Exception:
-            # The 500 handler outside this layer answers and logs the traceback.
-            status = status or 500
-            raise
-        finally:
-            if self.access == "all" or (
-                self.access == "errors" and (status is None or status >= 400)
-            ):
-                _access(scope["method"], scope, status, started, request_id)
-
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
-        started = time.perf_counter()
-        header = (HEADER, request_id.encode("ascii"))
-        status: int | None = None
-        close_code: int | None = None
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status, close_code
-            kind = message["type"]
-            if kind == "websocket.accept":
-                status = 101
-                message = _with_id(message, header)
-            elif kind == "websocket.http.response.start":
-                status = message["status"]
-                message = _with_id(message, header)
-            elif kind == "websocket.close" and close_code is None:
-                close_code = message.get("code", 1000)
-                status = status or 403  # a close before the accept refuses the handshake
-            await send(message)
-
-        async def receive_code() -> Message:
-            nonlocal close_code
-            message = await receive()
-            if message["type"] == "websocket.disconnect" and close_code is None:
-                close_code = message.get("code", 1005)
-            return message
-
-        try:
-            await self.app(scope, receive_code, send_with_id)
-        except Exception as exc:
-            log_unexpected(ACCESS, exc, request_id, "websocket failed")
-            close_code = close_code or 1011
-            raise
-        finally:
-            if self.access == "all" or (self.access == "errors" and _failed(status, close_code)):
-                _access("WEBSOCKET", scope, status, started, request_id, close_code)
-
-
-def _failed(status: int | None, close_code: int | None) -> bool:
+def failed(status: int | None, close_code: int | None) -> bool:
     # A refused handshake, or a socket this side closed because something went wrong (1011),
     # or that ended before it was accepted.
     return status is None or status >= 400 or close_code == 1011
 
 
-def _access(
+def access(
     method: str,
     scope: Scope,
     status: int | None,

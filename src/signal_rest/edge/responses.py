@@ -1,4 +1,4 @@
-"""Refusing a request from a middleware, with the one error body.
+"""Refusing a request at the edge, with the one error body.
 
     await refuse(scope, receive, send, Forbidden("Origin http://evil.example is not allowed"))
 

@@ -2,7 +2,7 @@
 told that startup failed with the exception's text (uvicorn logs it and exits), instead of the
 traceback Starlette would send.
 
-    app.add_middleware(StartupRefusals)   # outermost: it only looks at the lifespan
+    await lifespan(app, scope, receive, send)   # the edge, for a "lifespan" scope
 """
 
 from __future__ import annotations
@@ -11,36 +11,30 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from signal_rest.errors import StartupRefused
 
-__all__ = ["StartupRefusals"]
+__all__ = ["lifespan"]
 
 
-class StartupRefusals:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
+async def lifespan(app: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+    """Run `app`'s lifespan, a `StartupRefused` of it told as its text alone."""
+    failed: list[Message] = []
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "lifespan":
-            await self.app(scope, receive, send)
-            return
-        failed: list[Message] = []
-
-        async def hold_failure(message: Message) -> None:
-            # Held until the exception behind it is known: it carries the traceback.
-            if message["type"] == "lifespan.startup.failed":
-                failed.append(message)
-            else:
-                await send(message)
-
-        try:
-            await self.app(scope, receive, hold_failure)
-        except StartupRefused as exc:
-            if not failed:
-                raise
-            await send({"type": "lifespan.startup.failed", "message": str(exc)})
-            return
-        except BaseException:
-            for message in failed:  # any other failure goes on as it came
-                await send(message)
-            raise
-        for message in failed:
+    async def hold_failure(message: Message) -> None:
+        # Held until the exception behind it is known: it carries the traceback.
+        if message["type"] == "lifespan.startup.failed":
+            failed.append(message)
+        else:
             await send(message)
+
+    try:
+        await app(scope, receive, hold_failure)
+    except StartupRefused as exc:
+        if not failed:
+            raise
+        await send({"type": "lifespan.startup.failed", "message": str(exc)})
+        return
+    except BaseException:
+        for message in failed:  # any other failure goes on as it came
+            await send(message)
+        raise
+    for message in failed:
+        await send(message)
