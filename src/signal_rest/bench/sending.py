@@ -7,6 +7,11 @@ connection to the sandbox's socket, with the params the service sends for that b
 pairs whose order alternates too, so whatever else the machine does hits both alike. The ratio
 of the medians is what the goal is about: what the service adds to a send.
 
+A third request takes its turn in each round: `GET /` of the hello-world server (hello.py,
+served as the service is) on a keep-alive connection of its own. Its round trip is what any
+route of that server costs before it does anything, so (raw + hello-world) ÷ raw is the
+lowest ratio an HTTP service on that server could show; the reference column prints it.
+
 Both clients are plain sockets (no HTTP library): what is timed is the service and the sandbox,
 from the request's first byte written to its answer's last byte read.
 """
@@ -24,6 +29,7 @@ from signal_rest.bench.options import Options
 from signal_rest.bench.processes import ACCOUNT, BenchError, World
 from signal_rest.bench.report import Check, Figure, Outcome
 from signal_rest.bench.stats import percentile
+from signal_rest.bench.throughput import hello_server
 
 __all__ = ["RECIPIENT", "HttpConnection", "measure"]
 
@@ -126,12 +132,17 @@ def measure(world: World, options: Options) -> Outcome:
     service = world.service("sending")
     world.register(service)
     world.control("sandbox.setNumber", {"number": RECIPIENT, "registered": True})
+    hello, hello_port, _server = hello_server(world)
     http = HttpConnection(service.port)
     rpc = RpcConnection(world.socket)
+    plain = HttpConnection(hello_port)
+    hello_request = plain.format("GET", "/", b"")
     http_times: list[float] = []
     rpc_times: list[float] = []
+    hello_times: list[float] = []
     http_bad: list[str] = []
     rpc_bad: list[str] = []
+    hello_bad: list[str] = []
     try:
         for n in range(size.pairs):
             text = f"latency {n}"
@@ -158,17 +169,29 @@ def measure(world: World, options: Options) -> Outcome:
                         rpc_bad.append(answer[:200].decode(errors="replace"))
                     if n >= size.warmup:
                         rpc_times.append(took)
+            start = time.perf_counter_ns()
+            status, answer = plain.exchange(hello_request)
+            took = time.perf_counter_ns() - start
+            if status != 200 or b"hello" not in answer:
+                hello_bad.append(f"{status} {answer[:200]!r}")
+            if n >= size.warmup:
+                hello_times.append(took)
     finally:
         http.close()
         rpc.close()
+        plain.close()
+        hello.stop()
         service.stop()
     http_p50, http_p90 = _ms(http_times)
     rpc_p50, rpc_p90 = _ms(rpc_times)
+    hello_p50, _hello_p90 = _ms(hello_times)
     ratio = http_p50 / rpc_p50
+    floor = (rpc_p50 + hello_p50) / rpc_p50
     figure = Figure(
         LABEL,
         f"{ratio:.2f} × (/v2/send p50 {http_p50:.3f} · p90 {http_p90:.3f} ms)",
-        f"raw JSON-RPC p50 {rpc_p50:.3f} · p90 {rpc_p90:.3f} ms",
+        f"raw JSON-RPC p50 {rpc_p50:.3f} · p90 {rpc_p90:.3f} ms; hello-world round trip "
+        f"p50 {hello_p50:.3f} ms, so no route on this server gets below {floor:.2f} ×",
         f"≤ {GOAL_RATIO:g} ×",
         ok=ratio <= GOAL_RATIO,
     )
@@ -182,6 +205,11 @@ def measure(world: World, options: Options) -> Outcome:
             f"send latency: every one of {size.pairs:,} raw `send` calls answered with a result",
             not rpc_bad,
             "; ".join(rpc_bad[:3]),
+        ),
+        Check(
+            f"send latency: every one of {size.pairs:,} hello-world requests answered 200",
+            not hello_bad,
+            "; ".join(hello_bad[:3]),
         ),
     ]
     return Outcome([figure], checks)

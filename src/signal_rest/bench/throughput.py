@@ -37,7 +37,7 @@ from signal_rest.bench.processes import (
 )
 from signal_rest.bench.report import Check, Figure, Outcome
 
-__all__ = ["measure"]
+__all__ = ["hello_server", "measure"]
 
 RECIPIENT = "+4915100000202"  # an outside user of its own: its received count is this figure's
 CONNECTIONS = 64
@@ -102,7 +102,7 @@ def _generator(options: Options) -> str:
     return options.generator
 
 
-def _hello(world: World) -> tuple[Child, int, str]:
+def hello_server(world: World) -> tuple[Child, int, str]:
     """The hello-world server, its port and what serves it."""
     port = free_port()
     child = world.helper("hello", "signal_rest.bench.hello", "--port", str(port))
@@ -150,7 +150,7 @@ def measure(world: World, options: Options) -> Outcome:
     service = world.service("throughput")
     world.register(service)
     world.control("sandbox.setNumber", {"number": RECIPIENT, "registered": True})
-    hello, hello_port, server = _hello(world)
+    hello, hello_port, server = hello_server(world)
     before = _received(world)
     try:
         sends, hellos, cpu = _rounds(world, service, hello_port, generator, size)
