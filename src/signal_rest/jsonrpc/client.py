@@ -351,7 +351,8 @@ class RpcClient:
             if reason is not None:
                 raise DaemonUnavailable(reason)
             raise DaemonUnavailable(f"signal-cli is not reachable ({self.last_error}); retrying")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()  # once: on 3.11 each call asks the kernel for the pid
+        future: asyncio.Future[Any] = loop.create_future()
         # No await between reading self._link and these two lines: a dropped connection either
         # happened before (link is None) or fails this future.
         self._pending[request_id] = future
@@ -361,7 +362,7 @@ class RpcClient:
         if not (direct and link.conn.write_now(line)):
             link.outbox.put(request_id, line)
         # A timer that fails the future: cheaper than asyncio.timeout's cancellation.
-        expiry = asyncio.get_running_loop().call_later(limit, _expire, future, method, limit)
+        expiry = loop.call_later(limit, _expire, future, method, limit)
         try:
             answer: dict[str, Any] = await future
             return answer
