@@ -32,6 +32,8 @@ from signal_rest.settings_errors import read_settings
 
 __all__ = ["main", "run"]
 
+YOUNG_COLLECTION = 10_000
+
 
 def run(settings: Settings) -> None:
     """Serve until SIGINT/SIGTERM (uvicorn then re-raises the signal, so the exit status says
@@ -46,6 +48,11 @@ def run(settings: Settings) -> None:
     # reach, a full collection no longer walks it (a pause of milliseconds on every one).
     gc.collect()
     gc.freeze()
+    # A request allocates hundreds of short-lived objects, almost none in a reference cycle
+    # (freed by their counts alone), so the youngest generation is collected every 10,000
+    # allocations instead of every 700: at the default, collections took ~7 % of the service's
+    # time under load, finding next to nothing.
+    gc.set_threshold(YOUNG_COLLECTION, *gc.get_threshold()[1:])
     uvicorn.Server(server_config(app, settings)).run()
 
 
