@@ -23,7 +23,10 @@ __all__ = ["body_deadline", "has_body"]
 
 
 def body_deadline(receive: Receive, timeout: float) -> Receive:
-    """`receive` for a request with a body: its whole body within `timeout` seconds from now."""
+    """`receive` for a request with a body: its whole body within `timeout` seconds from now
+    (`receive` itself when the body is here already)."""
+    if _arrived(receive):
+        return receive
     deadline = asyncio.get_running_loop().time() + timeout
     complete = False
 
