@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from prometheus_client import (
@@ -251,6 +251,8 @@ REGISTRY.register(DAEMON_RESTARTS)
 
 # Methods the daemon has shown it knows: only these become label values.
 _known_methods: set[str] = set()
+# The call counter and duration of each method label, looked up once.
+_rpc_children: dict[str, tuple[Any, Any]] = {}
 # Accounts the inbox gauges have shown.
 _inbox_accounts: set[str] = set()
 
@@ -261,8 +263,12 @@ def observe_rpc(method: str, seconds: float, error: str | None) -> None:
     if error is None or (error.lstrip("-").isdigit() and int(error) not in UNKNOWN_METHOD):
         _known_methods.add(method)
     label = method if method in _known_methods else OTHER
-    RPC_CALLS.labels(label).inc()
-    RPC_DURATION.labels(label).observe(seconds)
+    children = _rpc_children.get(label)
+    if children is None:
+        # `labels()` takes a lock and builds the label tuple on each call: once per method.
+        children = _rpc_children[label] = (RPC_CALLS.labels(label), RPC_DURATION.labels(label))
+    children[0].inc()
+    children[1].observe(seconds)
     if error is not None:
         RPC_ERRORS.labels(label, error).inc()
 
