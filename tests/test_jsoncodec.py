@@ -18,6 +18,9 @@ DOCUMENTS = [
     "NaN",
     "[Infinity, -Infinity]",
     '{"message": "é ✓ \\u2028", "timestamp": 1795965209618, "nested": [true, null, 1.5e-7]}',
+    # Past 64 KiB the long integer is looked for another way.
+    '["' + "x" * 70_000 + '", 18446744073709551616, -9223372036854775809]',
+    '["' + "x" * 70_000 + '", 1795965209618]',
 ]
 
 

@@ -24,6 +24,17 @@ __all__ = ["column", "dumps", "dumps_text", "loads"]
 
 # An integer orjson would read as a float: 19 digits or more (2**63 has 19).
 _LONG_NUMBER = re.compile(rb"\d{19}")
+# The same test for a short text, several times faster: every ASCII digit made a "9", every
+# other byte a space, then a plain substring search (a regex tries 19 digits at each byte).
+_NINES = bytes(0x39 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_RUN = b"9" * 19
+_TRANSLATED_UP_TO = 64 * 1024  # a copy of the text is made: not for long ones
+
+
+def _has_long_number(raw: bytes) -> bool:
+    if len(raw) <= _TRANSLATED_UP_TO:
+        return _LONG_RUN in raw.translate(_NINES)
+    return _LONG_NUMBER.search(raw) is not None
 
 
 def dumps(value: Any, *, sort_keys: bool = False) -> bytes:
@@ -57,7 +68,7 @@ def loads(data: bytes | str, *, strict: bool = True) -> Any:
     """What `json.loads(data, strict=strict)` returns, and the same ValueError where it fails.
     `strict=False` accepts raw control characters inside strings, as json's does."""
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if _LONG_NUMBER.search(raw) is None:
+    if not _has_long_number(raw):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
