@@ -78,22 +78,38 @@ def _records(caplog: pytest.LogCaptureFixture, request_id: str) -> list[logging.
     return [r for r in caplog.records if getattr(r, "request_id", None) == request_id]
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/v1/accounts", None),
+        ("POST", "/v2/send", {"number": ALICE, "recipients": [ALICE], "message": "hi"}),
+    ],
+    # Routes with FastAPI's dependencies go through its stack; plain ones the edge calls.
+    ids=["through-fastapi", "called-by-the-edge"],
+)
 def test_unexpected_error_answers_its_request_id_and_logs_the_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    method: str,
+    path: str,
+    body: dict[str, Any] | None,
 ) -> None:
     caplog.set_level(logging.INFO)
     service = start_service(tmp_path / "data")
     try:
         register(service.client, ALICE)
+        service.client.get("/v1/accounts")  # the account list is known before the call breaks
 
         async def broken(*args: Any, **kwargs: Any) -> Any:
             raise RuntimeError(SECRET)
 
         monkeypatch.setattr(service.backend.rpc, "call", broken)
-        response = service.client.get("/v1/accounts")
+        response = service.client.request(method, path, json=body)
     finally:
         service.stop()  # every line of the request is logged by now
 
+    assert response.headers.get_list("x-request-id") == [response.headers["x-request-id"]]
     request_id = response.headers["x-request-id"]
     assert GENERATED.fullmatch(request_id), request_id
     assert (response.status_code, response.json()) == (
@@ -102,11 +118,11 @@ def test_unexpected_error_answers_its_request_id_and_logs_the_traceback(
     )
     logged = _records(caplog, request_id)
     assert [(r.name, r.levelname, r.getMessage()) for r in logged] == [
-        ("signal_rest.app", "ERROR", "unexpected error on GET /v1/accounts"),
+        ("signal_rest.app", "ERROR", f"unexpected error on {method} {path}"),
         ("signal_rest.access", "INFO", logged[1].getMessage()),
     ]
     error, access = logged
-    assert (access.method, access.path, access.status) == ("GET", "/v1/accounts", 500)  # type: ignore[attr-defined]
+    assert (access.method, access.path, access.status) == (method, path, 500)  # type: ignore[attr-defined]
     assert error.exc_info is not None and str(error.exc_info[1]) == SECRET
     # uvicorn does not print the same traceback a second time.
     assert [r for r in caplog.records if r.exc_info and r is not error] == []
