@@ -77,5 +77,10 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         backlog=listen_backlog(settings),
         ws=WebSocketProtocol,
         ws_max_size=1024 * 1024,
+        # No permessage-deflate, as the Go project (its websocket upgrader leaves compression
+        # off): an envelope is a few hundred bytes, and compressing each frame cost more CPU
+        # and latency than it saved on a loopback or LAN link. Clients that offer it go on
+        # uncompressed.
+        ws_per_message_deflate=False,
         timeout_graceful_shutdown=10,
     )

@@ -96,6 +96,19 @@ def test_websocket_sends_backlog_first_then_live_messages(
     assert_all_delivered(accounts, ALICE)
 
 
+def test_websocket_frames_are_not_compressed_even_when_the_client_offers_it(
+    accounts: RunningService, open_ws: Any
+) -> None:
+    # As the Go project: a frame of a few hundred bytes costs more to deflate than it saves.
+    ws = open_ws(f"/v1/receive/{ALICE}")
+    assert ws.request is not None and ws.response is not None
+    assert "permessage-deflate" in ws.request.headers["Sec-WebSocket-Extensions"]
+    assert "Sec-WebSocket-Extensions" not in ws.response.headers
+    ts = send_from_outside(accounts, ALICE, "plain")
+    frame = next_frame(ws)
+    assert frame == expected_frame(frame, account=ALICE, ts=ts, text="plain")
+
+
 def test_websocket_two_sockets_on_one_account_both_get_a_live_message(
     accounts: RunningService, open_ws: Any
 ) -> None:
