@@ -2,7 +2,10 @@
 
 A module loaded is memory held for as long as the service runs (its code, its tables): httpx
 (and the command-line tools it loads) serves only webhook targets over https or a proxy, segno
-only QR codes, and the sandbox only a service that runs it in its own process.
+only QR codes, and the sandbox only a service that runs it in its own process. The webhook
+delivery (with h11, its lanes' HTTP) serves only configured webhooks, the daemon supervisor (and
+the Java lookup) only a service that starts signal-cli itself, and uvicorn's h11 protocol only
+`http_parser = "h11"`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-ON_SOME_PATHS = ("httpx", "segno", "signal_rest.sandbox")
+ON_SOME_PATHS = (
+    "httpx",
+    "segno",
+    "signal_rest.sandbox",
+    "signal_rest.webhooks.dispatcher",
+    "h11",
+    "signal_rest.jsonrpc.supervisor",
+    "signal_rest.java",
+    "uvicorn.protocols.http.h11_impl",
+)
 
 
 def loaded_by(code: str) -> list[str]:
@@ -30,7 +42,8 @@ def test_the_service_in_front_of_a_daemon_loads_none_of_them(tmp_path: Path) -> 
         "import signal_rest.cli, signal_rest.server\n"
         "from signal_rest.app import create_app\n"
         "from signal_rest.config import Settings\n"
-        f"create_app(Settings(signal_cli_url='tcp://127.0.0.1:7583', data_dir={str(tmp_path)!r}))"
+        f"settings = Settings(signal_cli_url='tcp://127.0.0.1:7583', data_dir={str(tmp_path)!r})\n"
+        "signal_rest.server.server_config(create_app(settings), settings)"
     )
     assert loaded_by(code) == []
 
