@@ -55,3 +55,31 @@ def test_the_sandbox_is_loaded_when_it_runs_in_the_service(tmp_path: Path) -> No
         f"create_app(Settings(sandbox=True, data_dir={str(tmp_path)!r}))"
     )
     assert loaded_by(code) == ["signal_rest.sandbox"]
+
+
+def test_body_models_and_their_schemas_wait_until_used(tmp_path: Path) -> None:
+    # A body model's validator is built by its route's first request, and its JSON Schema by
+    # the first OpenAPI document (api/body.py): neither is held by a service that never uses
+    # them. Two models are built at import, as another model's default value.
+    code = (
+        "import json\n"
+        "from signal_rest.app import create_app\n"
+        "from signal_rest.config import Settings\n"
+        "from signal_rest.api.body import RequestModel\n"
+        "def models(cls):\n"
+        "    for sub in cls.__subclasses__():\n"
+        "        yield sub\n"
+        "        yield from models(sub)\n"
+        f"settings = Settings(signal_cli_url='tcp://127.0.0.1:7583', data_dir={str(tmp_path)!r})\n"
+        "app = create_app(settings)\n"
+        "built = sorted(m.__name__ for m in models(RequestModel) if m.__pydantic_complete__)\n"
+        "send = app.openapi()['paths']['/v2/send']['post']['requestBody']\n"
+        "schema = send['content']['application/json']['schema']\n"
+        "print(json.dumps([built, sorted(schema['properties'])[:3]]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    built, documented = json.loads(result.stdout.splitlines()[-1])
+    assert built == ["LoggingLevel", "Permissions"]
+    assert documented == ["base64_attachments", "edit_timestamp", "link_preview"]
