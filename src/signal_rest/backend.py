@@ -28,12 +28,13 @@ from signal_rest.inbox.delivery import Inbox
 from signal_rest.inbox.store import InboxStore
 from signal_rest.jsonrpc.accounts import LocalAccounts
 from signal_rest.jsonrpc.client import RpcClient
-from signal_rest.jsonrpc.supervisor import DaemonOptions, DaemonSupervisor, find_signal_cli
 from signal_rest.jsonrpc.transports import Transport, UnixTransport, transport_from_url
-from signal_rest.webhooks.dispatcher import Webhooks
+from signal_rest.webhooks.targets import webhook_targets
 
 if TYPE_CHECKING:
+    from signal_rest.jsonrpc.supervisor import DaemonSupervisor
     from signal_rest.sandbox import SandboxDaemon
+    from signal_rest.webhooks.dispatcher import Webhooks
 
 __all__ = ["Backend", "ConfigError", "NoSignalCli", "short_socket_path"]
 
@@ -133,6 +134,13 @@ class Backend:
             except ValueError as exc:
                 raise ConfigError(f"signal-rest: {exc}") from exc
         else:
+            # Loaded only when signal-rest runs signal-cli itself (with the Java lookup).
+            from signal_rest.jsonrpc.supervisor import (
+                DaemonOptions,
+                DaemonSupervisor,
+                find_signal_cli,
+            )
+
             launcher = "signal-cli-native" if "native" in settings.mode else None
             signal_cli = find_signal_cli(settings.signal_cli or launcher)
             if signal_cli is None:
@@ -166,7 +174,11 @@ class Backend:
         self.tmp_dir.mkdir(parents=True)
         await self.inbox.store.open()
         # Before the daemon connects: the webhooks hear of every message from the first one.
-        self.webhooks = Webhooks.from_settings(self.settings, self.inbox.consumers)
+        if webhook_targets(self.settings):
+            # Loaded only when a webhook is configured (its lanes' HTTP client, h11).
+            from signal_rest.webhooks.dispatcher import Webhooks
+
+            self.webhooks = Webhooks.from_settings(self.settings, self.inbox.consumers)
         if self.webhooks is not None:
             self.webhooks.observer = metrics.WebhookCounters()
             await self.webhooks.start()

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from signal_rest.auth.limits import RateLimit
 from signal_rest.webhooks.targets import (
@@ -66,10 +65,42 @@ def _field(name: str, default: object, description: str) -> Any:
     )
 
 
-class Settings(BaseSettings):
-    """Everything signal-rest can be told. `Settings()` reads the environment."""
+def _names(name: str, field: Any) -> list[str]:
+    """The names a setting is given by, in order of precedence: its variables
+    (SIGNAL_REST_<NAME>, then the Go project's), then the setting's own name."""
+    alias = field.validation_alias
+    choices = [str(c) for c in alias.choices] if isinstance(alias, AliasChoices) else []
+    return choices + ([name] if name not in choices else [])
 
-    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+def _with_environment(given: dict[str, Any]) -> dict[str, Any]:
+    """`given` (by setting name or variable, in any case) over the environment's values, each
+    under the setting's first variable name (which a validation error names)."""
+    environment = {key.lower(): value for key, value in os.environ.items()}
+    offered = {key.lower(): key for key in given}
+    values: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        names = _names(name, field)
+        keys = [offered.pop(n.lower()) for n in names if n.lower() in offered]
+        if keys:
+            values[names[0]] = given[keys[0]]
+        elif found := next((n.lower() for n in names if n.lower() in environment), None):
+            values[names[0]] = environment[found]
+    values.update((key, given[key]) for key in offered.values())  # ignored, as unknown
+    return values
+
+
+class Settings(BaseModel):
+    """Everything signal-rest can be told. `Settings()` reads the environment.
+
+    Given values win over the environment, the environment over the defaults; names are matched
+    in any case. (This is what pydantic-settings did for us; it also loaded its dotenv, YAML,
+    TOML, cloud-secret and argparse sources, 1.3 MiB held by every service.)"""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, validate_default=True)
+
+    def __init__(self, **given: Any) -> None:
+        super().__init__(**_with_environment(given))
 
     host: str = _field("host", "127.0.0.1", "Address to listen on.")
     port: int = _field("port", 8080, "Port to listen on.")
@@ -131,7 +162,7 @@ class Settings(BaseSettings):
         "Log lines as text, or as one JSON object a line (keys time, level, logger, message, "
         "request_id; access lines add method, path, status, duration_ms).",
     )
-    allowed_origins: Annotated[list[str], NoDecode] = _field(
+    allowed_origins: list[str] = _field(
         "allowed_origins",
         [],
         "Web origins (scheme://host[:port], comma-separated) whose pages may use the API from "
@@ -139,7 +170,7 @@ class Settings(BaseSettings):
         "(403); clients that send none (curl, bots, client libraries) and the service's own "
         "origin are not affected.",
     )
-    allowed_hosts: Annotated[list[str], NoDecode] = _field(
+    allowed_hosts: list[str] = _field(
         "allowed_hosts",
         [],
         "Host header names the service answers to besides localhost, 127.x.x.x and [::1], "
@@ -276,7 +307,7 @@ class Settings(BaseSettings):
         "webhook request without a secret of its own is signed (webhook-id, webhook-timestamp, "
         "webhook-signature headers).",
     )
-    webhooks: Annotated[list[WebhookTarget], NoDecode] = _field(
+    webhooks: list[WebhookTarget] = _field(
         "webhooks",
         [],
         'More webhooks, as a JSON list: `[{"url": "https://…", "accounts": ["+49…"], '

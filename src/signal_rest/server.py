@@ -18,7 +18,6 @@ from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
-from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from signal_rest import eventloop
 from signal_rest.config import Settings
@@ -52,10 +51,15 @@ def loop_factory(settings: Settings) -> Callable[[], asyncio.AbstractEventLoop]:
     return eventloop.factory(settings.event_loop)
 
 
-def _protocol_base() -> type[Any]:
-    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+def _protocol_base(parser: str) -> type[Any]:
+    # Only the parser in use is loaded.
+    if parser == "httptools":
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-    return HttpToolsProtocol
+        return HttpToolsProtocol
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    return H11Protocol
 
 
 def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
@@ -63,7 +67,7 @@ def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
     event (create_app's) is set as soon as the server begins to shut down."""
     stopping = getattr(app.state, "stopping", None)
     on_shutdown = stopping.set if isinstance(stopping, asyncio.Event) else None
-    base = _protocol_base() if http_parser(settings) == "httptools" else H11Protocol
+    base = _protocol_base(http_parser(settings))
     return uvicorn.Config(
         app,
         host=settings.host,

@@ -61,7 +61,9 @@ class RequestModel(BaseModel):
     """Base of request bodies, nested ones included: strict types (no "5" for 5), keys matched
     case-insensitively, unknown keys ignored, null taken as absent."""
 
-    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True)
+    # Each model's validator is built on its first use: routes that are never called (most,
+    # in a given deployment) cost no memory for theirs.
+    model_config = ConfigDict(strict=True, extra="ignore", populate_by_name=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -329,14 +331,24 @@ def _inline_refs(schema: Any, defs: dict[str, Any]) -> Any:
     return schema
 
 
+# The requestBody of each route's openapi_extra whose schema is not made yet, with its model.
+_UNDESCRIBED: list[tuple[dict[str, Any], type[BaseModel]]] = []
+
+
 def body_doc(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
-    """`openapi_extra` documenting a body that the route reads itself."""
-    schema = model.model_json_schema()
-    return {
-        "requestBody": {
-            "required": required,
-            "content": {
-                "application/json": {"schema": _inline_refs(schema, schema.get("$defs", {}))}
-            },
-        }
-    }
+    """`openapi_extra` documenting a body that the route reads itself. Its schema is filled in
+    when the OpenAPI document is first asked for (`describe_bodies`): made at startup, it built
+    every body model's validator and JSON Schema there, held for nothing until used."""
+    body: dict[str, Any] = {"required": required, "content": {}}
+    _UNDESCRIBED.append((body, model))
+    return {"requestBody": body}
+
+
+def describe_bodies() -> None:
+    """Fill in the schema of every body documented by `body_doc` (in place: the routes keep it
+    for every later document)."""
+    while _UNDESCRIBED:
+        body, model = _UNDESCRIBED.pop()
+        schema = model.model_json_schema()
+        inlined = _inline_refs(schema, schema.get("$defs", {}))
+        body["content"] = {"application/json": {"schema": inlined}}

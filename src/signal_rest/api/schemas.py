@@ -29,6 +29,7 @@ from fastapi import FastAPI
 from pydantic import ConfigDict, TypeAdapter, with_config
 from typing_extensions import TypedDict
 
+from signal_rest.api.body import describe_bodies
 from signal_rest.auth.scopes import OPEN
 
 __all__ = [
@@ -125,13 +126,15 @@ def refusals(scope: str) -> Responses:
 
 
 def tidy_responses(app: FastAPI) -> None:
-    """Describe the JSON bodies of the responses (`SHAPE`), list each operation's responses by
-    status, and take FastAPI's 422 out of `app`'s document: a request that fails validation is
-    a 400 `{"error"}` here (`signal_rest.app`), so no route ever answers 422."""
+    """Describe the JSON bodies of the requests (`body_doc`) and responses (`SHAPE`), list each
+    operation's responses by status, and take FastAPI's 422 out of `app`'s document: a request
+    that fails validation is a 400 `{"error"}` here (`signal_rest.app`), so no route ever
+    answers 422."""
     generate = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
+            describe_bodies()
             document = generate()
             _describe_shapes(document)
             for operations in document.get("paths", {}).values():

@@ -34,8 +34,6 @@ import resource
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
-
 from signal_rest.config import Settings
 from signal_rest.protocols.bursts import BurstLog
 
@@ -53,6 +51,8 @@ log = logging.getLogger(__name__)
 ABORT = "signal_rest.abort"
 
 if TYPE_CHECKING:
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
     _Base = H11Protocol
 else:
     _Base = asyncio.Protocol
@@ -228,12 +228,16 @@ class GuardedConnection(_Base):
 
 def http_protocol(
     settings: Settings,
-    base: type[asyncio.Protocol] = H11Protocol,
+    base: type[asyncio.Protocol] | None = None,
     *,
     on_shutdown: Callable[[], None] | None = None,
 ) -> type[Any]:
-    """`base` (uvicorn's H11Protocol or HttpToolsProtocol) guarded as `settings` say;
-    `on_shutdown` is called when the server starts to shut down."""
+    """`base` (uvicorn's HttpToolsProtocol, or by default its H11Protocol) guarded as `settings`
+    say; `on_shutdown` is called when the server starts to shut down."""
+    if base is None:
+        from uvicorn.protocols.http.h11_impl import H11Protocol
+
+        base = H11Protocol
     limit = max_connections(settings)
     return type(
         f"Guarded{base.__name__}",
