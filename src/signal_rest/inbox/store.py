@@ -1,8 +1,8 @@
 """The durable inbox: every message the daemon hands us is written to SQLite before anyone sees it.
 
 All writes go through one writer thread. What is queued while it commits goes into the next
-transaction together (one sync to disk for a burst), each write in a savepoint of its own; a
-caller hears of its write only once that transaction is committed:
+transaction together (one sync to disk for a burst); one write that fails takes none of the
+others with it. A caller hears of its write only once that transaction is committed:
 
     store = InboxStore(path)
     await store.open()
@@ -62,12 +62,14 @@ class StoredMessage:
 _STOP = object()
 # Most writes that share one transaction.
 MAX_BATCH = 512
+# Where attachment ids may be found in a stored payload (see `attachments.record`).
+_ATTACHMENT_KEY = '"contentType"'
 
 
 class InboxStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._reader: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
@@ -99,8 +101,9 @@ class InboxStore:
     def submit(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
         """`write`, queued now: the future is done once `fn` ran and its transaction was
         committed. Writes run in the order submitted; those queued together share one
-        transaction (and one sync to disk), each in a savepoint of its own, so one that fails
-        takes none of the others with it."""
+        transaction (and one sync to disk). When one fails, the transaction is rolled back and
+        the batch runs again with each write in a savepoint of its own, so the others still
+        commit: `fn` may run twice, and must change nothing but the database."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._queue.put((fn, future, loop))
@@ -125,7 +128,8 @@ class InboxStore:
             )
             if cursor.rowcount != 1:
                 return None
-            attachments.record(conn, account, message)
+            if _ATTACHMENT_KEY in payload:  # most messages have none: no walk through them
+                attachments.record(conn, account, message)
             return cursor.lastrowid
 
         return self.submit(insert)
@@ -287,19 +291,21 @@ class InboxStore:
 
 
 def _run_batch(conn: sqlite3.Connection, batch: list[Any]) -> None:
-    """Run each write in a savepoint of one transaction; answer them once it is committed."""
-    outcomes: list[tuple[bool, Any]] = []
+    """Run the writes in one transaction; answer them once it is committed."""
     try:
         conn.execute("BEGIN IMMEDIATE")
-        for fn, _future, _loop in batch:
-            conn.execute("SAVEPOINT write")
-            try:
-                outcomes.append((True, fn(conn)))
-            except BaseException as exc:
-                conn.execute("ROLLBACK TO write")
-                outcomes.append((False, exc))
-            conn.execute("RELEASE write")
-        conn.execute("COMMIT")
+        try:
+            outcomes = [(True, write[0](conn)) for write in batch]
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if len(batch) == 1:
+                outcomes = [(False, exc)]
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                outcomes = _one_by_one(conn, batch)
+        if conn.in_transaction:
+            conn.execute("COMMIT")
     except BaseException as exc:
         # Also when BEGIN itself failed (a read-only or locked database): every caller gets
         # the error and the writer serves the next batch.
@@ -312,6 +318,20 @@ def _run_batch(conn: sqlite3.Connection, batch: list[Any]) -> None:
         answers.setdefault(future_loop, []).append((future, ok, value))
     for future_loop, settled in answers.items():
         future_loop.call_soon_threadsafe(_settle, settled)
+
+
+def _one_by_one(conn: sqlite3.Connection, batch: list[Any]) -> list[tuple[bool, Any]]:
+    """Run each write in a savepoint of its own: one that fails leaves the others in."""
+    outcomes: list[tuple[bool, Any]] = []
+    for fn, _future, _loop in batch:
+        conn.execute("SAVEPOINT write")
+        try:
+            outcomes.append((True, fn(conn)))
+        except BaseException as exc:
+            conn.execute("ROLLBACK TO write")
+            outcomes.append((False, exc))
+        conn.execute("RELEASE write")
+    return outcomes
 
 
 def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
