@@ -302,3 +302,49 @@ async def test_a_message_that_cannot_be_stored_leaves_its_batch_mates_committed(
             ]
     finally:
         await store.close()
+
+
+def _notes(path: Path) -> list[str]:
+    """The notes another connection sees committed now."""
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        sql = "SELECT digest FROM messages WHERE account = 'note' ORDER BY id"
+        return [r[0] for r in other.execute(sql)]
+
+
+async def test_writes_that_need_no_sync_share_a_synced_commit_or_commit_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "inbox.sqlite3"
+    store = InboxStore(path)
+    await store.open()
+
+    def note(text: str) -> Any:
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO messages (account, digest, payload, received_at) "
+                "VALUES ('note', ?, '{}', 0)",
+                (text,),
+            )
+
+        return insert
+
+    try:
+        # Alone, a write that needs no sync is committed all the same.
+        await asyncio.wait_for(store.write(note("alone"), sync=False), 10)
+        assert _notes(path) == ["alone"]
+
+        gate = threading.Event()
+        blocker = store.submit(lambda conn: gate.wait(10))
+        queued: list[asyncio.Future[Any]] = [
+            store.submit(note("lazy"), sync=False),
+            store.add_soon(ACCOUNT, message(1, "one")),
+            store.submit(lambda conn: _notes(path), sync=False),
+        ]
+        gate.set()
+        _, stored, seen = await asyncio.wait_for(asyncio.gather(*queued), 10)
+        assert await blocker
+        assert seen == ["alone"]  # the lazy write and the message: one transaction
+        assert [m.id for m in await store.pending(ACCOUNT)] == [stored]
+    finally:
+        await store.close()
+    assert _notes(path) == ["alone", "lazy"]  # kept across a restart
