@@ -5,8 +5,11 @@ retention until it has them."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import sqlite3
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -83,6 +86,57 @@ async def test_the_position_survives_a_restart_and_the_read_position_does_not(
     assert stamps(await ha.next()) == [2, 3]
     assert await stored_rows(inbox) == [("ha", ACCOUNT, "websocket", first.id, 0, None, None)]
     await inbox.store.close()
+
+
+# A service that acks, waits for the ack's commit and is then killed (`kill -9`).
+_ACK_THEN_DIE = """
+import asyncio, os, signal, sys
+from pathlib import Path
+from signal_rest.inbox.delivery import Inbox
+from signal_rest.inbox.store import InboxStore
+from tests.inbox.test_delivery import ACCOUNT, arrive
+
+async def main() -> None:
+    store = InboxStore(Path(sys.argv[1]))
+    await store.open()
+    inbox = Inbox(store)
+    ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+    await arrive(inbox, 1, 2, 3)
+    first, second, _ = await ha.next()
+    await ha.ack(second.id)
+    await inbox.consumers.flush()
+    print(second.id, flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(main())
+"""
+
+
+async def test_an_ack_once_committed_survives_a_kill_of_the_service(tmp_path: Path) -> None:
+    # Acks are committed without waiting for a sync to disk: a dead process loses none of
+    # them (only a machine crash could set a position back).
+    path = tmp_path / "inbox.sqlite3"
+    killed = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _ACK_THEN_DIE,
+        str(path),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=Path(__file__).parents[2],
+    )
+    out, _ = await asyncio.wait_for(killed.communicate(), 60)
+    assert killed.returncode == -signal.SIGKILL
+    acked = int(out)
+
+    store = InboxStore(path)
+    await store.open()
+    inbox = Inbox(store)
+    try:
+        ha = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
+        assert ha.position == acked
+        assert stamps(await ha.next()) == [3]
+    finally:
+        await store.close()
 
 
 async def test_next_waits_for_the_next_message_and_gives_up_on_time_or_when_gone(

@@ -266,3 +266,85 @@ async def test_the_daemons_reader_does_not_wait_for_each_commit_and_order_holds(
         assert await blocker
     finally:
         await store.close()
+
+
+async def test_a_message_that_cannot_be_stored_leaves_its_batch_mates_committed(
+    tmp_path: Path,
+) -> None:
+    # A batch runs without a savepoint per write; when one write fails, the batch runs again
+    # with one savepoint each, so only that write is lost.
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    gate = threading.Event()
+    blocker = store.submit(lambda conn: gate.wait(10))
+    try:
+        queued: list[asyncio.Future[Any]] = [
+            store.add_soon(ACCOUNT, message(1, "one")),
+            store.add_soon(["not", "an", "account"], message(2, "bad")),  # type: ignore[arg-type]
+            store.add_soon(ACCOUNT, message(3, "three")),
+            store.add_soon(ACCOUNT, message(1, "one")),  # the same notification again
+        ]
+        gate.set()
+        first, bad, third, again = await asyncio.wait_for(
+            asyncio.gather(*queued, return_exceptions=True), 10
+        )
+        assert await blocker
+        assert isinstance(bad, sqlite3.ProgrammingError)
+        assert again is None
+        assert [(m.id, m.message) for m in await store.pending(ACCOUNT)] == [
+            (first, message(1, "one")),
+            (third, message(3, "three")),
+        ]
+        with contextlib.closing(sqlite3.connect(store.path)) as other:
+            assert other.execute("SELECT id, account FROM messages ORDER BY id").fetchall() == [
+                (first, ACCOUNT),
+                (third, ACCOUNT),
+            ]
+    finally:
+        await store.close()
+
+
+def _notes(path: Path) -> list[str]:
+    """The notes another connection sees committed now."""
+    with contextlib.closing(sqlite3.connect(path)) as other:
+        sql = "SELECT digest FROM messages WHERE account = 'note' ORDER BY id"
+        return [r[0] for r in other.execute(sql)]
+
+
+async def test_writes_that_need_no_sync_share_a_synced_commit_or_commit_alone(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "inbox.sqlite3"
+    store = InboxStore(path)
+    await store.open()
+
+    def note(text: str) -> Any:
+        def insert(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "INSERT INTO messages (account, digest, payload, received_at) "
+                "VALUES ('note', ?, '{}', 0)",
+                (text,),
+            )
+
+        return insert
+
+    try:
+        # Alone, a write that needs no sync is committed all the same.
+        await asyncio.wait_for(store.write(note("alone"), sync=False), 10)
+        assert _notes(path) == ["alone"]
+
+        gate = threading.Event()
+        blocker = store.submit(lambda conn: gate.wait(10))
+        queued: list[asyncio.Future[Any]] = [
+            store.submit(note("lazy"), sync=False),
+            store.add_soon(ACCOUNT, message(1, "one")),
+            store.submit(lambda conn: _notes(path), sync=False),
+        ]
+        gate.set()
+        _, stored, seen = await asyncio.wait_for(asyncio.gather(*queued), 10)
+        assert await blocker
+        assert seen == ["alone"]  # the lazy write and the message: one transaction
+        assert [m.id for m in await store.pending(ACCOUNT)] == [stored]
+    finally:
+        await store.close()
+    assert _notes(path) == ["alone", "lazy"]  # kept across a restart

@@ -185,7 +185,8 @@ class _ConsumerDelivery(_Answer):
         try:
             delivered = await self._hand_over(scope, receive, send)
             if delivered and self._messages and not self._acks:
-                await self._cursor.ack(self._messages[-1].id)
+                # At most once: not even a machine crash may hand these out again.
+                await self._cursor.ack(self._messages[-1].id, sync=True)
         finally:
             self._turn.release()
         if delivered and self._after is not None:

@@ -9,9 +9,12 @@
 
 A consumer's position is stored per account in the inbox's database (`positions`), so it
 survives restarts, and messages are kept until every consumer that wants them has them (see
-`positions.purge`). Consumers don't claim messages from each other: a message reaches every
-named consumer of its account, and the unnamed clients of the Go project's API (which share the
-messages among themselves, see `delivery`) as well.
+`positions.purge`). Positions are committed without waiting for a sync to disk (`InboxStore`):
+a machine crash may set one back a little, so messages come again, never skipped.
+
+Consumers don't claim messages from each other: a message reaches every named consumer of its
+account, and the unnamed clients of the Go project's API (which share the messages among
+themselves, see `delivery`) as well.
 
 A new consumer starts with what no unnamed client has taken yet. `open(None, …)` gives a cursor
 that is not stored and holds nothing back: it starts at `after` or with the next new message.
@@ -105,11 +108,13 @@ class Cursor:
             waits: set[asyncio.Future[Any]] = {arrived} if gone is None else {arrived, gone}
             await asyncio.wait(waits, timeout=left, return_when=asyncio.FIRST_COMPLETED)
 
-    async def ack(self, message_id: int) -> None:
+    async def ack(self, message_id: int, *, sync: bool = False) -> None:
         """The consumer is done with everything up to `message_id` (never past the newest
         message: that would skip the next ones). Stored soon after, in one transaction with
         the acks of other consumers meanwhile: after a crash it may be a little behind, so a
-        message is delivered again, never skipped."""
+        message is delivered again, never skipped. `sync=True` for a consumer that must not
+        get a message again even after a machine crash (at most once): then the position is
+        synced to disk with the next commit."""
         if message_id <= self.position:
             return
         message_id = min(message_id, await self._consumers.newest())
@@ -118,7 +123,7 @@ class Cursor:
         self.position = message_id
         self.read_position = max(self.read_position, message_id)
         self.attempts, self.retry_at, self.failing_since = 0, None, None
-        self._consumers._save(self)
+        self._consumers._save(self, sync=sync)
 
     def rewind(self) -> None:
         """Hand out again, from the next `next`, what was handed out and not acked."""
@@ -145,6 +150,7 @@ class Consumers:
         # Named consumers opened since the start, as stored once `_unsaved` is written.
         self._known: dict[tuple[str, str], positions.Saved] = {}
         self._unsaved: dict[tuple[str, str], positions.Saved] = {}
+        self._unsaved_sync = False  # one of `_unsaved` is to be synced to disk
         self._saving: asyncio.Future[None] | None = None
         # Every message committed since the start, newest last (the oldest are dropped in
         # chunks): live consumers read them from here instead of from the disk.
@@ -214,7 +220,9 @@ class Consumers:
             if not self._open[key]:
                 del self._open[key]
             with contextlib.suppress(Exception):
-                await self.store.write(lambda conn: positions.touch(conn, [key], time.time()))
+                await self.store.write(
+                    lambda conn: positions.touch(conn, [key], time.time()), sync=False
+                )
 
     def exclusive(self, name: str, account: str) -> asyncio.Lock:
         """A lock for the clients of one consumer that must take turns (polls of one name)."""
@@ -227,14 +235,14 @@ class Consumers:
         if now - self._seen.get(account, 0.0) < SEEN_INTERVAL:
             return
         self._seen[account] = now
-        await self.store.write(lambda conn: positions.seen_unnamed(conn, account, now))
+        await self.store.write(lambda conn: positions.seen_unnamed(conn, account, now), sync=False)
 
     async def keep_seen(self) -> None:
         """Mark every connected consumer as seen now (called periodically)."""
         keys = list(self._open)
         if keys:
             now = time.time()
-            await self.store.write(lambda conn: positions.touch(conn, keys, now))
+            await self.store.write(lambda conn: positions.touch(conn, keys, now), sync=False)
 
     async def forget_old(self, *, retention: float, expiry: float) -> int:
         """Forget the messages every consumer that wants them is done with, `retention`
@@ -306,7 +314,7 @@ class Consumers:
             cursor.position, cursor.attempts, cursor.retry_at, cursor.failing_since, cursor.kind
         )
 
-    def _save(self, cursor: Cursor) -> None:
+    def _save(self, cursor: Cursor, *, sync: bool = False) -> None:
         if cursor.name is None:
             return
         key = (cursor.name, cursor.account)
@@ -315,16 +323,20 @@ class Consumers:
         if known is not None and known.position > saved.position:
             saved = saved._replace(position=known.position)  # another cursor of it got further
         self._known[key] = self._unsaved[key] = saved
+        self._unsaved_sync |= sync
         if self._saving is None or self._saving.done():
             self._saving = asyncio.ensure_future(self._store_positions())
 
     async def _store_positions(self) -> None:
-        # One transaction at a time, for whatever was acked while the last one ran.
+        # One transaction at a time, for whatever was acked while the last one ran. Not synced
+        # to disk by itself (a machine crash may mean a redelivery) unless an ack asked for it:
+        # a sync for every ack doubled the syncs per message with a consumer that acks each.
         while self._unsaved:
             batch, self._unsaved = self._unsaved, {}
+            sync, self._unsaved_sync = self._unsaved_sync, False
             try:
                 await self.store.write(
-                    functools.partial(positions.save, saved=batch, now=time.time())
+                    functools.partial(positions.save, saved=batch, now=time.time()), sync=sync
                 )
             except Exception:
                 log.exception("could not store the positions of %d consumers", len(batch))

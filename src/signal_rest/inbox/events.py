@@ -129,7 +129,8 @@ class EventStream(Response):
                 if not await _unless(ended, send(body)):
                     return False
             if found and self._cursor.name is not None:
-                await self._cursor.ack(found[-1].id)
+                # At most once per name: not even after a machine crash again.
+                await self._cursor.ack(found[-1].id, sync=True)
         return True
 
     def _shows(self, stored: StoredMessage) -> bool:

@@ -1,8 +1,8 @@
 """The durable inbox: every message the daemon hands us is written to SQLite before anyone sees it.
 
 All writes go through one writer thread. What is queued while it commits goes into the next
-transaction together (one sync to disk for a burst), each write in a savepoint of its own; a
-caller hears of its write only once that transaction is committed:
+transaction together (one sync to disk for a burst); one write that fails takes none of the
+others with it. A caller hears of its write only once that transaction is committed:
 
     store = InboxStore(path)
     await store.open()
@@ -14,6 +14,12 @@ caller hears of its write only once that transaction is committed:
 A message is kept until every consumer that wants it has it: the unnamed clients (REST poll,
 websocket) mark it delivered, named consumers keep a position (`positions`). Identical
 notifications (a daemon that also auto-subscribes delivers each message twice) are stored once.
+
+Messages and delivered marks are synced to disk before their callers hear of them
+(`synchronous=FULL`). Writes submitted with `sync=False` (where named consumers stand, when
+clients were seen) are committed as well, visible at once and kept when the process dies, but
+reach the disk with the next synced commit, the next checkpoint or `close`: a machine crash
+(power loss, kernel panic) may set them back by that much, never any other write.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import queue
 import sqlite3
 import threading
@@ -62,12 +69,16 @@ class StoredMessage:
 _STOP = object()
 # Most writes that share one transaction.
 MAX_BATCH = 512
+# Seconds a write that needs no sync may wait for one that does, to share its commit.
+LAZY_WAIT = 0.005
+# Where attachment ids may be found in a stored payload (see `attachments.record`).
+_ATTACHMENT_KEY = '"contentType"'
 
 
 class InboxStore:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._reader: sqlite3.Connection | None = None
         self._read_lock = threading.Lock()
@@ -92,18 +103,23 @@ class InboxStore:
             self._reader.close()
             self._reader = None
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run `fn(conn)` in a transaction on the writer thread; returns once it is committed."""
-        return await self.submit(fn)
+    async def write(self, fn: Callable[[sqlite3.Connection], T], *, sync: bool = True) -> T:
+        """Run `fn(conn)` in a transaction on the writer thread; returns once it is committed
+        (and synced to disk, unless `sync=False`: see the module's docstring)."""
+        return await self.submit(fn, sync=sync)
 
-    def submit(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
+    def submit(
+        self, fn: Callable[[sqlite3.Connection], T], *, sync: bool = True
+    ) -> asyncio.Future[T]:
         """`write`, queued now: the future is done once `fn` ran and its transaction was
         committed. Writes run in the order submitted; those queued together share one
-        transaction (and one sync to disk), each in a savepoint of its own, so one that fails
-        takes none of the others with it."""
+        transaction (and one sync to disk, when one of them needs it). When one fails, the
+        transaction is rolled back and the batch runs again with each write in a savepoint of
+        its own, so the others still commit: `fn` may run twice, and must change nothing but
+        the database."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._queue.put((fn, future, loop))
+        self._queue.put((fn, future, loop, sync))
         return future
 
     async def add(self, account: str, message: dict[str, Any]) -> int | None:
@@ -125,7 +141,8 @@ class InboxStore:
             )
             if cursor.rowcount != 1:
                 return None
-            attachments.record(conn, account, message)
+            if _ATTACHMENT_KEY in payload:  # most messages have none: no walk through them
+                attachments.record(conn, account, message)
             return cursor.lastrowid
 
         return self.submit(insert)
@@ -270,36 +287,72 @@ class InboxStore:
             attachments.backfill(conn)
             conn.execute("COMMIT")
         loop.call_soon_threadsafe(ready.set_result, None)
+        mode = True  # synchronous=FULL
+        unsynced = False  # committed without a sync since the last synced commit
         stopping = False
         while not stopping:
-            batch = [self._queue.get()]
-            while len(batch) < MAX_BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = self._next_batch()
             if _STOP in batch:
                 stopping = True
                 batch = batch[: batch.index(_STOP)]  # nothing is queued after it
             if batch:
-                _run_batch(conn, batch)
+                sync = any(write[3] for write in batch)
+                if sync != mode:
+                    conn.execute("PRAGMA synchronous=" + ("FULL" if sync else "NORMAL"))
+                    mode = sync
+                if _run_batch(conn, batch):
+                    unsynced = not sync
+        if unsynced:
+            _sync_log(self.path)
         conn.close()
 
+    def _next_batch(self) -> list[Any]:
+        """What is queued, up to MAX_BATCH writes (and the stop). Writes that need no sync
+        wait up to LAZY_WAIT for one that does and ride along with its commit: a consumer's ack
+        then costs no transaction of its own while messages arrive."""
+        batch = [self._queue.get()]
+        lazy = batch[0] is not _STOP and not batch[0][3]
+        deadline = time.monotonic() + LAZY_WAIT
+        while len(batch) < MAX_BATCH and batch[-1] is not _STOP:
+            try:
+                left = deadline - time.monotonic() if lazy else 0.0
+                item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            batch.append(item)
+            lazy = lazy and item is not _STOP and not item[3]
+        return batch
 
-def _run_batch(conn: sqlite3.Connection, batch: list[Any]) -> None:
-    """Run each write in a savepoint of one transaction; answer them once it is committed."""
-    outcomes: list[tuple[bool, Any]] = []
+
+def _sync_log(path: Path) -> None:
+    """Sync what was committed without a sync (it is all in the write-ahead log)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(f"{path}-wal", os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _run_batch(conn: sqlite3.Connection, batch: list[Any]) -> bool:
+    """Run the writes in one transaction; answer them once it is committed. False when
+    nothing could be committed."""
+    committed = False
     try:
         conn.execute("BEGIN IMMEDIATE")
-        for fn, _future, _loop in batch:
-            conn.execute("SAVEPOINT write")
-            try:
-                outcomes.append((True, fn(conn)))
-            except BaseException as exc:
-                conn.execute("ROLLBACK TO write")
-                outcomes.append((False, exc))
-            conn.execute("RELEASE write")
-        conn.execute("COMMIT")
+        try:
+            outcomes = [(True, write[0](conn)) for write in batch]
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if len(batch) == 1:
+                outcomes = [(False, exc)]
+            else:
+                conn.execute("BEGIN IMMEDIATE")
+                outcomes = _one_by_one(conn, batch)
+        if conn.in_transaction:
+            conn.execute("COMMIT")
+            committed = True
     except BaseException as exc:
         # Also when BEGIN itself failed (a read-only or locked database): every caller gets
         # the error and the writer serves the next batch.
@@ -308,10 +361,25 @@ def _run_batch(conn: sqlite3.Connection, batch: list[Any]) -> None:
         outcomes = [(False, exc)] * len(batch)
     # One wake-up per event loop for the whole batch, not one per write.
     answers: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-    for (_fn, future, future_loop), (ok, value) in zip(batch, outcomes, strict=True):
+    for (_fn, future, future_loop, _sync), (ok, value) in zip(batch, outcomes, strict=True):
         answers.setdefault(future_loop, []).append((future, ok, value))
     for future_loop, settled in answers.items():
         future_loop.call_soon_threadsafe(_settle, settled)
+    return committed
+
+
+def _one_by_one(conn: sqlite3.Connection, batch: list[Any]) -> list[tuple[bool, Any]]:
+    """Run each write in a savepoint of its own: one that fails leaves the others in."""
+    outcomes: list[tuple[bool, Any]] = []
+    for fn, _future, _loop, _sync in batch:
+        conn.execute("SAVEPOINT write")
+        try:
+            outcomes.append((True, fn(conn)))
+        except BaseException as exc:
+            conn.execute("ROLLBACK TO write")
+            outcomes.append((False, exc))
+        conn.execute("RELEASE write")
+    return outcomes
 
 
 def _settle(settled: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
