@@ -58,3 +58,71 @@ async def test_flush_commits_before_anything_leaves_the_sandbox(tmp_path: Path) 
         store.set_meta("b", "2")
     store.close()  # closing commits what is open
     assert committed(path) == {"a": "1", "b": "2"}
+
+
+def test_a_read_is_remembered_until_its_table_is_written(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    store.run("INSERT INTO numbers (number, uuid) VALUES ('+4915100000001', 'u1')")
+    sql = "SELECT uuid FROM numbers WHERE number = ?"
+    assert dict(store.one(sql, "+4915100000001") or {}) == {"uuid": "u1"}
+    assert store.one(sql, "+4915100000002") is None
+
+    store.run("UPDATE numbers SET uuid = 'u2' WHERE number = '+4915100000001'")
+    store.run("INSERT OR REPLACE INTO numbers (number, uuid) VALUES ('+4915100000002', 'u3')")
+
+    assert dict(store.one(sql, "+4915100000001") or {}) == {"uuid": "u2"}
+    assert dict(store.one(sql, "+4915100000002") or {}) == {"uuid": "u3"}
+    store.run("DELETE FROM numbers WHERE number = ?", "+4915100000002")
+    assert store.one(sql, "+4915100000002") is None
+    store.close()
+
+
+def test_a_joined_read_is_forgotten_when_either_table_is_written(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    store.run("INSERT INTO contacts (account, number) VALUES ('+4915100000001', '+4915100000002')")
+    sql = (
+        "SELECT c.number, b.target FROM contacts c LEFT JOIN blocked b "
+        "ON b.account = c.account AND b.target = c.number WHERE c.account = ?"
+    )
+
+    def listed() -> list[tuple[str, str | None]]:
+        return [(r["number"], r["target"]) for r in store.all(sql, "+4915100000001")]
+
+    assert listed() == [("+4915100000002", None)]
+    store.run("INSERT INTO blocked (account, target) VALUES ('+4915100000001', '+4915100000002')")
+    assert listed() == [("+4915100000002", "+4915100000002")]
+    store.run("INSERT INTO contacts (account, number) VALUES ('+4915100000001', '+4915100000003')")
+    assert listed() == [("+4915100000002", "+4915100000002"), ("+4915100000003", None)]
+    store.close()
+
+
+def test_what_a_caller_does_to_a_list_it_got_changes_no_later_answer(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    store.set_meta("a", "1")
+    rows = store.all("SELECT key, value FROM meta")
+    rows.clear()
+    assert [tuple(r) for r in store.all("SELECT key, value FROM meta")] == [("a", "1")]
+    store.close()
+
+
+async def test_a_rolled_back_transaction_leaves_no_remembered_read(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    store.set_meta("a", "1")
+    with pytest.raises(ValueError), store.transaction():
+        store.set_meta("a", "2")
+        assert store.meta("a") == "2"  # read (and remembered) inside the failed transaction
+        raise ValueError("this one fails")
+    assert store.meta("a") == "1"
+    with store.transaction():
+        assert store.meta("a") == "1"
+    store.close()
+
+
+def test_a_statement_that_is_no_plain_write_forgets_every_read(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    store.set_meta("a", "1")
+    assert store.meta("a") == "1"
+    # A common table expression in front of the write: the store cannot tell what it writes.
+    store.run("WITH v(x) AS (SELECT '2') UPDATE meta SET value = (SELECT x FROM v)")
+    assert store.meta("a") == "2"
+    store.close()

@@ -8,11 +8,18 @@ account trusts, each number's contacts, who may be found by number, which accoun
 rate-limits until they solve a captcha, the local data of unregistered accounts, new devices
 waiting to be linked and the inboxes of outside linked devices. All access happens on the
 event loop thread; statements are tiny, so they run inline.
+
+Reads are remembered: this process is the file's only writer, so what `one` and `all` read
+stays true until a statement writes to one of the tables it read (or a transaction is rolled
+back), and a send asks the same few questions (is the account local, the recipient's uuid and
+key, the sender's profile, …) dozens of times. The growing message tables are read once each
+and not remembered.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -82,6 +89,18 @@ CREATE TABLE IF NOT EXISTS device_inbox (
 """
 
 
+# The tables a statement reads, and the table one writes (None: not a plain write).
+_READS = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)", re.IGNORECASE)
+_WRITES = re.compile(
+    r"^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)"
+    r"\s+(\w+)",
+    re.IGNORECASE,
+)
+# Tables that grow with every message and whose rows are read about once: not remembered.
+_UNREMEMBERED = frozenset({"queue", "received", "device_inbox"})
+_REMEMBERED_PER_STATEMENT = 4096  # answers kept per SELECT text before it starts over
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -99,6 +118,10 @@ class Store:
         self._db.executescript(_SCHEMA)
         self._depth = 0
         self._batch_open = False
+        # SELECT text -> args -> answer, and table -> the SELECT texts that read it.
+        self._answers: dict[str, dict[tuple[Any, ...], Any]] = {}
+        self._readers: dict[str, list[str]] = {}
+        self._written: dict[str, str | None] = {}  # statement text -> the table it writes
 
     def close(self) -> None:
         self.flush()
@@ -129,6 +152,7 @@ class Store:
         except BaseException:
             self._db.execute("ROLLBACK TO tx")
             self._db.execute("RELEASE tx")
+            self.forget()
             raise
         else:
             self._db.execute("RELEASE tx")
@@ -142,6 +166,7 @@ class Store:
             yield
         except BaseException:
             self._db.execute("ROLLBACK")
+            self.forget()
             raise
         else:
             self._db.execute("COMMIT")
@@ -162,17 +187,67 @@ class Store:
         """Commit the open batch, if any (not from inside a transaction)."""
         if self._batch_open and not self._depth:
             self._batch_open = False
-            self._db.execute("COMMIT")
+            try:
+                self._db.execute("COMMIT")
+            except BaseException:
+                self.forget()
+                raise
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
-        row: sqlite3.Row | None = self._db.execute(sql, args).fetchone()
+        answers = self._answers.get(sql)
+        if answers is not None and args in answers:
+            row: sqlite3.Row | None = answers[args]
+            return row
+        row = self._db.execute(sql, args).fetchone()
+        self._remember(sql, args, row)
         return row
 
     def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        return list(self._db.execute(sql, args).fetchall())
+        answers = self._answers.get(sql)
+        if answers is not None and args in answers:
+            return list(answers[args])
+        rows = self._db.execute(sql, args).fetchall()
+        self._remember(sql, args, tuple(rows))
+        return list(rows)
 
     def run(self, sql: str, *args: Any) -> int:
+        """A statement that writes (what it read before about the table is forgotten)."""
+        self._forget_written(sql)
         return self._db.execute(sql, args).rowcount
+
+    def run_many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        self._forget_written(sql)
+        self._db.executemany(sql, rows)
+
+    def _remember(self, sql: str, args: tuple[Any, ...], answer: Any) -> None:
+        answers = self._answers.get(sql)
+        if answers is None:
+            tables = {t.lower() for t in _READS.findall(sql)}
+            if not tables or tables & _UNREMEMBERED:
+                return
+            answers = self._answers[sql] = {}
+            for table in tables:
+                self._readers.setdefault(table, []).append(sql)
+        elif len(answers) >= _REMEMBERED_PER_STATEMENT:
+            answers.clear()
+        answers[args] = answer
+
+    def _forget_written(self, sql: str) -> None:
+        if sql in self._written:
+            table = self._written[sql]
+        else:
+            match = _WRITES.match(sql)
+            table = self._written[sql] = None if match is None else match.group(1).lower()
+        if table is None:
+            self.forget()  # not a plain INSERT, UPDATE or DELETE: it may change anything
+        elif table not in _UNREMEMBERED:
+            for reader in self._readers.get(table, ()):
+                self._answers[reader].clear()
+
+    def forget(self) -> None:
+        """Forget every read (after a rollback, or a statement that may change anything)."""
+        for answers in self._answers.values():
+            answers.clear()
 
     # meta
     def meta(self, key: str) -> str | None:
@@ -202,7 +277,7 @@ class Store:
         return [(int(r["seq"]), jsoncodec.loads(r["message"])) for r in rows]
 
     def dequeue(self, seqs: list[int]) -> None:
-        self._db.executemany("DELETE FROM queue WHERE seq = ?", [(s,) for s in seqs])
+        self.run_many("DELETE FROM queue WHERE seq = ?", [(s,) for s in seqs])
 
     def add_received(self, number: str, message: dict[str, Any]) -> None:
         self.run(
