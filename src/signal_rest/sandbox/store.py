@@ -22,8 +22,6 @@ import asyncio
 import re
 import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +99,45 @@ _UNREMEMBERED = frozenset({"queue", "received", "device_inbox"})
 _REMEMBERED_PER_STATEMENT = 4096  # answers kept per SELECT text before it starts over
 
 
+class _Transaction:
+    """Store.transaction's context manager (a class: a send enters a dozen of them, and a
+    generator-based one cost more than the statements it guarded)."""
+
+    __slots__ = ("store", "how")
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.how = ""  # "nested", "savepoint" (within the loop's batch) or "alone"
+
+    def __enter__(self) -> None:
+        store = self.store
+        if store._depth:
+            self.how = "nested"
+        elif store._batch_open or store._open_batch():
+            self.how = "savepoint"
+            store._db.execute("SAVEPOINT tx")
+        else:
+            self.how = "alone"  # no loop (a script, a test): it commits at once
+            store._db.execute("BEGIN IMMEDIATE")
+        store._depth += 1
+
+    def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        store = self.store
+        store._depth -= 1
+        if self.how == "nested":
+            return
+        db = store._db
+        if kind is None:
+            db.execute("RELEASE tx" if self.how == "savepoint" else "COMMIT")
+            return
+        if self.how == "savepoint":
+            db.execute("ROLLBACK TO tx")
+            db.execute("RELEASE tx")
+        else:
+            db.execute("ROLLBACK")
+        store.forget()
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -127,51 +164,14 @@ class Store:
         self.flush()
         self._db.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self) -> _Transaction:
         """All or nothing. Nested use joins the outer transaction, so a whole send is one.
 
         On an event loop, transactions share one commit per turn of the loop: the first opens
         the batch and asks the loop to commit it soon, each is a savepoint within it (one
         that fails takes only its own writes back). Whatever leaves the sandbox (an answer,
         a notification) calls `flush` first, so nothing is told before it is committed."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield
-            finally:
-                self._depth -= 1
-            return
-        if not self._batch_open and not self._open_batch():
-            yield from self._alone()
-            return
-        self._db.execute("SAVEPOINT tx")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK TO tx")
-            self._db.execute("RELEASE tx")
-            self.forget()
-            raise
-        else:
-            self._db.execute("RELEASE tx")
-        finally:
-            self._depth = 0
-
-    def _alone(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            self.forget()
-            raise
-        else:
-            self._db.execute("COMMIT")
-        finally:
-            self._depth = 0
+        return _Transaction(self)
 
     def _open_batch(self) -> bool:
         try:
