@@ -126,3 +126,27 @@ def test_a_statement_that_is_no_plain_write_forgets_every_read(tmp_path: Path) -
     store.run("WITH v(x) AS (SELECT '2') UPDATE meta SET value = (SELECT x FROM v)")
     assert store.meta("a") == "2"
     store.close()
+
+
+async def test_a_value_set_at_commit_is_read_at_once_and_written_with_the_batch(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    with store.transaction():
+        store.set_meta("a", "1")
+        store.set_meta_at_commit("stamp", "1")
+    with pytest.raises(ValueError), store.transaction():
+        store.set_meta_at_commit("stamp", "2")
+        raise ValueError("a failed transaction keeps it")
+    assert store.meta("stamp") == "2"
+    assert committed(path) == {}
+
+    await asyncio.sleep(0)
+
+    assert committed(path) == {"a": "1", "stamp": "2"}
+    assert store.meta("stamp") == "2"
+    store.set_meta_at_commit("stamp", "3")  # no batch open: written at once
+    assert committed(path) == {"a": "1", "stamp": "3"}
+    store.close()
+

@@ -116,7 +116,7 @@ class Network(People, ContactBook, Devices):
             if self._last_timestamp is None:
                 self._last_timestamp = int(self.store.meta("last_timestamp") or 0)
             stamp = max(now_ms(), self._last_timestamp + 1)
-            self.store.set_meta("last_timestamp", str(stamp))
+            self.store.set_meta_at_commit("last_timestamp", str(stamp))
         # Kept here too: a rolled-back stamp only makes the next one later, never the same.
         self._last_timestamp = stamp
         return stamp

@@ -159,6 +159,7 @@ class Store:
         self._answers: dict[str, dict[tuple[Any, ...], Any]] = {}
         self._readers: dict[str, list[str]] = {}
         self._written: dict[str, str | None] = {}  # statement text -> the table it writes
+        self._meta_at_commit: dict[str, str] = {}  # set_meta_at_commit's, until the commit
 
     def close(self) -> None:
         self.flush()
@@ -188,6 +189,10 @@ class Store:
         if self._batch_open and not self._depth:
             self._batch_open = False
             try:
+                if self._meta_at_commit:
+                    rows = list(self._meta_at_commit.items())
+                    self._meta_at_commit.clear()
+                    self.run_many("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", rows)
                 self._db.execute("COMMIT")
             except BaseException:
                 self.forget()
@@ -251,11 +256,21 @@ class Store:
 
     # meta
     def meta(self, key: str) -> str | None:
+        if key in self._meta_at_commit:
+            return self._meta_at_commit[key]
         row = self.one("SELECT value FROM meta WHERE key = ?", key)
         return None if row is None else str(row["value"])
 
     def set_meta(self, key: str, value: str) -> None:
         self.run("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", key, value)
+
+    def set_meta_at_commit(self, key: str, value: str) -> None:
+        """set_meta, written once as the loop's batch commits (at once without a batch), for
+        a value that changes with every message. It stays when a transaction fails."""
+        if self._batch_open:
+            self._meta_at_commit[key] = value
+        else:
+            self.set_meta(key, value)
 
     # message queues: `queue` holds undelivered messages of local accounts, `received` the
     # permanent inbox of outside users.
