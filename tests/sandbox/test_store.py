@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -150,3 +151,53 @@ async def test_a_value_set_at_commit_is_read_at_once_and_written_with_the_batch(
     assert committed(path) == {"a": "1", "stamp": "3"}
     store.close()
 
+
+def _message(text: str) -> dict[str, Any]:
+    envelope = {"source": "+4915100000002", "timestamp": 1, "dataMessage": {"message": text}}
+    return {"envelope": envelope, "account": "+4915100000001"}
+
+
+def test_a_queued_message_reads_as_it_was_queued_until_it_leaves(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = Store(path)
+    first, second = _message("one"), _message("two")
+    store.enqueue("+4915100000001", first)
+    store.enqueue("+4915100000001", second)
+    store.enqueue("+4915100000009", _message("elsewhere"))
+    first["account"] = "changed after"
+    first["envelope"]["timestamp"] = 2
+
+    queued = store.queued("+4915100000001")
+    assert queued == [(1, _message("one")), (2, _message("two"))]
+    assert store.queued("+4915100000001", 1, after=1) == [(2, _message("two"))]
+    store.dequeue([1])
+    assert store.queued("+4915100000001") == [(2, _message("two"))]
+    store.close()
+
+    again = Store(path)  # a restarted sandbox reads them from the file
+    assert again.queued("+4915100000001") == [(2, _message("two"))]
+    again.close()
+
+
+def test_a_message_queued_by_a_failed_transaction_is_not_queued(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    with pytest.raises(ValueError), store.transaction():
+        store.enqueue("+4915100000001", _message("undone"))
+        raise ValueError("this one fails")
+    store.enqueue("+4915100000001", _message("kept"))  # may get the seq the failed one had
+
+    assert [m for _, m in store.queued("+4915100000001")] == [_message("kept")]
+    store.close()
+
+
+def test_messages_deleted_by_another_statement_leave_the_queue(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    store.enqueue("+4915100000001", _message("one"))
+    store.enqueue("+4915100000009", _message("two"))
+    assert len(store.queued("+4915100000001")) == 1
+    store.run("DELETE FROM queue WHERE number = ?", "+4915100000001")  # an account leaving
+    store.enqueue("+4915100000001", _message("three"))
+
+    assert [m for _, m in store.queued("+4915100000001")] == [_message("three")]
+    assert [m for _, m in store.queued("+4915100000009")] == [_message("two")]
+    store.close()

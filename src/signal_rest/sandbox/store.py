@@ -13,7 +13,9 @@ Reads are remembered: this process is the file's only writer, so what `one` and 
 stays true until a statement writes to one of the tables it read (or a transaction is rolled
 back), and a send asks the same few questions (is the account local, the recipient's uuid and
 key, the sender's profile, …) dozens of times. The growing message tables are read once each
-and not remembered.
+and not remembered; but a message this process queued is kept in memory until it leaves the
+queue, so handing it over costs no read and parse of what was just written (the file still
+says which messages are queued).
 """
 
 from __future__ import annotations
@@ -97,13 +99,14 @@ _WRITES = re.compile(
 # Tables that grow with every message and whose rows are read about once: not remembered.
 _UNREMEMBERED = frozenset({"queue", "received", "device_inbox"})
 _REMEMBERED_PER_STATEMENT = 4096  # answers kept per SELECT text before it starts over
+_FRESH_LIMIT = 4096  # queued messages kept in memory too (beyond: read back from the file)
 
 
 class _Transaction:
     """Store.transaction's context manager (a class: a send enters a dozen of them, and a
     generator-based one cost more than the statements it guarded)."""
 
-    __slots__ = ("store", "how")
+    __slots__ = ("how", "store")
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -160,6 +163,7 @@ class Store:
         self._readers: dict[str, list[str]] = {}
         self._written: dict[str, str | None] = {}  # statement text -> the table it writes
         self._meta_at_commit: dict[str, str] = {}  # set_meta_at_commit's, until the commit
+        self._fresh: dict[int, dict[str, Any]] = {}  # seq -> message queued by this process
 
     def close(self) -> None:
         self.flush()
@@ -245,6 +249,8 @@ class Store:
             table = self._written[sql] = None if match is None else match.group(1).lower()
         if table is None:
             self.forget()  # not a plain INSERT, UPDATE or DELETE: it may change anything
+        elif table == "queue":
+            self._fresh.clear()  # not enqueue() or dequeue(): the file says again
         elif table not in _UNREMEMBERED:
             for reader in self._readers.get(table, ()):
                 self._answers[reader].clear()
@@ -253,6 +259,7 @@ class Store:
         """Forget every read (after a rollback, or a statement that may change anything)."""
         for answers in self._answers.values():
             answers.clear()
+        self._fresh.clear()
 
     # meta
     def meta(self, key: str) -> str | None:
@@ -275,24 +282,41 @@ class Store:
     # message queues: `queue` holds undelivered messages of local accounts, `received` the
     # permanent inbox of outside users.
     def enqueue(self, number: str, message: dict[str, Any]) -> None:
-        self.run(
-            "INSERT INTO queue (number, message) VALUES (?, ?)", number, jsoncodec.column(message)
-        )
+        text = jsoncodec.column(message)
+        seq = self._db.execute(
+            "INSERT INTO queue (number, message) VALUES (?, ?)", (number, text)
+        ).lastrowid
+        if seq is not None and len(self._fresh) < _FRESH_LIMIT:
+            # Its reader stamps the envelope's delivery time, nothing else: a copy of the two
+            # outer levels keeps the message as it was queued.
+            kept = dict(message)
+            if isinstance(kept.get("envelope"), dict):
+                kept["envelope"] = dict(kept["envelope"])
+            self._fresh[seq] = kept
 
     def queued(
         self, number: str, limit: int = -1, *, after: int = 0
     ) -> list[tuple[int, dict[str, Any]]]:
-        """Messages queued for `number` (with seq above `after`), oldest first."""
-        rows = self.all(
+        """Messages queued for `number` (with seq above `after`), oldest first. The file says
+        which; those queued since the process started come from memory, not read and parsed
+        back (the next reader of a queued message is most often the loop's next turn)."""
+        args = (number, after, limit)
+        seqs = self._db.execute(
+            "SELECT seq FROM queue WHERE number = ? AND seq > ? ORDER BY seq LIMIT ?", args
+        ).fetchall()
+        fresh = self._fresh
+        if all(seq in fresh for (seq,) in seqs):
+            return [(seq, fresh[seq]) for (seq,) in seqs]
+        rows = self._db.execute(
             "SELECT seq, message FROM queue WHERE number = ? AND seq > ? ORDER BY seq LIMIT ?",
-            number,
-            after,
-            limit,
-        )
+            args,
+        ).fetchall()
         return [(int(r["seq"]), jsoncodec.loads(r["message"])) for r in rows]
 
     def dequeue(self, seqs: list[int]) -> None:
-        self.run_many("DELETE FROM queue WHERE seq = ?", [(s,) for s in seqs])
+        self._db.executemany("DELETE FROM queue WHERE seq = ?", [(s,) for s in seqs])
+        for seq in seqs:
+            self._fresh.pop(seq, None)
 
     def add_received(self, number: str, message: dict[str, Any]) -> None:
         self.run(
