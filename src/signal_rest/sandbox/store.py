@@ -193,10 +193,12 @@ class Store:
         if self._batch_open and not self._depth:
             self._batch_open = False
             try:
-                if self._meta_at_commit:
-                    rows = list(self._meta_at_commit.items())
-                    self._meta_at_commit.clear()
-                    self.run_many("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", rows)
+                for key, value in self._meta_at_commit.items():
+                    # An UPDATE leaves the key's index alone: one page less for the commit to
+                    # write than INSERT OR REPLACE, which deletes and inserts the row.
+                    if not self.run("UPDATE meta SET value = ? WHERE key = ?", value, key):
+                        self.set_meta(key, value)
+                self._meta_at_commit.clear()
                 self._db.execute("COMMIT")
             except BaseException:
                 self.forget()
