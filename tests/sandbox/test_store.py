@@ -201,3 +201,16 @@ def test_messages_deleted_by_another_statement_leave_the_queue(tmp_path: Path) -
     assert [m for _, m in store.queued("+4915100000001")] == [_message("three")]
     assert [m for _, m in store.queued("+4915100000009")] == [_message("two")]
     store.close()
+
+
+def test_reads_with_equal_numbers_of_other_types_are_told_apart(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    store.set_meta("1", "text key")
+    sql = "SELECT value FROM meta WHERE key = ?"
+    # The TEXT column takes 1 as '1' but 1.0 as '1.0': equal in Python, not to SQLite.
+    assert dict(store.one(sql, 1) or {}) == {"value": "text key"}
+    assert store.one(sql, 1.0) is None
+    assert dict(store.one(sql, 1) or {}) == {"value": "text key"}
+    with pytest.raises(sqlite3.ProgrammingError):
+        store.one(sql, ["not", "a", "value"])
+    store.close()

@@ -141,6 +141,12 @@ class _Transaction:
         store.forget()
 
 
+# The argument types of a remembered read: no numbers (1, 1.0 and True are one key to Python,
+# three values to SQLite); none of these equals a number, so a read with one is never taken
+# for a remembered one.
+_KEYS = frozenset({str, bytes, type(None)})
+
+
 def now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -206,17 +212,23 @@ class Store:
 
     def one(self, sql: str, *args: Any) -> sqlite3.Row | None:
         answers = self._answers.get(sql)
-        if answers is not None and args in answers:
-            row: sqlite3.Row | None = answers[args]
-            return row
+        if answers is not None:
+            try:
+                row: sqlite3.Row | None = answers[args]
+                return row
+            except (KeyError, TypeError):  # not read yet, or no key (SQLite says what is wrong)
+                pass
         row = self._db.execute(sql, args).fetchone()
         self._remember(sql, args, row)
         return row
 
     def all(self, sql: str, *args: Any) -> list[sqlite3.Row]:
         answers = self._answers.get(sql)
-        if answers is not None and args in answers:
-            return list(answers[args])
+        if answers is not None:
+            try:
+                return list(answers[args])
+            except (KeyError, TypeError):
+                pass
         rows = self._db.execute(sql, args).fetchall()
         self._remember(sql, args, tuple(rows))
         return list(rows)
@@ -231,6 +243,8 @@ class Store:
         self._db.executemany(sql, rows)
 
     def _remember(self, sql: str, args: tuple[Any, ...], answer: Any) -> None:
+        if not all(type(arg) in _KEYS for arg in args):
+            return
         answers = self._answers.get(sql)
         if answers is None:
             tables = {t.lower() for t in _READS.findall(sql)}
