@@ -214,3 +214,23 @@ def test_reads_with_equal_numbers_of_other_types_are_told_apart(tmp_path: Path) 
     with pytest.raises(sqlite3.ProgrammingError):
         store.one(sql, ["not", "a", "value"])
     store.close()
+
+
+def test_a_read_of_several_tables_is_forgotten_when_any_of_them_is_written(
+    tmp_path: Path,
+) -> None:
+    store = Store(tmp_path / "s.sqlite3")
+    store.run("INSERT INTO numbers (number, uuid) VALUES ('+4915100000001', 'u1')")
+    store.run("INSERT INTO accounts (number, device_id, created) VALUES ('+4915100000001', 1, 0)")
+    comma = "SELECT n.uuid FROM accounts a, numbers n WHERE a.number = n.number AND a.number = ?"
+    nested = (
+        "SELECT number FROM accounts WHERE number IN (SELECT number FROM numbers WHERE uuid = ?)"
+    )
+    assert [r["uuid"] for r in store.all(comma, "+4915100000001")] == ["u1"]
+    assert [r["number"] for r in store.all(nested, "u1")] == ["+4915100000001"]
+
+    store.run("UPDATE numbers SET uuid = 'u2' WHERE number = '+4915100000001'")
+
+    assert [r["uuid"] for r in store.all(comma, "+4915100000001")] == ["u2"]
+    assert store.all(nested, "u1") == []
+    store.close()

@@ -89,7 +89,10 @@ CREATE TABLE IF NOT EXISTS device_inbox (
 """
 
 
-# The tables a statement reads, and the table one writes (None: not a plain write).
+# The schema's tables; the tables a statement reads from (after FROM or JOIN), and the table
+# one writes (None: not a plain write).
+_TABLES = frozenset(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", _SCHEMA))
+_WORDS = re.compile(r"\w+")
 _READS = re.compile(r"\b(?:FROM|JOIN)\s+(\w+)", re.IGNORECASE)
 _WRITES = re.compile(
     r"^\s*(?:INSERT(?:\s+OR\s+\w+)?\s+INTO|REPLACE\s+INTO|UPDATE(?:\s+OR\s+\w+)?|DELETE\s+FROM)"
@@ -247,9 +250,12 @@ class Store:
             return
         answers = self._answers.get(sql)
         if answers is None:
-            tables = {t.lower() for t in _READS.findall(sql)}
-            if not tables or tables & _UNREMEMBERED:
-                return
+            # Every table the statement names counts as read (a comma join, a subquery): a
+            # word that only looks like one makes the store forget the answers more often.
+            tables = {word for word in _WORDS.findall(sql.lower()) if word in _TABLES}
+            sources = {table.lower() for table in _READS.findall(sql)}
+            if not sources or not sources <= _TABLES or tables & _UNREMEMBERED:
+                return  # not from the schema's tables (sqlite_master, …), or a message table
             answers = self._answers[sql] = {}
             for table in tables:
                 self._readers.setdefault(table, []).append(sql)
