@@ -59,10 +59,18 @@ class ContactBook:
         """`owner` now knows `number`; with `sharing`, `owner` messaged them (profile shared)."""
         if owner == number:
             return
-        self.store.run(
-            "INSERT OR IGNORE INTO contacts (account, number) VALUES (?, ?)", owner, number
+        # Written only when it changes: a write makes the store forget what it read of contacts.
+        row = self.store.one(
+            "SELECT profile_sharing FROM contacts WHERE account = ? AND number = ?", owner, number
         )
-        if sharing:
+        if row is None:
+            self.store.run(
+                "INSERT INTO contacts (account, number, profile_sharing) VALUES (?, ?, ?)",
+                owner,
+                number,
+                int(sharing),
+            )
+        elif sharing and not row["profile_sharing"]:
             self.store.run(
                 "UPDATE contacts SET profile_sharing = 1 WHERE account = ? AND number = ?",
                 owner,
@@ -86,6 +94,8 @@ class ContactBook:
     def set_expiration(self, owner: str, number: str, seconds: int) -> None:
         with self.store.transaction():
             self.meet(owner, number)
+            if self.expiration(owner, number) == seconds:
+                return
             self.store.run(
                 "UPDATE contacts SET expiration = ? WHERE account = ? AND number = ?",
                 seconds,

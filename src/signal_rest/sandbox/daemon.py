@@ -82,10 +82,12 @@ class _Connection:
         reader: asyncio.StreamReader,
         writer: asyncio.StreamWriter,
         flush: Callable[[], None],
+        transaction: Callable[[], contextlib.AbstractContextManager[None]],
     ) -> None:
         self.reader = reader
         self.writer = writer
         self.flush = flush  # commits what the lines about to be written tell of
+        self.transaction = transaction  # what the lines' written() callbacks do, as one
         self.outbox: asyncio.Queue[tuple[bytes, Written | None] | None] = asyncio.Queue()
         self.tasks: set[asyncio.Task[None]] = set()
         self.closed = False
@@ -123,9 +125,10 @@ class _Connection:
                     except ConnectionError:
                         ok = False
                     ok = ok and not self.writer.transport.is_closing()
-                for _, written in batch:
-                    if written is not None:
-                        written(ok)
+                with self.transaction():
+                    for _, written in batch:
+                        if written is not None:
+                            written(ok)
         finally:
             self.closed = True
             while not self.outbox.empty():
@@ -165,7 +168,8 @@ class SandboxDaemon:
             raise ValueError(f"trust_new_identities must be one of {TRUST_MODES}")
         self.receive_mode = receive_mode
         self.network = Network(data_dir, trust_new_identities=trust_new_identities)
-        self.network.on_queued = self._pump
+        self.network.on_queued = self._queued
+        self._pump_soon: set[str] = set()  # accounts whose hand-over the loop runs next
         # Per account: queue seq -> its message being written, and to which subscriptions.
         self._in_flight: dict[str, dict[int, _Flight]] = {}
         self._flying_to: dict[str, frozenset[int]] = {}
@@ -217,7 +221,8 @@ class SandboxDaemon:
 
     # connections
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        connection = _Connection(reader, writer, self.network.store.flush)
+        store = self.network.store
+        connection = _Connection(reader, writer, store.flush, store.transaction)
         self._connections.add(connection)
         writing = asyncio.create_task(connection.write_loop())
         if self.receive_mode != "manual":
@@ -407,6 +412,17 @@ class SandboxDaemon:
     def _receiving(self, account: str) -> list[_Subscription]:
         return [s for s in self._subscriptions.values() if s.account in (None, account)]
 
+    def _queued(self, account: str) -> None:
+        # Once the transaction that queued it is over, and once for all that a turn of the
+        # loop queued (a pipelined burst of sends): one read of the queue for them all.
+        if account not in self._pump_soon:
+            self._pump_soon.add(account)
+            asyncio.get_running_loop().call_soon(self._pump_queued, account)
+
+    def _pump_queued(self, account: str) -> None:
+        self._pump_soon.discard(account)
+        self._pump(account)
+
     def _pump(self, account: str) -> None:
         """Hand what is queued for `account` to its subscribers. A message leaves the queue
         once it was written to one of them, as signal-cli acknowledges a message to Signal's
@@ -424,29 +440,28 @@ class SandboxDaemon:
             self._pump_after.add(account)
             return
         self._flying_to[account] = to
-        # One transaction for the batch (a commit per message would cost more than the rest).
-        with store.transaction():
-            # Those being written are the oldest, and went in order: only what came after them.
-            queued = store.queued(account, after=next(reversed(flying), 0))
-            if not queued:
-                return
-            if not subs:  # on-start with nobody listening: received and gone, as in signal-cli
+        if not subs:  # on-start with nobody listening: received and gone, as in signal-cli
+            with store.transaction():
+                queued = store.queued(account)
                 store.dequeue([seq for seq, _ in queued])
-            for seq, message in queued:
-                delivered_now(message["envelope"])
-                self.network.download_attachments(message)
-                if not subs:
+                for _, message in queued:
+                    delivered_now(message["envelope"])
+                    self.network.download_attachments(message)
                     self.network.handed_over(account, message)
-                    continue
-                flying[seq] = _Flight(account, message, len(subs))
-                written = functools.partial(self._written, account, seq)
-                for sub in subs:
-                    if sub.explicit:
-                        params: dict[str, Any] = {"subscription": sub.id, "result": message}
-                    else:
-                        params = message
-                    notification = {"jsonrpc": "2.0", "method": "receive", "params": params}
-                    sub.connection.send(notification, written)
+            return
+        # Those being written are the oldest, and went in order: only what came after them.
+        for seq, message in store.queued(account, after=next(reversed(flying), 0)):
+            delivered_now(message["envelope"])
+            self.network.download_attachments(message)
+            flying[seq] = _Flight(account, message, len(subs))
+            written = functools.partial(self._written, account, seq)
+            for sub in subs:
+                if sub.explicit:
+                    params: dict[str, Any] = {"subscription": sub.id, "result": message}
+                else:
+                    params = message
+                notification = {"jsonrpc": "2.0", "method": "receive", "params": params}
+                sub.connection.send(notification, written)
 
     def _written(self, account: str, seq: int, ok: bool) -> None:
         flying = self._in_flight.get(account, {})

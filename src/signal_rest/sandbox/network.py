@@ -98,6 +98,7 @@ class Network(People, ContactBook, Devices):
         for folder in (self.uploads_dir, self.attachments_dir):
             folder.mkdir(parents=True, exist_ok=True)
         self.store = Store(data_dir / "sandbox.sqlite3")
+        self._last_timestamp: int | None = None  # the last stamp given out (next_timestamp)
         # The daemon listens here: on_queued(account) after an envelope was queued for a local
         # account, on_account(number) after an account became local.
         self.on_queued: Callable[[str], None] = lambda account: None
@@ -112,9 +113,12 @@ class Network(People, ContactBook, Devices):
     def next_timestamp(self) -> int:
         """A real ms timestamp, strictly increasing network-wide: no two messages share one."""
         with self.store.transaction():
-            last = int(self.store.meta("last_timestamp") or 0)
-            stamp = max(now_ms(), last + 1)
-            self.store.set_meta("last_timestamp", str(stamp))
+            if self._last_timestamp is None:
+                self._last_timestamp = int(self.store.meta("last_timestamp") or 0)
+            stamp = max(now_ms(), self._last_timestamp + 1)
+            self.store.set_meta_at_commit("last_timestamp", str(stamp))
+        # Kept here too: a rolled-back stamp only makes the next one later, never the same.
+        self._last_timestamp = stamp
         return stamp
 
     # numbers
