@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import signal
 from pathlib import Path
 
@@ -50,10 +49,7 @@ def run(
     trust_new_identities: str = "on-first-use",
 ) -> None:
     """Serve the sandbox until SIGINT/SIGTERM, on uvloop where it is installed."""
-    # What was imported and built so far lives as long as the process: out of the collector's
-    # reach, a full collection no longer walks it.
-    gc.collect()
-    gc.freeze()
+    eventloop.settle_collector()
     with asyncio.Runner(loop_factory=eventloop.factory("auto")) as runner:
         runner.run(
             serve(
