@@ -19,6 +19,15 @@ from signal_rest.inbox.store import InboxStore
 ACCOUNT = "+4915100000001"
 
 
+async def held_store(path: Path) -> tuple[InboxStore, threading.Event, asyncio.Future[Any]]:
+    """An open store whose writer is busy until the returned event is set: what is submitted
+    meanwhile queues up and goes into one batch. The future is the busy write's."""
+    store = InboxStore(path)
+    await store.open()
+    gate = threading.Event()
+    return store, gate, store.submit(lambda conn: gate.wait(10))
+
+
 def message(ts: int, text: str) -> dict[str, Any]:
     return {
         "envelope": {"timestamp": ts, "dataMessage": {"timestamp": ts, "message": text}},
@@ -202,10 +211,7 @@ async def test_writer_is_one_named_daemon_thread(tmp_path: Path) -> None:
 
 async def test_writes_queued_together_share_a_transaction_and_fail_alone(tmp_path: Path) -> None:
     path = tmp_path / "inbox.sqlite3"
-    store = InboxStore(path)
-    await store.open()
-    gate = threading.Event()
-    blocker = store.submit(lambda conn: gate.wait(10))
+    store, gate, blocker = await held_store(path)
 
     def fail(conn: sqlite3.Connection) -> None:
         conn.execute(
@@ -245,10 +251,7 @@ async def test_writes_queued_together_share_a_transaction_and_fail_alone(tmp_pat
 async def test_the_daemons_reader_does_not_wait_for_each_commit_and_order_holds(
     tmp_path: Path,
 ) -> None:
-    store = InboxStore(tmp_path / "inbox.sqlite3")
-    await store.open()
-    gate = threading.Event()
-    blocker = store.submit(lambda conn: gate.wait(10))
+    store, gate, blocker = await held_store(tmp_path / "inbox.sqlite3")
     try:
         inbox = Inbox(store)
         heard: list[int] = []
@@ -273,10 +276,7 @@ async def test_a_message_that_cannot_be_stored_leaves_its_batch_mates_committed(
 ) -> None:
     # A batch runs without a savepoint per write; when one write fails, the batch runs again
     # with one savepoint each, so only that write is lost.
-    store = InboxStore(tmp_path / "inbox.sqlite3")
-    await store.open()
-    gate = threading.Event()
-    blocker = store.submit(lambda conn: gate.wait(10))
+    store, gate, blocker = await held_store(tmp_path / "inbox.sqlite3")
     try:
         queued: list[asyncio.Future[Any]] = [
             store.add_soon(ACCOUNT, message(1, "one")),
