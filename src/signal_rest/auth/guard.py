@@ -1,7 +1,7 @@
 """The token check every request passes (HTTP and websocket), and the account check routes call.
 
     guard = TokenGuard(table=table, store=TokenStore(path), default_limit=None)
-    token = await guard.check(scope)         # from the edge (edge.stack), for every request
+    token = await guard.check(scope, table.match(scope))   # from the edge, for every request
     require_account(request, body.number)    # where the account is in the body, not the path
 
 While tokens are off (no token file) requests pass untouched. Once on, a request to a route that
@@ -29,7 +29,7 @@ from starlette.types import Message, Scope
 from starlette.websockets import WebSocketDisconnect
 
 from signal_rest.auth.limits import Buckets, RateLimit
-from signal_rest.auth.scopes import OPEN, RouteTable
+from signal_rest.auth.scopes import OPEN, RouteMatch, RouteTable
 from signal_rest.auth.tokens import TOKEN_FILE, Token, TokenFileError, TokenSet, TokenStore
 from signal_rest.config import Settings
 from signal_rest.domain.recipients import number_from_path
@@ -146,18 +146,19 @@ class TokenGuard:
         self.default_limit = default_limit
         self.buckets = Buckets()
 
-    async def check(self, scope: Scope) -> Token | None:
-        """The token `scope` (HTTP or websocket) is let in with, None when it needs none; raises
-        the SignalApiError to refuse it with. The token is left in the scope for the routes."""
-        token = self._admit(scope)
+    async def check(self, scope: Scope, match: RouteMatch) -> Token | None:
+        """The token `scope` (HTTP or websocket, going to `match`: the route table's match of
+        it) is let in with, None when it needs none; raises the SignalApiError to refuse it
+        with. The token is left in the scope for the routes."""
+        token = self._admit(scope, match)
         if self.accounts is not None:
-            await self._account_known(scope, self.accounts)
+            await self._account_known(match, self.accounts)
         if token is not None:
             scope[TOKEN_KEY] = token
         return token
 
-    async def _account_known(self, scope: Scope, accounts: LocalAccounts) -> None:
-        route, needed, params = self.table.match(scope)
+    async def _account_known(self, match: RouteMatch, accounts: LocalAccounts) -> None:
+        route, needed, params = match
         if route is None or "number" not in params or not self.table.names_account(route):
             return
         try:
@@ -198,7 +199,7 @@ class TokenGuard:
         pending."""
         return WebSocketDisconnect(code=1008, reason="API token revoked")
 
-    def _admit(self, scope: Scope) -> Token | None:
+    def _admit(self, scope: Scope, match: RouteMatch) -> Token | None:
         """The token `scope` may pass with (None: tokens are off, or the route is open)."""
         try:
             tokens, broken = self.store.current(), None
@@ -206,7 +207,7 @@ class TokenGuard:
             tokens, broken = TokenSet(), exc
         if tokens is None:
             return None
-        route, needed, params = self.table.match(scope)
+        route, needed, params = match
         if needed == OPEN:
             return None
         if broken is not None:

@@ -104,6 +104,7 @@ class Edge:
             await send(message)
 
         try:
+            match = self.table.match(scope)  # once, for the guard and the call
             try:
                 origin = self.origins.check(scope)
                 if origin is not None:
@@ -111,13 +112,13 @@ class Edge:
                         await preflight(origin, send_out)
                         return
                     added.extend(cors_headers(origin))
-                token = await self.guard.check(scope)
+                token = await self.guard.check(scope, match)
             except SignalApiError as exc:
                 await refuse(scope, receive, send_out, exc)
                 return
             if has_body(scope):
                 receive = body_deadline(receive, self.body_timeout)
-            route, _needed, params = self.table.match(scope)
+            route, _needed, params = match
             call = self.direct.get(id(route)) if route is not None else None
             if call is None:
                 await self.inner(scope, receive, send_out)
@@ -216,7 +217,7 @@ class Edge:
         try:
             try:
                 self.origins.check(scope)
-                token = await self.guard.check(scope)
+                token = await self.guard.check(scope, self.table.match(scope))
             except SignalApiError as exc:
                 await refuse(scope, receive, send_out, exc)
                 return
