@@ -73,6 +73,7 @@ __all__ = [
     "WEBSOCKETS_OPEN",
     "ConsumerState",
     "WebhookCounters",
+    "child",
     "exposition",
     "observe_consumers",
     "observe_daemon",
@@ -251,10 +252,23 @@ REGISTRY.register(DAEMON_RESTARTS)
 
 # Methods the daemon has shown it knows: only these become label values.
 _known_methods: set[str] = set()
-# The call counter and duration of each method label, looked up once.
-_rpc_children: dict[str, tuple[Any, Any]] = {}
 # Accounts the inbox gauges have shown.
 _inbox_accounts: set[str] = set()
+
+
+# Labelled children of the metrics above, by metric and label values (see `child`).
+_children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def child(metric: Any, *labels: str) -> Any:
+    """`metric.labels(*labels)`, looked up once: `labels()` takes a lock and builds the label
+    tuple on every call, which the hot paths (every request, every JSON-RPC call) do without.
+    Label values are bounded where they are made (route templates, known methods)."""
+    key = (metric, labels)
+    found = _children.get(key)
+    if found is None:
+        found = _children[key] = metric.labels(*labels)
+    return found
 
 
 def observe_rpc(method: str, seconds: float, error: str | None) -> None:
@@ -263,12 +277,8 @@ def observe_rpc(method: str, seconds: float, error: str | None) -> None:
     if error is None or (error.lstrip("-").isdigit() and int(error) not in UNKNOWN_METHOD):
         _known_methods.add(method)
     label = method if method in _known_methods else OTHER
-    children = _rpc_children.get(label)
-    if children is None:
-        # `labels()` takes a lock and builds the label tuple on each call: once per method.
-        children = _rpc_children[label] = (RPC_CALLS.labels(label), RPC_DURATION.labels(label))
-    children[0].inc()
-    children[1].observe(seconds)
+    child(RPC_CALLS, label).inc()
+    child(RPC_DURATION, label).observe(seconds)
     if error is not None:
         RPC_ERRORS.labels(label, error).inc()
 

@@ -13,31 +13,21 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client.metrics import Counter, Histogram
 from starlette.types import Scope
 
 from signal_rest.auth.scopes import RouteTable
-from signal_rest.metrics import HTTP_DURATION, HTTP_REQUESTS, OTHER, WEBSOCKETS, WEBSOCKETS_OPEN
+from signal_rest.metrics import (
+    HTTP_DURATION,
+    HTTP_REQUESTS,
+    OTHER,
+    WEBSOCKETS,
+    WEBSOCKETS_OPEN,
+    child,
+)
 
 __all__ = ["observe_http", "websocket_closed", "websocket_opened"]
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
-
-# The labelled children, looked up once per (route, method, status): `labels()` takes a lock and
-# builds the label tuple on every call, which the hot path can do without.
-_children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
-
-
-def _http_children(route: str, method: str, status: int) -> tuple[Counter, Histogram]:
-    key = (route, method, status)
-    found = _children.get(key)
-    if found is None:
-        found = (
-            HTTP_REQUESTS.labels(route, method, str(status)),
-            HTTP_DURATION.labels(route, method),
-        )
-        _children[key] = found
-    return found
 
 
 def _route(table: RouteTable, scope: Scope, *, look_up: bool) -> str:
@@ -59,9 +49,8 @@ def observe_http(table: RouteTable, scope: Scope, status: int | None, started: f
     status = 500 if status is None else status
     method = scope["method"] if scope["method"] in METHODS else OTHER
     route = _route(table, scope, look_up=status != 404)
-    counter, histogram = _http_children(route, method, status)
-    counter.inc()
-    histogram.observe(time.perf_counter() - started)
+    child(HTTP_REQUESTS, route, method, str(status)).inc()
+    child(HTTP_DURATION, route, method).observe(time.perf_counter() - started)
 
 
 def websocket_opened(table: RouteTable, scope: Scope) -> str:
