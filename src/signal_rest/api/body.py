@@ -27,7 +27,7 @@ import types
 from typing import Annotated, Any, Literal, TypeVar, Union, cast, get_args, get_origin
 
 from fastapi import Request
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic import ValidationError as PydanticValidationError
 
 from signal_rest import jsoncodec
@@ -41,6 +41,7 @@ __all__ = [
     "RequestModel",
     "body_doc",
     "check_shape",
+    "empty_list",
     "field_error",
     "json_error",
     "json_object",
@@ -69,6 +70,13 @@ class RequestModel(BaseModel):
     @classmethod
     def _decode_like_go(cls, data: Any) -> Any:
         return _fold_keys(cls, data) if isinstance(data, dict) else data
+
+
+def empty_list() -> Any:
+    """A request model's default for a list field: a new [] for each body that leaves the
+    field out (pydantic deep-copies a `= []` default on every validation), documented as
+    default [] all the same."""
+    return Field(default_factory=list, json_schema_extra={"default": []})
 
 
 def _too_large(limit: int) -> PayloadTooLarge:

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
+from signal_rest.api.body import RequestModel, body_doc, empty_list, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
 from signal_rest.api.schemas import BODY, DAEMON, errors
 from signal_rest.backend import Backend
@@ -30,11 +30,11 @@ MEMBERS_MISSING = "Couldn't process request - group members missing"
 
 
 class ChangeMembers(RequestModel):
-    members: list[str] = []
+    members: list[str] = empty_list()
 
 
 class ChangeAdmins(RequestModel):
-    admins: list[str] = []
+    admins: list[str] = empty_list()
 
 
 async def _update(

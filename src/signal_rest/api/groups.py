@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import ConfigDict, Field, with_config
 from typing_extensions import TypedDict
 
-from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
+from signal_rest.api.body import RequestModel, body_doc, empty_list, parse_json_body, read_body
 from signal_rest.api.body_stream import AVATAR, file_body
 from signal_rest.api.deps import BackendDep, account, query_flag
 from signal_rest.api.responses import JSONResponse
@@ -50,7 +50,7 @@ class UpdateGroup(RequestModel):
 
 class CreateGroup(RequestModel):
     name: str = ""
-    members: list[str] = []
+    members: list[str] = empty_list()
     description: str = ""
     permissions: Permissions = Permissions()
     group_link: str = ""

@@ -15,7 +15,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
-from signal_rest.api.body import RequestModel, body_doc, parse_json_body, read_body
+from signal_rest.api.body import RequestModel, body_doc, empty_list, parse_json_body, read_body
 from signal_rest.api.deps import BackendDep, account
 from signal_rest.api.responses import JSONResponse
 from signal_rest.api.schemas import BODY, DAEMON, empty, errors, ok
@@ -41,7 +41,7 @@ def _missing(field: str) -> ValidationError:
 class CreatePoll(RequestModel):
     recipient: str = ""
     question: str = ""
-    answers: list[str] = []
+    answers: list[str] = empty_list()
     allow_multiple_selections: bool = True
 
 
@@ -49,7 +49,7 @@ class Vote(RequestModel):
     recipient: str = ""
     poll_author: str = ""
     poll_timestamp: str = ""
-    selected_answers: list[Int32] = []
+    selected_answers: list[Int32] = empty_list()
 
 
 class ClosePoll(RequestModel):

@@ -17,6 +17,7 @@ from signal_rest.api.body import (
     PREFIX,
     RequestModel,
     body_doc,
+    empty_list,
     json_object,
     parse_json_body,
     read_body,
@@ -189,7 +190,7 @@ class NewStickerPack(RequestModel):
     sender: str = Field("", alias="from")
     title: str = ""
     author: str = ""
-    stickers: list[NewSticker] = []
+    stickers: list[NewSticker] = empty_list()
 
 
 @with_config(ConfigDict(extra="forbid"))

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any, NotRequired
 
 from fastapi import APIRouter, Request
-from pydantic import ConfigDict, Field, with_config
+from pydantic import ConfigDict, with_config
 from typing_extensions import TypedDict
 
-from signal_rest.api.body import RequestModel, body_doc
+from signal_rest.api.body import RequestModel, body_doc, empty_list
 from signal_rest.api.body_stream import ATTACHMENT, ATTACHMENTS, file_body
 from signal_rest.api.deps import BackendDep
 from signal_rest.api.responses import JSONResponse
@@ -54,24 +54,18 @@ class LinkPreview(RequestModel):
     base64_thumbnail: str = ""
 
 
-def _empty_list() -> Any:
-    # A new [] for each body that leaves the field out (a default of [] is deep-copied by
-    # pydantic on every validation: several per /v2/send), documented as default [] all the same.
-    return Field(default_factory=list, json_schema_extra={"default": []})
-
-
 class SendV2(RequestModel):
     number: str = ""
-    recipients: list[str] = _empty_list()
+    recipients: list[str] = empty_list()
     recipient: str = ""
     message: str = ""
-    base64_attachments: list[str] = _empty_list()
+    base64_attachments: list[str] = empty_list()
     sticker: str = ""
-    mentions: list[Mention] = _empty_list()
+    mentions: list[Mention] = empty_list()
     quote_timestamp: int | None = None
     quote_author: str = ""
     quote_message: str = ""
-    quote_mentions: list[Mention] = _empty_list()
+    quote_mentions: list[Mention] = empty_list()
     text_mode: str | None = None
     edit_timestamp: int | None = None
     notify_self: bool | None = None
@@ -81,7 +75,7 @@ class SendV2(RequestModel):
 
 class SendV1(RequestModel):
     number: str = ""
-    recipients: list[str] = _empty_list()
+    recipients: list[str] = empty_list()
     message: str = ""
     base64_attachment: str = ""
     is_group: bool = False
