@@ -21,14 +21,14 @@ the OpenAPI document: `x-scope` and a `security` requirement on every operation,
 Matching is remembered per (kind, method, path): the router tries every route in turn, which
 costs more than the rest of a small request. `dispatch` has the app's router use what is
 remembered (the same route, the same path parameters), so a request is matched once, not by
-the token guard, the metrics and the router each; anything that is not a plain route match
-(a 404, 405, redirect or mount) still goes through the router.
+the edge and the router each; anything that is not a plain route match (a 404, 405, redirect
+or mount) still goes through the router.
 
 A plain endpoint, one whose parameters are only `request: Request`, `backend: BackendDep` and
-path parameters of type `str`, and that returns a Response, is called directly: FastAPI's
-per-request machinery (dependency solving, its exception and exit-stack wrappers around each
-route) would cost more than what such an endpoint does. What it raises reaches the app's
-exception handlers as before.
+path parameters of type `str`, and that returns a Response, is called directly by the edge
+(`direct_calls`): FastAPI's per-request machinery (dependency solving, its exception and
+exit-stack wrappers around each route) would cost more than what such an endpoint does. What
+it raises reaches the app's exception handlers as before.
 """
 
 from __future__ import annotations
@@ -168,11 +168,11 @@ class RouteTable:
         return {id(route): call for route in self.routes() if (call := _direct(route))}
 
     def dispatch(self) -> None:
-        """Route the app's requests by `match`: a plain route (HTTP or websocket) is handled
-        at once, anything else by the router as before. Call once every route is mounted."""
+        """Route the app's requests by `match`: a matched route (HTTP or websocket) is handled
+        at once, anything else by the router as before. (Plain routes never get here: the edge
+        calls them.) Call once every route is mounted."""
         router = self.app.router
         fallback: ASGIApp = router.middleware_stack
-        direct = self.direct_calls()
 
         async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
             if scope["type"] in ("http", "websocket"):
@@ -182,13 +182,7 @@ class RouteTable:
                     scope["route"] = route
                     scope["endpoint"] = route.endpoint
                     scope["path_params"] = dict(params)
-                    call = direct.get(id(route))
-                    if call is None:
-                        await route.handle(scope, receive, send)
-                        return
-                    request = Request(scope, receive, send)
-                    response = await call(request, params)
-                    await response(scope, receive, send)
+                    await route.handle(scope, receive, send)
                     return
             await fallback(scope, receive, send)
 
