@@ -3,6 +3,7 @@ lose nothing, and do not hold up the other consumers of the account."""
 
 from __future__ import annotations
 
+import json
 import socket
 import struct
 import threading
@@ -71,6 +72,50 @@ class StuckClient:
 
     def close(self) -> None:
         self.sock.close()
+
+
+class SilentClient(StuckClient):
+    """A websocket client that reads every frame but answers pings only when told to."""
+
+    def __init__(self, service: RunningService, path: str) -> None:
+        super().__init__(service, path)
+        self.sock.settimeout(10)
+        self.frames: list[tuple[int, bytes]] = []
+        self._data = b""
+
+    def read_until(self, *, texts: int, pings: int = 0) -> list[tuple[int, bytes]]:
+        """Read until `texts` text frames and `pings` pings came in all: every frame so far,
+        (opcode, payload)."""
+        while self._count(0x1) < texts or self._count(0x9) < pings:
+            self._read()
+        return self.frames
+
+    def read_to_close(self) -> list[tuple[int, bytes]]:
+        while not self.frames or self.frames[-1][0] != 0x8:
+            self._read()
+        return self.frames
+
+    def _read(self) -> None:
+        chunk = self.sock.recv(65536)
+        assert chunk, f"the connection ended after {len(self.frames)} frames"
+        self.frames, self._data = _parse(self.frames, self._data + chunk)
+
+    def _count(self, opcode: int) -> int:
+        return sum(1 for op, _ in self.frames if op == opcode)
+
+    def pong(self, payload: bytes) -> None:
+        mask = b"\x01\x02\x03\x04"  # client frames are masked
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
+
+
+def message_text(payload: bytes) -> str | None:
+    """The text of a text frame's message (None for a frame that is no JSON object)."""
+    try:
+        frame = json.loads(payload)
+    except ValueError:
+        return None
+    return str(frame["envelope"]["dataMessage"]["message"]) if isinstance(frame, dict) else None
 
 
 def _parse(frames: list[tuple[int, bytes]], data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
@@ -206,6 +251,65 @@ def test_receive_websocket_that_stops_reading_is_closed_after_the_write_timeout(
     assert 0 < len([f for f in frames if f[0] == 0x1]) <= bound
     # The frames it had in its buffers were never confirmed: the next consumer gets them.
     wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be stored")
+    with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
+        assert texts([next_frame(ws) for _ in sent]) == sent
+        assert_silent(ws)
+    assert_all_delivered(service, ALICE)
+
+
+def test_receive_websocket_sends_new_messages_while_its_pings_wait_for_their_pongs(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    # A client far away answers each ping a round trip later: messages that arrive meanwhile
+    # still go out at once, and count as delivered once the pongs come.
+    service = stuck_service()
+    client = SilentClient(service, f"/v1/receive/{ALICE}")
+    try:
+        send_from_outside(service, ALICE, "first")
+        client.read_until(texts=1, pings=1)
+        send_from_outside(service, ALICE, "second")
+        frames = client.read_until(texts=2, pings=2)  # the first ping is not answered yet
+        assert [(opcode, message_text(payload)) for opcode, payload in frames] == [
+            (0x1, "first"),
+            (0x9, None),
+            (0x1, "second"),
+            (0x9, None),
+        ]
+        assert len(pending(service, ALICE)) == 2
+        for opcode, payload in frames:
+            if opcode == 0x9:
+                client.pong(payload)
+        wait_until(lambda: not pending(service, ALICE), "both messages to count as delivered")
+        assert len(streams(service, ALICE)) == 1  # still open
+    finally:
+        client.close()
+
+
+def test_receive_websocket_whose_pongs_do_not_come_is_closed_and_its_frames_sent_again(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    service = stuck_service(websocket_write_timeout=1)
+    client = SilentClient(service, f"/v1/receive/{ALICE}")
+    sent = ["first", "second"]
+    try:
+        send_from_outside(service, ALICE, sent[0])
+        client.read_until(texts=1)
+        send_from_outside(service, ALICE, sent[1])
+        client.read_until(texts=2)
+        wait_until(lambda: not streams(service, ALICE), "the missing pong to close the socket")
+        frames = client.read_to_close()
+    finally:
+        client.close()
+    opcode, payload = frames[-1]
+    assert (opcode, struct.unpack(">H", payload[:2])[0], payload[2:]) == (
+        0x8,
+        1011,
+        b"the client did not read in time",
+    )
+    # Read, but never confirmed: the next consumer gets them again.
+    assert [
+        m.message["envelope"]["dataMessage"]["message"] for m in pending(service, ALICE)
+    ] == sent
     with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
         assert texts([next_frame(ws) for _ in sent]) == sent
         assert_silent(ws)

@@ -340,7 +340,7 @@ async def test_an_account_read_only_by_named_consumers_is_not_kept_for_unnamed_c
     assert await pending_stamps(inbox) == []
 
 
-async def test_a_websocket_feed_reads_its_bound_at_a_time_and_acks_only_a_confirmed_run(
+async def test_a_websocket_feed_has_at_most_its_bound_out_and_acks_only_a_confirmed_run(
     inbox: Inbox,
 ) -> None:
     cursor = await inbox.consumers.open("ha", ACCOUNT, kind="websocket")
@@ -349,12 +349,19 @@ async def test_a_websocket_feed_reads_its_bound_at_a_time_and_acks_only_a_confir
     one = await feed.get()
     assert feed.queued == 1  # read two, handed out one
     two = await feed.get()
-    three = await feed.get()
-    assert (stamps([one, two, three]), feed.queued) == ([1, 2, 3], 0)
+    third = asyncio.ensure_future(feed.get())
+    for _ in range(20):  # every turn of the loop it could take to read the third
+        await asyncio.sleep(0)
+    assert not third.done()  # two are out and not confirmed: no room
 
-    await feed.delivered([two, three])  # confirmed, but the first is not yet
-    assert cursor.position == one.id - 1
+    await feed.delivered([two])  # confirmed, but the first is not yet: still no room
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert (third.done(), cursor.position) == (False, one.id - 1)
     await feed.delivered([one])
+    three = await third
+    assert (stamps([one, two, three]), feed.queued, cursor.position) == ([1, 2, 3], 0, two.id)
+    await feed.delivered([three])
     assert cursor.position == three.id
 
     single = CursorFeed(await inbox.consumers.open("bot", ACCOUNT, kind="websocket"), bound=0)

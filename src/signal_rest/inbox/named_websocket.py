@@ -49,14 +49,21 @@ class CursorFeed:
         self._buffer: collections.deque[StoredMessage] = collections.deque()
         self._out: collections.deque[int] = collections.deque()  # handed out, in order
         self._done: set[int] = set()
+        self._room = asyncio.Event()
 
     @property
     def queued(self) -> int:
         return len(self._buffer)
 
     async def get(self) -> StoredMessage:
+        """The next message; waits while `bound` are handed out and not confirmed."""
         while not self._buffer:
-            self._buffer.extend(await self._cursor.next(limit=self.bound))
+            room = self.bound - len(self._out)
+            if room <= 0:
+                self._room.clear()
+                await self._room.wait()
+                continue
+            self._buffer.extend(await self._cursor.next(limit=room))
         stored = self._buffer.popleft()
         self._out.append(stored.id)
         return stored
@@ -68,6 +75,7 @@ class CursorFeed:
             last = self._out.popleft()
             self._done.discard(last)
         if last is not None:
+            self._room.set()
             await self._cursor.ack(last)
 
     def close(self) -> None:

@@ -28,6 +28,7 @@ from typing import Any, Protocol, TypeVar
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from signal_rest import jsoncodec
+from signal_rest.inbox.pongs import Confirmations, Stuck
 from signal_rest.inbox.store import StoredMessage
 from signal_rest.protocols.websocket import PINGS, Pings
 
@@ -40,10 +41,6 @@ STUCK_REASON = "the client did not read in time"
 # The close codes of a client that ends the websocket itself (uvicorn reports 1005/1006 for a
 # connection that ended without a close frame, 1012 for its own shutdown).
 _CLIENT_CLOSES = (1000, 1001)
-
-
-class Stuck(Exception):
-    """The client did not take a frame or answer a ping in time."""
 
 
 class Feed(Protocol):
@@ -80,43 +77,54 @@ async def feed(
     wait for the client to close. Returns when the websocket is done."""
     found = websocket.scope.get("extensions", {}).get(PINGS)
     pings = found if isinstance(found, Pings) else None
+    confirmations = None if pings is None else Confirmations(stream, pings, write_timeout)
     closed = asyncio.create_task(_until_closed(websocket))
     sending = asyncio.create_task(
         _send_all(
             websocket,
             stream,
-            pings,
+            confirmations,
             limit=limit,
             skip_stories=skip_stories,
             write_timeout=write_timeout,
         )
     )
+    tasks: set[asyncio.Task[Any]] = {closed, sending}
+    confirming = None
+    if confirmations is not None:
+        confirming = asyncio.create_task(confirmations.run())
+        tasks.add(confirming)
     try:
-        await asyncio.wait({closed, sending}, return_when=asyncio.FIRST_COMPLETED)
-        if not sending.done():
-            return  # the client went away
-        error = sending.exception()
-        if error is None:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        if sending.done() and sending.exception() is None:
             # After `max_messages` frames nothing more is sent: a client such as
             # pysignalclirestapi closes once it has that many, and whatever it was sent on top
             # would be lost. Later messages wait for the next consumer.
-            await _confirm_last(stream, pings, sending.result(), closed, write_timeout)
+            await _confirm_last(confirmations, confirming, sending.result(), closed)
             stream.close()
             await closed
-        elif not isinstance(error, WebSocketDisconnect | ConnectionError | RuntimeError):
-            raise error
+            return
+        for ended in (sending, confirming):
+            error = ended.exception() if ended is not None and ended.done() else None
+            if error is not None and not isinstance(
+                error, WebSocketDisconnect | ConnectionError | RuntimeError
+            ):
+                raise error
+        # Otherwise the client went away.
     except Stuck:
         await close_stuck(websocket, pings, write_timeout)
     finally:
-        for task in (closed, sending):
+        for task in tasks:
             task.cancel()
-        await asyncio.gather(closed, sending, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if confirmations is not None:
+            await confirmations.deliver_answered()
 
 
 async def _send_all(
     websocket: WebSocket,
     stream: Feed,
-    pings: Pings | None,
+    confirmations: Confirmations | None,
     *,
     limit: int | None,
     skip_stories: bool,
@@ -135,43 +143,45 @@ async def _send_all(
             await within(write_timeout, websocket.send_text(frame))
             sent += 1
             unconfirmed.append(stored)
-        if pings is None:
+        if confirmations is None:
             await stream.delivered(unconfirmed)
             unconfirmed = []
         elif unconfirmed and sent != limit and (not stream.queued or len(unconfirmed) >= batch):
-            await within(write_timeout, pings.ping())
-            await stream.delivered(unconfirmed)
+            confirmations.ping(unconfirmed)  # confirmed on its pong; the next frame goes now
             unconfirmed = []
     return unconfirmed
 
 
 async def _confirm_last(
-    stream: Feed,
-    pings: Pings | None,
+    confirmations: Confirmations | None,
+    confirming: asyncio.Task[None] | None,
     unconfirmed: list[StoredMessage],
     closed: asyncio.Task[int | None],
-    write_timeout: float,
 ) -> None:
-    """The last frames before `max_messages` count as read on the pong, or when the client
-    closes the websocket itself: it asked for that many and closes once it has them
-    (pysignalclirestapi reads them and closes without reading the ping)."""
-    if pings is None or not unconfirmed:
+    """The frames not confirmed yet when `max_messages` went out count as read on their pongs,
+    or when the client closes the websocket itself: it asked for that many and closes once it
+    has them (pysignalclirestapi reads them and closes without reading the ping). Raises Stuck
+    when neither comes in time."""
+    if confirmations is None or confirming is None:
         return
-    pong = asyncio.ensure_future(pings.ping())
-    try:
-        await asyncio.wait(
-            {pong, closed}, timeout=write_timeout, return_when=asyncio.FIRST_COMPLETED
-        )
-    finally:
-        pong.cancel()
-    answered = pong.done() and not pong.cancelled() and pong.exception() is None
-    closed_by_client = (
-        closed.done() and closed.exception() is None and closed.result() in _CLIENT_CLOSES
-    )
-    if answered or closed_by_client:
-        await stream.delivered(unconfirmed)
-    elif not closed.done():
-        raise Stuck()
+    if unconfirmed:
+        with contextlib.suppress(ConnectionError):  # then the client's close decides
+            confirmations.ping(unconfirmed)
+    confirmations.finish()
+    await asyncio.wait({confirming, closed}, return_when=asyncio.FIRST_COMPLETED)
+    if confirming.done():
+        error = confirming.exception()
+        if error is None:
+            return  # every pong came
+        if not closed.done():
+            if not isinstance(error, ConnectionError):
+                raise error
+            await asyncio.wait({closed})  # the connection ended: its close code comes next
+    confirming.cancel()
+    await asyncio.gather(confirming, return_exceptions=True)
+    await confirmations.deliver_answered()
+    if closed.exception() is None and closed.result() in _CLIENT_CLOSES:
+        await confirmations.deliver_all()
 
 
 async def within(seconds: float, work: Awaitable[T]) -> T:

@@ -4,11 +4,12 @@ ASGI has no ping, so the app cannot tell a frame the client has read from one th
 socket buffers. This protocol offers the ASGI extension `scope["extensions"][PINGS]`, an object
 with
 
-    await pings.ping()          # a ping behind every frame sent so far; returns on its pong
+    pong = pings.send()         # a ping now, behind every frame sent so far
+    await pong                  # the client has read those frames
     pings.close_now(1011, "…")  # a close frame now, even while the client does not read
 
-`ping()` raises ConnectionError when the connection ends before the pong. A pong answers its ping
-and every earlier one: frames are read in order.
+The pong fails with ConnectionError when the connection ends before it. A pong answers its
+ping and every earlier one: frames are read in order.
 """
 
 from __future__ import annotations
@@ -37,24 +38,22 @@ class Pings:
         self._protocol = protocol
         self._numbers = itertools.count()
 
-    async def ping(self) -> None:
-        """Send a ping and wait for the client's pong: by then it has read every frame sent
-        before. Raises ConnectionError if the connection is closed or ends first."""
+    def send(self) -> asyncio.Future[None]:
+        """Send a ping now, behind every frame sent so far: the future is done on its pong (the
+        client has read those frames by then), or fails with ConnectionError if the connection
+        ends first. Raises ConnectionError if the websocket is closed."""
         protocol = self._protocol
         if protocol.disconnected or protocol.close_sent or protocol.transport.is_closing():
             raise ConnectionError("the websocket is closed")
         payload = _PREFIX + str(next(self._numbers)).encode()
+        try:
+            protocol.conn.send_ping(payload)
+        except InvalidState as exc:
+            raise ConnectionError("the websocket is closing") from exc
         answered: asyncio.Future[None] = protocol.loop.create_future()
         protocol.pings[payload] = answered
-        try:
-            try:
-                protocol.conn.send_ping(payload)
-            except InvalidState as exc:
-                raise ConnectionError("the websocket is closing") from exc
-            protocol.transport.write(b"".join(protocol.conn.data_to_send()))
-            await answered
-        finally:
-            protocol.pings.pop(payload, None)
+        protocol.transport.write(b"".join(protocol.conn.data_to_send()))
+        return answered
 
     def close_now(self, code: int, reason: str) -> None:
         """Write a close frame at once (ASGI's `websocket.close` waits until the client has

@@ -1,0 +1,104 @@
+"""Frames confirmed by pongs, while the next frames go out.
+
+    confirmations = Confirmations(stream, pings, write_timeout)
+    confirming = asyncio.create_task(confirmations.run())   # raises Stuck on a late pong
+    ...
+    confirmations.ping(sent)        # after a burst: a ping now; `sent` count once it is answered
+    confirmations.finish()          # no more pings: `run` returns once every one is answered
+
+A ping follows each burst of frames and its pong proves the client read them, but the sender
+does not wait for it: a message that arrives meanwhile goes out at once, so a client that is
+far away (or slow to answer) gets messages as they come, not one burst per round trip. What
+is out and not confirmed stays held by the feed (at most its bound), and a pong that does not
+come within `write_timeout` seconds of its ping means the client is stuck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+from typing import Protocol
+
+from signal_rest.inbox.store import StoredMessage
+from signal_rest.protocols.websocket import Pings
+
+__all__ = ["Confirmations", "Delivered", "Stuck"]
+
+
+class Stuck(Exception):
+    """The client did not take a frame or answer a ping in time."""
+
+
+class Delivered(Protocol):
+    async def delivered(self, messages: list[StoredMessage]) -> None: ...
+
+
+class Confirmations:
+    def __init__(self, stream: Delivered, pings: Pings, write_timeout: float) -> None:
+        self._stream = stream
+        self._pings = pings
+        self._write_timeout = write_timeout
+        # (pong, deadline, the frames it confirms), in the order the pings went out.
+        self._waiting: collections.deque[
+            tuple[asyncio.Future[None], float, list[StoredMessage]]
+        ] = collections.deque()
+        self._changed = asyncio.Event()
+        self._finishing = False
+
+    @property
+    def waiting(self) -> int:
+        """Pings not answered yet."""
+        return len(self._waiting)
+
+    def ping(self, messages: list[StoredMessage]) -> None:
+        """A ping now, behind every frame sent so far; `messages` are delivered on its pong.
+        Raises ConnectionError when the websocket is closed."""
+        pong = self._pings.send()
+        deadline = asyncio.get_running_loop().time() + self._write_timeout
+        self._waiting.append((pong, deadline, messages))
+        self._changed.set()
+
+    def finish(self) -> None:
+        """No more pings: `run` returns once those sent are answered."""
+        self._finishing = True
+        self._changed.set()
+
+    async def run(self) -> None:
+        """Deliver each ping's frames on its pong, in order. Raises Stuck when a pong is late,
+        ConnectionError when the connection ends first."""
+        while True:
+            if not self._waiting:
+                if self._finishing:
+                    return
+                self._changed.clear()
+                await self._changed.wait()
+                continue
+            pong, deadline, messages = self._waiting[0]
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await asyncio.shield(pong)
+            except TimeoutError as exc:
+                raise Stuck() from exc
+            self._waiting.popleft()
+            await self._stream.delivered(messages)
+
+    async def deliver_answered(self) -> None:
+        """Once `run` is stopped: deliver the frames whose pong came (a client that answered
+        and then went away read them)."""
+        answered: list[StoredMessage] = []
+        while self._waiting and _answered(self._waiting[0][0]):
+            answered.extend(self._waiting.popleft()[2])
+        if answered:
+            await self._stream.delivered(answered)
+
+    async def deliver_all(self) -> None:
+        """Once `run` is stopped: every frame sent counts as read (the client closed the
+        websocket itself after getting all it asked for)."""
+        sent = [m for _pong, _deadline, messages in self._waiting for m in messages]
+        self._waiting.clear()
+        if sent:
+            await self._stream.delivered(sent)
+
+
+def _answered(pong: asyncio.Future[None]) -> bool:
+    return pong.done() and not pong.cancelled() and pong.exception() is None
