@@ -2,7 +2,7 @@
 
 Outside users send through the sandbox at a steady rate (1,000/s, or `--rate`); each text
 carries its send time, and each consumer (listeners.py: two named websockets and a named
-poller, in a process of their own) notes its arrival. Latency = arrival − send: the sandbox,
+poller, each in a process of its own) notes its arrival. Latency = arrival − send: the sandbox,
 the service's receive path and inbox commit, and the delivery to that consumer. The first
 1,000 messages (50 in the short mode) are a warm-up, left out of the percentiles but not of
 the correctness checks.
@@ -104,25 +104,40 @@ def listen(
     world: World, service: Service, name: str, messages: int, rate: float, *listeners: str
 ) -> tuple[Sent, dict[str, Any]]:
     """`messages` sent at `rate` to the account of `service` while the listeners (named; all
-    three consumers by default) receive them in a process of their own (its log: NAME.log);
-    what was sent, and the listeners' results by name."""
-    out = world.root / f"{name}.json"
-    args = [str(service.port), ACCOUNT, str(messages), str(out), *listeners]
-    process = world.helper(name, "signal_rest.bench.listeners", *args)
+    three consumers by default) receive them, each in a process of its own (its log:
+    NAME-LISTENER.log); what was sent, and the listeners' results by name."""
+    names = listeners or tuple(CONSUMERS)
+    outs = {one: world.root / f"{name}-{one}.json" for one in names}
+    processes = {
+        one: world.helper(
+            f"{name}-{one}",
+            "signal_rest.bench.listeners",
+            str(service.port),
+            ACCOUNT,
+            str(messages),
+            str(out),
+            one,
+        )
+        for one, out in outs.items()
+    }
     deadline = time.monotonic() + 30
-    while not out.with_name(out.name + ".ready").exists():
-        process.alive()
-        if time.monotonic() > deadline:
-            raise BenchError(f"the {name} did not connect:\n{process.tail()}")
-        time.sleep(0.05)
+    for one, out in outs.items():
+        while not out.with_name(out.name + ".ready").exists():
+            processes[one].alive()
+            if time.monotonic() > deadline:
+                raise BenchError(f"the {name} {one} did not connect:\n{processes[one].tail()}")
+            time.sleep(0.05)
     sent = send(world.socket, count=messages, rate=rate)
-    try:
-        process.process.wait(IDLE_LIMIT)
-    except subprocess.TimeoutExpired:
-        raise BenchError(f"the {name} did not finish:\n{process.tail()}") from None
-    if not out.exists():
-        raise BenchError(f"the {name} wrote no results:\n{process.tail()}")
-    results: dict[str, Any] = json.loads(out.read_text())
+    results: dict[str, Any] = {}
+    for one, out in outs.items():
+        process = processes[one]
+        try:
+            process.process.wait(IDLE_LIMIT)
+        except subprocess.TimeoutExpired:
+            raise BenchError(f"the {name} {one} did not finish:\n{process.tail()}") from None
+        if not out.exists():
+            raise BenchError(f"the {name} {one} wrote no results:\n{process.tail()}")
+        results.update(json.loads(out.read_text()))
     return sent, results
 
 

@@ -1,6 +1,6 @@
-"""The consumers of the latency figure, in a process of their own (so their work does not
-share a GIL with the load generator): named websockets and a named poller, each recording when
-every message reached it. Run by the benchmark as
+"""The consumers of the latency figure: named websockets and a named poller, each recording
+when every message reached it. The benchmark runs each in a process of its own, as separate
+clients are (so their work shares no GIL with each other or with the load generator):
 
     python -m signal_rest.bench.listeners PORT ACCOUNT COUNT OUT [NAME,NAME…]
 
