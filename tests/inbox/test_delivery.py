@@ -436,6 +436,34 @@ async def test_stream_closed_while_marking_does_not_release_what_it_delivers(
     assert await pending_stamps(inbox) == []
 
 
+async def test_stream_whose_delivery_is_cancelled_keeps_its_claims_until_the_mark_commits(
+    inbox: Inbox,
+) -> None:
+    # The websocket ends while its delivered mark waits for the disk: the next client to
+    # connect must not be sent the message again.
+    gate = threading.Event()
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 1)
+        sent = await stream.get()
+        blocker = inbox.store.submit(lambda conn: gate.wait(10))  # the writer is busy
+        delivering = asyncio.create_task(stream.delivered([sent]))
+        await asyncio.sleep(0)
+        delivering.cancel()
+        await asyncio.gather(delivering, return_exceptions=True)
+    with inbox.stream(ACCOUNT) as next_stream:
+        getting = asyncio.create_task(next_stream.get())
+        try:
+            for _ in range(20):  # every turn of the loop it could take to read the store
+                await asyncio.sleep(0)
+            assert not getting.done()
+        finally:
+            gate.set()
+        await blocker
+        await arrive(inbox, 2)
+        assert stamps([await asyncio.wait_for(getting, 10)]) == [2]
+    assert await pending_stamps(inbox) == [2]
+
+
 async def test_stream_delivered_for_a_message_it_does_not_hold_changes_nothing(
     inbox: Inbox,
 ) -> None:

@@ -339,14 +339,20 @@ class Inbox:
         messages = [m for m in rows if m.id not in self._claims]
         return messages[:limit] if limit else messages
 
-    async def _deliver(self, message_ids: list[int], account: str) -> None:
-        # Under the account's lock: a read of pending messages that began before the rows were
-        # marked still sees them, and must find them claimed when it filters.
+    async def _deliver(self, message_ids: list[int], account: str, *, sync: bool = True) -> None:
         if not message_ids:
             return
+        # Shielded: when the caller is cancelled meanwhile (its client went away), the claims
+        # are still let go only once the marks are committed. Let go before, another consumer
+        # would read the messages as pending and unclaimed, and send them again.
+        await asyncio.shield(self._mark_delivered(message_ids, account, sync))
+
+    async def _mark_delivered(self, message_ids: list[int], account: str, sync: bool) -> None:
+        # Under the account's lock: a read of pending messages that began before the rows were
+        # marked still sees them, and must find them claimed when it filters.
         async with self._locks[account]:
             try:
-                await self.store.mark_delivered(message_ids)
+                await self.store.mark_delivered(message_ids, sync=sync)
             finally:
                 self._release(message_ids, account)
 
