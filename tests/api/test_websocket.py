@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sqlite3
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
@@ -22,6 +24,8 @@ from signal_rest.inbox.store import StoredMessage
 from tests.support.flows import ALICE, BOB, register
 from tests.support.service import RunningService, start_service
 from tests.support.shapes import received_text
+from tests.support.standalone import SandboxProcess, ServiceProcess, serving
+from tests.support.waiting import wait_until
 
 OUTSIDER = "+4915100000009"  # an outside Signal user, not an account of the service
 
@@ -269,3 +273,30 @@ def test_websocket_with_ignore_stories_takes_but_does_not_send_stories(
     frame = next_frame(ws)
     assert frame == expected_frame(frame, account=ALICE, ts=ts, text="after the story")
     assert_all_delivered(accounts, ALICE)
+
+
+def test_websocket_delivered_marks_survive_a_kill_of_the_service(tmp_path: Path) -> None:
+    # A frame's delivered mark is committed without a sync of its own (a websocket delivers at
+    # least once anyway): only a machine crash could set it back, never a dead process.
+    sandbox = SandboxProcess(tmp_path / "sandbox")
+    service = ServiceProcess(tmp_path / "service", sandbox.socket)
+    with serving(sandbox, service, ALICE):
+        ws_url = service.url.replace("http://", "ws://")
+        with connect(f"{ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
+            sandbox.call("sandbox.send", {"from": OUTSIDER, "recipient": [ALICE], "message": "hi"})
+            assert next_frame(ws)["envelope"]["dataMessage"]["message"] == "hi"
+            wait_until(lambda: _undelivered(service) == 0, "the pong to mark it delivered")
+            service.kill()
+        service.start()
+        assert (service.stored(ALICE), _undelivered(service)) == (1, 0)
+        response = httpx.get(f"{service.url}/v1/receive/{ALICE}", params={"timeout": "0"})
+        assert (response.status_code, response.json()) == (200, [])
+
+
+def _undelivered(service: ServiceProcess) -> int:
+    """Messages the service has not marked delivered, as its database file holds them."""
+    with contextlib.closing(sqlite3.connect(service.data_dir / "inbox.sqlite3")) as conn:
+        count: int = conn.execute(
+            "SELECT COUNT(*) FROM messages WHERE delivered_at IS NULL"
+        ).fetchone()[0]
+    return count

@@ -147,7 +147,8 @@ class InboxStore:
 
         return self.submit(insert)
 
-    async def mark_delivered(self, ids: list[int]) -> None:
+    async def mark_delivered(self, ids: list[int], *, sync: bool = True) -> None:
+        """Mark messages delivered (`sync=False`: see `write`)."""
         if not ids:
             return
         now = time.time()
@@ -158,7 +159,7 @@ class InboxStore:
                 [(now, i) for i in ids],
             )
 
-        await self.write(update)
+        await self.write(update, sync=sync)
 
     async def retire(self, account: str) -> None:
         """`account`'s local data is gone: what it had not taken yet counts as delivered, so no
