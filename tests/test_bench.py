@@ -25,6 +25,7 @@ INBOX_AND_MEMORY = [
 THROUGHPUT_CHECKS = [
     "throughput: every /v2/send answered 201 with a timestamp",
     "throughput: the sandbox recorded each answered send once",
+    "throughput: every send through the forwarding route answered 201 with a timestamp",
     "throughput: every hello-world request answered 200",
 ]
 THROUGHPUT_FIGURES = [
@@ -124,3 +125,4 @@ def test_short_throughput_runs_with_our_own_load_generator(tmp_path: Path) -> No
         (figure, True) for figure in THROUGHPUT_FIGURES
     ]
     assert "own load generator" in figures[0]["measured"]
+    assert "a route that only forwards the send (forward.py): " in figures[1]["reference"]

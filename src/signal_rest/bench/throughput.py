@@ -37,7 +37,7 @@ from signal_rest.bench.processes import (
 )
 from signal_rest.bench.report import Check, Figure, Outcome
 
-__all__ = ["hello_server", "measure"]
+__all__ = ["forward_server", "hello_server", "measure"]
 
 RECIPIENT = "+4915100000202"  # an outside user of its own: its received count is this figure's
 CONNECTIONS = 64
@@ -118,18 +118,46 @@ def hello_server(world: World) -> tuple[Child, int, str]:
         time.sleep(0.05)
 
 
+def forward_server(world: World) -> tuple[Child, int]:
+    """The route that only forwards sends to the sandbox (forward.py), connected, and its port."""
+    port = free_port()
+    child = world.helper(
+        "forward", "signal_rest.bench.forward", "--port", str(port), "--socket", str(world.socket)
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        child.alive()
+        with contextlib.suppress(OSError):
+            if request(port, "GET", "/ready")[0] == 200:
+                return child, port
+        if time.monotonic() > deadline:
+            raise BenchError(f"the forwarding route did not come up:\n{child.tail()}")
+        time.sleep(0.05)
+
+
+def _forwarded(world: World, generator: str, size: Size, body: bytes) -> Load:
+    """The same sends through the route that only forwards them, with the service stopped."""
+    forward, port = forward_server(world)
+    forwarded = Load()
+    try:
+        for _ in range(size.rounds):
+            _settle([world.sandbox, forward])
+            _add(forwarded, _load(generator, world.root, port, body, size.seconds))
+    finally:
+        forward.stop()
+    return forwarded
+
+
 def _received(world: World) -> int:
     count: int = world.control("sandbox.countReceived", {"number": RECIPIENT})["count"]
     return count
 
 
 def _rounds(
-    world: World, service: Service, hello_port: int, generator: str, size: Size
+    world: World, service: Service, hello_port: int, generator: str, size: Size, body: bytes
 ) -> tuple[Load, Load, dict[str, float]]:
     """Sends and hello-world taking turns: what each got, and the CPU seconds the service and
     the sandbox used during the sends."""
-    text = {"message": "throughput", "number": ACCOUNT, "recipients": [RECIPIENT]}
-    body = json.dumps(text).encode()
     sends, hellos = Load(), Load()
     busy = {"service": service, "sandbox": world.sandbox}
     cpu = dict.fromkeys(busy, 0.0)
@@ -151,15 +179,21 @@ def measure(world: World, options: Options) -> Outcome:
     world.register(service)
     world.control("sandbox.setNumber", {"number": RECIPIENT, "registered": True})
     hello, hello_port, server = hello_server(world)
+    text = {"message": "throughput", "number": ACCOUNT, "recipients": [RECIPIENT]}
+    body = json.dumps(text).encode()
     before = _received(world)
     try:
-        sends, hellos, cpu = _rounds(world, service, hello_port, generator, size)
-        recorded = _recorded(world, before, sends.answered)
+        try:
+            sends, hellos, cpu = _rounds(world, service, hello_port, generator, size, body)
+            recorded = _recorded(world, before, sends.answered)
+        finally:
+            service.stop()
+        forwarded = _forwarded(world, generator, size, body)
     finally:
         hello.stop()
-        service.stop()
     rate, hello_rate = sends.rate, hellos.rate
     share = rate / hello_rate if hello_rate else 0.0
+    floor = forwarded.rate / hello_rate if hello_rate else 0.0
     shares = [f"{name} {100 * s / sends.seconds:.0f} %" for name, s in cpu.items()]
     used = "wrk" if generator == "wrk" else "own load generator"
     reference = f"hello-world: {hello_rate:,.0f}/s ({server})"
@@ -174,7 +208,8 @@ def measure(world: World, options: Options) -> Outcome:
         Figure(
             f"{LABEL} ÷ a hello-world route, same server settings",
             f"{share:.2f} ×",
-            reference,
+            f"{reference}; a route that only forwards the send (forward.py): "
+            f"{forwarded.rate:,.0f}/s = {floor:.2f} ×",
             f"≥ {GOAL_SHARE:g} ×",
             ok=share >= GOAL_SHARE,
         ),
@@ -195,6 +230,11 @@ def measure(world: World, options: Options) -> Outcome:
             if recorded_ok
             else f"{recorded:,} recorded, {sends.answered:,} answered"
             + (f", at most {slack} cut off in flight by wrk" if slack else ""),
+        ),
+        Check(
+            "throughput: every send through the forwarding route answered 201 with a timestamp",
+            forwarded.answered > 0 and forwarded.bad == 0 and not forwarded.errors,
+            "; ".join([*forwarded.errors, *forwarded.samples][:3]),
         ),
         Check(
             "throughput: every hello-world request answered 200",
