@@ -118,6 +118,10 @@ def message_text(payload: bytes) -> str | None:
     return str(frame["envelope"]["dataMessage"]["message"]) if isinstance(frame, dict) else None
 
 
+def pending_texts(service: RunningService) -> list[str]:
+    return [m.message["envelope"]["dataMessage"]["message"] for m in pending(service, ALICE)]
+
+
 def _parse(frames: list[tuple[int, bytes]], data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
     while len(data) >= 2:
         opcode, length, at = data[0] & 0x0F, data[1] & 0x7F, 2
@@ -314,3 +318,45 @@ def test_receive_websocket_whose_pongs_do_not_come_is_closed_and_its_frames_sent
         assert texts([next_frame(ws) for _ in sent]) == sent
         assert_silent(ws)
     assert_all_delivered(service, ALICE)
+
+
+def test_receive_websocket_pings_after_each_half_bound_and_holds_its_bound_until_a_pong(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    # A backlog goes out in bursts of half the bound, a ping after each; with the bound out and
+    # unanswered the socket sends nothing more. One pong answers its ping and every earlier one.
+    service = stuck_service(websocket_queue=4)
+    sent = [f"message {i}" for i in range(6)]
+    for text in sent:
+        send_from_outside(service, ALICE, text)
+    wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be stored")
+    client = SilentClient(service, f"/v1/receive/{ALICE}")
+    try:
+        frames = client.read_until(texts=4, pings=2)
+        assert [(opcode, message_text(payload)) for opcode, payload in frames] == [
+            (0x1, "message 0"),
+            (0x1, "message 1"),
+            (0x9, None),
+            (0x1, "message 2"),
+            (0x1, "message 3"),
+            (0x9, None),
+        ]
+        [stream] = streams(service, ALICE)
+        assert (stream.queued, stream.held, len(pending(service, ALICE))) == (0, 4, 6)
+
+        client.pong(frames[5][1])  # the second ping only
+        frames = client.read_until(texts=6, pings=3)
+        assert [(opcode, message_text(payload)) for opcode, payload in frames[6:]] == [
+            (0x1, "message 4"),
+            (0x1, "message 5"),
+            (0x9, None),
+        ]
+        wait_until(
+            lambda: pending_texts(service) == ["message 4", "message 5"],
+            "the second pong to deliver the first four",
+        )
+        client.pong(frames[8][1])
+        wait_until(lambda: not pending(service, ALICE), "the last pong to deliver the rest")
+        assert streams(service, ALICE) == [stream]
+    finally:
+        client.close()
