@@ -106,9 +106,15 @@ class SilentClient(StuckClient):
         return sum(1 for op, _ in self.frames if op == opcode)
 
     def pong(self, payload: bytes) -> None:
+        self._send(0xA, payload)
+
+    def send_close(self, code: int) -> None:
+        self._send(0x8, struct.pack(">H", code))
+
+    def _send(self, opcode: int, payload: bytes) -> None:
         mask = b"\x01\x02\x03\x04"  # client frames are masked
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
+        self.sock.sendall(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
 
 
 def message_text(payload: bytes) -> str | None:
@@ -370,3 +376,70 @@ def test_receive_websocket_pings_after_each_half_bound_and_holds_its_bound_until
         assert streams(service, ALICE) == [stream]
     finally:
         client.close()
+
+
+def max_messages_client(service: RunningService) -> SilentClient:
+    """Three messages stored, and a client that asked for two of them has read both and the
+    ping after them (not answered)."""
+    for text in ("one", "two", "three"):
+        send_from_outside(service, ALICE, text)
+    wait_until(lambda: len(pending(service, ALICE)) == 3, "every message to be stored")
+    client = SilentClient(service, f"/v1/receive/{ALICE}?max_messages=2")
+    frames = client.read_until(texts=2, pings=1)
+    assert [(opcode, message_text(payload)) for opcode, payload in frames] == [
+        (0x1, "one"),
+        (0x1, "two"),
+        (0x9, None),
+    ]
+    return client
+
+
+def test_receive_websocket_max_messages_count_when_the_client_closes_without_a_pong(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    # As pysignalclirestapi: it has what it asked for and closes, the ping not read or answered.
+    service = stuck_service()
+    client = max_messages_client(service)
+    try:
+        client.send_close(1000)
+        frames = client.read_to_close()
+    finally:
+        client.close()
+    assert frames[3:] == [(0x8, struct.pack(">H", 1000))]
+    wait_until(lambda: not streams(service, ALICE), "the server to end the websocket")
+    wait_until(lambda: pending_texts(service) == ["three"], "the two to count as read")
+
+
+def test_receive_websocket_max_messages_not_confirmed_when_the_connection_just_breaks(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    # No pong and no close frame: the client may not have read them; the next one gets them.
+    service = stuck_service()
+    client = max_messages_client(service)
+    client.close()
+    wait_until(lambda: not streams(service, ALICE), "the server to notice")
+    assert pending_texts(service) == ["one", "two", "three"]
+    with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
+        assert texts([next_frame(ws) for _ in range(3)]) == ["one", "two", "three"]
+        assert_silent(ws)
+    assert_all_delivered(service, ALICE)
+
+
+def test_receive_websocket_max_messages_whose_pong_and_close_do_not_come_is_closed(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    service = stuck_service(websocket_write_timeout=1)
+    client = max_messages_client(service)
+    try:
+        wait_until(lambda: not streams(service, ALICE), "the missing pong to close the socket")
+        frames = client.read_to_close()
+    finally:
+        client.close()
+    opcode, payload = frames[-1]
+    assert (len(frames), opcode, struct.unpack(">H", payload[:2])[0], payload[2:]) == (
+        4,
+        0x8,
+        1011,
+        b"the client did not read in time",
+    )
+    assert pending_texts(service) == ["one", "two", "three"]
