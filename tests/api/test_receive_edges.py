@@ -443,3 +443,36 @@ def test_receive_websocket_max_messages_whose_pong_and_close_do_not_come_is_clos
         b"the client did not read in time",
     )
     assert pending_texts(service) == ["one", "two", "three"]
+
+
+def test_receive_websocket_stuck_with_full_buffers_still_gets_its_close_frame(
+    stuck_service: Callable[..., RunningService],
+    stuck_client: Callable[[RunningService, str], StuckClient],
+) -> None:
+    # Frames big enough to fill the socket buffers: the server cannot write more, and its close
+    # frame must not wait behind them (ASGI's close would, for as long as the client is stuck).
+    # Sent as a backlog within the bound, no ping follows until the last of them: only the
+    # write timeout tells the client is stuck.
+    service = stuck_service(websocket_queue=100, websocket_write_timeout=1)
+    sent = [f"{i} " + "x" * 200_000 for i in range(20)]
+    for text in sent:
+        send_from_outside(service, ALICE, text)
+    wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be stored")
+    stuck = stuck_client(service, f"/v1/receive/{ALICE}")
+    wait_until(lambda: not streams(service, ALICE), "the write timeout to close the socket")
+
+    frames = stuck.read_to_close()
+    opcode, payload = frames[-1]
+    assert (opcode, struct.unpack(">H", payload[:2])[0], payload[2:]) == (
+        0x8,
+        1011,
+        b"the client did not read in time",
+    )
+    read = [message_text(frame) for op, frame in frames if op == 0x1]
+    assert read and read == sent[: len(read)]
+    # None was confirmed: the next consumer gets them all.
+    wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be pending")
+    with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
+        assert texts([next_frame(ws) for _ in sent]) == sent
+        assert_silent(ws)
+    assert_all_delivered(service, ALICE)
