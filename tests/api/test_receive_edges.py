@@ -378,6 +378,29 @@ def test_receive_websocket_pings_after_each_half_bound_and_holds_its_bound_until
         client.close()
 
 
+def test_receive_websocket_with_a_bound_of_two_pings_after_each_frame(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    # Half of two is one: each frame is a burst of its own, confirmed by its own ping.
+    service = stuck_service(websocket_queue=2)
+    for text in ("one", "two"):
+        send_from_outside(service, ALICE, text)
+    wait_until(lambda: len(pending(service, ALICE)) == 2, "both messages to be stored")
+    client = SilentClient(service, f"/v1/receive/{ALICE}")
+    try:
+        frames = client.read_until(texts=2, pings=2)
+        assert [(opcode, message_text(payload)) for opcode, payload in frames] == [
+            (0x1, "one"),
+            (0x9, None),
+            (0x1, "two"),
+            (0x9, None),
+        ]
+        client.pong(frames[1][1])
+        wait_until(lambda: pending_texts(service) == ["two"], "the first pong to deliver one")
+    finally:
+        client.close()
+
+
 def max_messages_client(service: RunningService) -> SilentClient:
     """Three messages stored, and a client that asked for two of them has read both and the
     ping after them (not answered)."""
