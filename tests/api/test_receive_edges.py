@@ -18,6 +18,7 @@ import pytest
 from websockets.sync.client import connect
 
 from signal_rest.inbox.delivery import Stream
+from signal_rest.protocols.websocket import WebSocketProtocol
 from tests.api.test_websocket import (
     assert_all_delivered,
     assert_silent,
@@ -35,6 +36,17 @@ def streams(service: RunningService, number: str) -> list[Stream]:
         return list(service.backend.inbox._streams.get(number, ()))
 
     result: list[Stream] = service.run(snapshot())
+    return result
+
+
+def websocket_connections(service: RunningService) -> int:
+    """The websocket connections the server still holds, closed or not."""
+
+    async def count() -> int:
+        connections = service.server.server_state.connections
+        return sum(isinstance(c, WebSocketProtocol) for c in connections)
+
+    result: int = service.run(count())
     return result
 
 
@@ -376,6 +388,24 @@ def test_receive_websocket_pings_after_each_half_bound_and_holds_its_bound_until
         assert streams(service, ALICE) == [stream]
     finally:
         client.close()
+
+
+def test_receive_websocket_stuck_client_is_cut_off_when_it_does_not_answer_the_close(
+    stuck_service: Callable[..., RunningService],
+    stuck_client: Callable[[RunningService, str], StuckClient],
+) -> None:
+    # Its close frame sits behind full buffers; uvicorn's close timeout (10 s) later the
+    # connection is aborted, so a client that never reads again holds no socket or buffers.
+    service = stuck_service(websocket_queue=100, websocket_write_timeout=1)
+    sent = [f"{i} " + "x" * 200_000 for i in range(20)]
+    for text in sent:
+        send_from_outside(service, ALICE, text)
+    wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be stored")
+    stuck_client(service, f"/v1/receive/{ALICE}")
+    wait_until(lambda: not streams(service, ALICE), "the write timeout to close the socket")
+    assert websocket_connections(service) == 1  # closed, the close not answered
+    wait_until(lambda: websocket_connections(service) == 0, "the close timeout to cut it off")
+    assert len(pending(service, ALICE)) == len(sent)
 
 
 def test_receive_websocket_with_a_bound_of_two_pings_after_each_frame(
