@@ -3,7 +3,9 @@ lose nothing, and do not hold up the other consumers of the account."""
 
 from __future__ import annotations
 
+import gc
 import json
+import logging
 import socket
 import struct
 import threading
@@ -16,6 +18,7 @@ import pytest
 from websockets.sync.client import connect
 
 from signal_rest.inbox.delivery import Stream
+from signal_rest.protocols.websocket import WebSocketProtocol
 from tests.api.test_websocket import (
     assert_all_delivered,
     assert_silent,
@@ -33,6 +36,17 @@ def streams(service: RunningService, number: str) -> list[Stream]:
         return list(service.backend.inbox._streams.get(number, ()))
 
     result: list[Stream] = service.run(snapshot())
+    return result
+
+
+def websocket_connections(service: RunningService) -> int:
+    """The websocket connections the server still holds, closed or not."""
+
+    async def count() -> int:
+        connections = service.server.server_state.connections
+        return sum(isinstance(c, WebSocketProtocol) for c in connections)
+
+    result: int = service.run(count())
     return result
 
 
@@ -104,9 +118,15 @@ class SilentClient(StuckClient):
         return sum(1 for op, _ in self.frames if op == opcode)
 
     def pong(self, payload: bytes) -> None:
+        self._send(0xA, payload)
+
+    def send_close(self, code: int) -> None:
+        self._send(0x8, struct.pack(">H", code))
+
+    def _send(self, opcode: int, payload: bytes) -> None:
         mask = b"\x01\x02\x03\x04"  # client frames are masked
         masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
+        self.sock.sendall(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
 
 
 def message_text(payload: bytes) -> str | None:
@@ -116,6 +136,10 @@ def message_text(payload: bytes) -> str | None:
     except ValueError:
         return None
     return str(frame["envelope"]["dataMessage"]["message"]) if isinstance(frame, dict) else None
+
+
+def pending_texts(service: RunningService) -> list[str]:
+    return [m.message["envelope"]["dataMessage"]["message"] for m in pending(service, ALICE)]
 
 
 def _parse(frames: list[tuple[int, bytes]], data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
@@ -133,8 +157,12 @@ def _parse(frames: list[tuple[int, bytes]], data: bytes) -> tuple[list[tuple[int
 
 
 @pytest.fixture
-def stuck_service(tmp_path: Path) -> Iterator[Callable[..., RunningService]]:
-    """Starts the service with the given settings, ALICE registered; stopped after the test."""
+def stuck_service(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> Iterator[Callable[..., RunningService]]:
+    """Starts the service with the given settings, ALICE registered; stopped after the test,
+    which fails if the service logged an error: clients that go away or get stuck are no fault
+    of the service."""
     started: list[RunningService] = []
 
     def start(**settings: Any) -> RunningService:
@@ -146,6 +174,10 @@ def stuck_service(tmp_path: Path) -> Iterator[Callable[..., RunningService]]:
     yield start
     for service in started:
         service.stop()
+    gc.collect()  # a future whose error nobody read is logged when it is collected
+    records = [*caplog.get_records("setup"), *caplog.get_records("call"), *caplog.records]
+    errors = [(r.name, r.getMessage()) for r in records if r.levelno >= logging.ERROR]
+    assert errors == []
 
 
 @pytest.fixture
@@ -310,6 +342,189 @@ def test_receive_websocket_whose_pongs_do_not_come_is_closed_and_its_frames_sent
     assert [
         m.message["envelope"]["dataMessage"]["message"] for m in pending(service, ALICE)
     ] == sent
+    with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
+        assert texts([next_frame(ws) for _ in sent]) == sent
+        assert_silent(ws)
+    assert_all_delivered(service, ALICE)
+
+
+def test_receive_websocket_pings_after_each_half_bound_and_holds_its_bound_until_a_pong(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    # A backlog goes out in bursts of half the bound, a ping after each; with the bound out and
+    # unanswered the socket sends nothing more. One pong answers its ping and every earlier one.
+    service = stuck_service(websocket_queue=4)
+    sent = [f"message {i}" for i in range(6)]
+    for text in sent:
+        send_from_outside(service, ALICE, text)
+    wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be stored")
+    client = SilentClient(service, f"/v1/receive/{ALICE}")
+    try:
+        frames = client.read_until(texts=4, pings=2)
+        assert [(opcode, message_text(payload)) for opcode, payload in frames] == [
+            (0x1, "message 0"),
+            (0x1, "message 1"),
+            (0x9, None),
+            (0x1, "message 2"),
+            (0x1, "message 3"),
+            (0x9, None),
+        ]
+        [stream] = streams(service, ALICE)
+        assert (stream.queued, stream.held, len(pending(service, ALICE))) == (0, 4, 6)
+
+        client.pong(frames[5][1])  # the second ping only
+        frames = client.read_until(texts=6, pings=3)
+        assert [(opcode, message_text(payload)) for opcode, payload in frames[6:]] == [
+            (0x1, "message 4"),
+            (0x1, "message 5"),
+            (0x9, None),
+        ]
+        wait_until(
+            lambda: pending_texts(service) == ["message 4", "message 5"],
+            "the second pong to deliver the first four",
+        )
+        client.pong(frames[8][1])
+        wait_until(lambda: not pending(service, ALICE), "the last pong to deliver the rest")
+        assert streams(service, ALICE) == [stream]
+    finally:
+        client.close()
+
+
+def test_receive_websocket_stuck_client_is_cut_off_when_it_does_not_answer_the_close(
+    stuck_service: Callable[..., RunningService],
+    stuck_client: Callable[[RunningService, str], StuckClient],
+) -> None:
+    # Its close frame sits behind full buffers; uvicorn's close timeout (10 s) later the
+    # connection is aborted, so a client that never reads again holds no socket or buffers.
+    service = stuck_service(websocket_queue=100, websocket_write_timeout=1)
+    sent = [f"{i} " + "x" * 200_000 for i in range(20)]
+    for text in sent:
+        send_from_outside(service, ALICE, text)
+    wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be stored")
+    stuck_client(service, f"/v1/receive/{ALICE}")
+    wait_until(lambda: not streams(service, ALICE), "the write timeout to close the socket")
+    assert websocket_connections(service) == 1  # closed, the close not answered
+    wait_until(lambda: websocket_connections(service) == 0, "the close timeout to cut it off")
+    assert len(pending(service, ALICE)) == len(sent)
+
+
+def test_receive_websocket_with_a_bound_of_two_pings_after_each_frame(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    # Half of two is one: each frame is a burst of its own, confirmed by its own ping.
+    service = stuck_service(websocket_queue=2)
+    for text in ("one", "two"):
+        send_from_outside(service, ALICE, text)
+    wait_until(lambda: len(pending(service, ALICE)) == 2, "both messages to be stored")
+    client = SilentClient(service, f"/v1/receive/{ALICE}")
+    try:
+        frames = client.read_until(texts=2, pings=2)
+        assert [(opcode, message_text(payload)) for opcode, payload in frames] == [
+            (0x1, "one"),
+            (0x9, None),
+            (0x1, "two"),
+            (0x9, None),
+        ]
+        client.pong(frames[1][1])
+        wait_until(lambda: pending_texts(service) == ["two"], "the first pong to deliver one")
+    finally:
+        client.close()
+
+
+def max_messages_client(service: RunningService) -> SilentClient:
+    """Three messages stored, and a client that asked for two of them has read both and the
+    ping after them (not answered)."""
+    for text in ("one", "two", "three"):
+        send_from_outside(service, ALICE, text)
+    wait_until(lambda: len(pending(service, ALICE)) == 3, "every message to be stored")
+    client = SilentClient(service, f"/v1/receive/{ALICE}?max_messages=2")
+    frames = client.read_until(texts=2, pings=1)
+    assert [(opcode, message_text(payload)) for opcode, payload in frames] == [
+        (0x1, "one"),
+        (0x1, "two"),
+        (0x9, None),
+    ]
+    return client
+
+
+def test_receive_websocket_max_messages_count_when_the_client_closes_without_a_pong(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    # As pysignalclirestapi: it has what it asked for and closes, the ping not read or answered.
+    service = stuck_service()
+    client = max_messages_client(service)
+    try:
+        client.send_close(1000)
+        frames = client.read_to_close()
+    finally:
+        client.close()
+    assert frames[3:] == [(0x8, struct.pack(">H", 1000))]
+    wait_until(lambda: not streams(service, ALICE), "the server to end the websocket")
+    wait_until(lambda: pending_texts(service) == ["three"], "the two to count as read")
+
+
+def test_receive_websocket_max_messages_not_confirmed_when_the_connection_just_breaks(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    # No pong and no close frame: the client may not have read them; the next one gets them.
+    service = stuck_service()
+    client = max_messages_client(service)
+    client.close()
+    wait_until(lambda: not streams(service, ALICE), "the server to notice")
+    assert pending_texts(service) == ["one", "two", "three"]
+    with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
+        assert texts([next_frame(ws) for _ in range(3)]) == ["one", "two", "three"]
+        assert_silent(ws)
+    assert_all_delivered(service, ALICE)
+
+
+def test_receive_websocket_max_messages_whose_pong_and_close_do_not_come_is_closed(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    service = stuck_service(websocket_write_timeout=1)
+    client = max_messages_client(service)
+    try:
+        wait_until(lambda: not streams(service, ALICE), "the missing pong to close the socket")
+        frames = client.read_to_close()
+    finally:
+        client.close()
+    opcode, payload = frames[-1]
+    assert (len(frames), opcode, struct.unpack(">H", payload[:2])[0], payload[2:]) == (
+        4,
+        0x8,
+        1011,
+        b"the client did not read in time",
+    )
+    assert pending_texts(service) == ["one", "two", "three"]
+
+
+def test_receive_websocket_stuck_with_full_buffers_still_gets_its_close_frame(
+    stuck_service: Callable[..., RunningService],
+    stuck_client: Callable[[RunningService, str], StuckClient],
+) -> None:
+    # Frames big enough to fill the socket buffers: the server cannot write more, and its close
+    # frame must not wait behind them (ASGI's close would, for as long as the client is stuck).
+    # Sent as a backlog within the bound, no ping follows until the last of them: only the
+    # write timeout tells the client is stuck.
+    service = stuck_service(websocket_queue=100, websocket_write_timeout=1)
+    sent = [f"{i} " + "x" * 200_000 for i in range(20)]
+    for text in sent:
+        send_from_outside(service, ALICE, text)
+    wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be stored")
+    stuck = stuck_client(service, f"/v1/receive/{ALICE}")
+    wait_until(lambda: not streams(service, ALICE), "the write timeout to close the socket")
+
+    frames = stuck.read_to_close()
+    opcode, payload = frames[-1]
+    assert (opcode, struct.unpack(">H", payload[:2])[0], payload[2:]) == (
+        0x8,
+        1011,
+        b"the client did not read in time",
+    )
+    read = [message_text(frame) for op, frame in frames if op == 0x1]
+    assert read and read == sent[: len(read)]
+    # None was confirmed: the next consumer gets them all.
+    wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be pending")
     with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
         assert texts([next_frame(ws) for _ in sent]) == sent
         assert_silent(ws)

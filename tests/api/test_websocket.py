@@ -6,6 +6,7 @@ delivery receipts and every frame is a data message.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import sqlite3
@@ -17,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+import websockets.asyncio.client
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
@@ -247,6 +249,30 @@ def test_websocket_sends_no_more_than_max_messages(accounts: RunningService, ope
         expected_frame(rest[1], account=ALICE, ts=third, text="three"),
     ]
     assert_all_delivered(accounts, ALICE)
+
+
+def test_websocket_frames_up_to_max_messages_count_when_the_client_closes_at_once(
+    accounts: RunningService,
+) -> None:
+    # As pysignalclirestapi: the client closes (1000) as soon as it has max_messages frames,
+    # often before the server could ping after them. Its close counts them as read, whichever
+    # came first; a few rounds, as either can.
+    sent = [f"message {i}" for i in range(10)]
+    for text in sent:
+        send_from_outside(accounts, ALICE, text)
+
+    async def receive_two() -> list[str]:
+        url = f"{accounts.ws_url}/v1/receive/{ALICE}?{PYSIGNAL_QUERY}&max_messages=2"
+        async with websockets.asyncio.client.connect(url, open_timeout=10) as ws:
+            frames = [json.loads(await ws.recv()), json.loads(await ws.recv())]
+        return [f["envelope"]["dataMessage"]["message"] for f in frames]
+
+    received = [text for _ in range(len(sent) // 2) for text in asyncio.run(receive_two())]
+
+    assert received == sent
+    assert_all_delivered(accounts, ALICE)
+    rest = accounts.client.get(f"/v1/receive/{ALICE}", params={"timeout": "0"})
+    assert (rest.status_code, rest.json()) == (200, [])
 
 
 def test_websocket_with_ignore_stories_takes_but_does_not_send_stories(

@@ -91,10 +91,11 @@ class Confirmations:
         if answered:
             await self._stream.delivered(answered)
 
-    async def deliver_all(self) -> None:
-        """Once `run` is stopped: every frame sent counts as read (the client closed the
-        websocket itself after getting all it asked for)."""
-        sent = [m for _pong, _deadline, messages in self._waiting for m in messages]
+    async def deliver_all(self, unpinged: list[StoredMessage]) -> None:
+        """Once `run` is stopped: every frame sent counts as read, with `unpinged`, those sent
+        after them that no ping followed (the client closed the websocket itself after getting
+        all it asked for)."""
+        sent = [m for _pong, _deadline, messages in self._waiting for m in messages] + unpinged
         self._waiting.clear()
         if sent:
             await self._stream.delivered(sent)

@@ -164,24 +164,28 @@ async def _confirm_last(
     when neither comes in time."""
     if confirmations is None or confirming is None:
         return
+    unpinged: list[StoredMessage] = []
     if unconfirmed:
-        with contextlib.suppress(ConnectionError):  # then the client's close decides
+        try:
             confirmations.ping(unconfirmed)
+        except ConnectionError:
+            # The client's close came first (it had them all): its close code decides.
+            unpinged = unconfirmed
     confirmations.finish()
     await asyncio.wait({confirming, closed}, return_when=asyncio.FIRST_COMPLETED)
     if confirming.done():
         error = confirming.exception()
-        if error is None:
+        if error is None and not unpinged:
             return  # every pong came
         if not closed.done():
-            if not isinstance(error, ConnectionError):
+            if error is not None and not isinstance(error, ConnectionError):
                 raise error
             await asyncio.wait({closed})  # the connection ended: its close code comes next
     confirming.cancel()
     await asyncio.gather(confirming, return_exceptions=True)
     await confirmations.deliver_answered()
     if closed.exception() is None and closed.result() in _CLIENT_CLOSES:
-        await confirmations.deliver_all()
+        await confirmations.deliver_all(unpinged)
 
 
 async def within(seconds: float, work: Awaitable[T]) -> T:

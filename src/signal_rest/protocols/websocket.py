@@ -109,5 +109,7 @@ class WebSocketProtocol(WebSocketsSansIOProtocol):
         for answered in self.pings.values():
             if not answered.done():
                 answered.set_exception(ConnectionError("the websocket connection was lost"))
+                # Read once here: a pong nobody awaits any more is no error worth a log line.
+                answered.exception()
         self.pings.clear()
         super().connection_lost(exc)
