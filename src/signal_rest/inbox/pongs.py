@@ -4,6 +4,7 @@
     confirming = asyncio.create_task(confirmations.run())   # raises Stuck on a late pong
     ...
     confirmations.ping(sent)        # after a burst: a ping now; `sent` count once it is answered
+    await send(confirmations.ping_behind(frame, sent))   # the same, the ping behind `frame`
     confirmations.finish()          # no more pings: `run` returns once every one is answered
 
 A ping follows each burst of frames and its pong proves the client read them, but the sender
@@ -17,10 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Protocol
+from typing import Any, Protocol
 
 from signal_rest.inbox.store import StoredMessage
-from signal_rest.protocols.websocket import Pings
+from signal_rest.protocols.websocket import PING_AFTER, Pings
 
 __all__ = ["Confirmations", "Delivered", "Stuck"]
 
@@ -53,10 +54,19 @@ class Confirmations:
     def ping(self, messages: list[StoredMessage]) -> None:
         """A ping now, behind every frame sent so far; `messages` are delivered on its pong.
         Raises ConnectionError when the websocket is closed."""
-        pong = self._pings.send()
+        self._wait_for(self._pings.send(), messages)
+
+    def _wait_for(self, pong: asyncio.Future[None], messages: list[StoredMessage]) -> None:
         deadline = asyncio.get_running_loop().time() + self._write_timeout
         self._waiting.append((pong, deadline, messages))
         self._changed.set()
+
+    def ping_behind(self, frame: str, messages: list[StoredMessage]) -> dict[str, Any]:
+        """`ping`, with the ping written behind `frame`, in the same write: the ASGI message
+        to send. Raises ConnectionError when the websocket is closed."""
+        payload, pong = self._pings.prepare()
+        self._wait_for(pong, messages)
+        return {"type": "websocket.send", "text": frame, PING_AFTER: payload}
 
     def finish(self) -> None:
         """No more pings: `run` returns once those sent are answered."""

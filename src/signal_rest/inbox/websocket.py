@@ -140,16 +140,30 @@ async def _send_all(
             await stream.delivered([stored])  # taken, not sent
         else:
             frame = jsoncodec.dumps_text(stored.message)
-            await within(write_timeout, websocket.send_text(frame))
             sent += 1
             unconfirmed.append(stored)
+            if confirmations is not None and _burst_ends(stream, unconfirmed, sent, limit, batch):
+                # The ping goes out in the frame's own write; the next frame goes at once.
+                message = confirmations.ping_behind(frame, unconfirmed)
+                unconfirmed = []
+            else:
+                message = {"type": "websocket.send", "text": frame}
+            await within(write_timeout, websocket.send(message))
         if confirmations is None:
             await stream.delivered(unconfirmed)
             unconfirmed = []
-        elif unconfirmed and sent != limit and (not stream.queued or len(unconfirmed) >= batch):
-            confirmations.ping(unconfirmed)  # confirmed on its pong; the next frame goes now
+        elif _burst_ends(stream, unconfirmed, sent, limit, batch):
+            confirmations.ping(unconfirmed)  # behind a story skipped last: a ping of its own
             unconfirmed = []
     return unconfirmed
+
+
+def _burst_ends(
+    stream: Feed, unconfirmed: list[StoredMessage], sent: int, limit: int | None, batch: int
+) -> bool:
+    """A ping is due behind what was sent: nothing more is queued, or `batch` frames wait for
+    one. Not after the `limit`th frame: `_confirm_last` sees to those."""
+    return bool(unconfirmed) and sent != limit and (not stream.queued or len(unconfirmed) >= batch)
 
 
 async def _confirm_last(
