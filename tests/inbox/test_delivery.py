@@ -248,6 +248,18 @@ async def test_stream_gets_the_backlog_first_then_new_messages(inbox: Inbox) -> 
     assert inbox._claims == {}
 
 
+async def test_stream_sends_its_backlog_before_a_message_that_came_as_it_opened(
+    inbox: Inbox,
+) -> None:
+    await arrive(inbox, 1, 2)
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 3)  # handed to the stream before its first `get` read the backlog
+        got = [await stream.get() for _ in range(3)]
+        await stream.delivered(got)
+    assert stamps(got) == [1, 2, 3]
+    assert await pending_stamps(inbox) == []
+
+
 async def test_stream_new_message_is_not_woken_for_polls(inbox: Inbox) -> None:
     with inbox.stream(ACCOUNT) as stream:
         await asyncio.wait_for(_idle(stream), 5)

@@ -115,11 +115,13 @@ class Stream:
     async def get(self) -> StoredMessage:
         """The next message: first what was pending when the stream opened, then each new one."""
         while True:
-            if self._queue:
-                return self._queue.pop(0)
+            # Catching up comes first: a live message handed here before the backlog was
+            # read must not go out ahead of it.
             if self._behind and len(self._held) < self.bound:
                 await self._catch_up()
                 continue
+            if self._queue:
+                return self._queue.pop(0)
             self._changed.clear()
             await self._changed.wait()
 
