@@ -529,3 +529,22 @@ def test_receive_websocket_stuck_with_full_buffers_still_gets_its_close_frame(
         assert texts([next_frame(ws) for _ in sent]) == sent
         assert_silent(ws)
     assert_all_delivered(service, ALICE)
+
+
+def test_receive_websocket_done_with_max_messages_leaves_the_rest_to_the_next_in_order(
+    stuck_service: Callable[..., RunningService],
+) -> None:
+    # The first websocket has its two and has not closed yet: what is left, and what arrives
+    # meanwhile, goes to the client's next websocket at once and oldest first.
+    service = stuck_service()
+    first = max_messages_client(service)
+    try:
+        send_from_outside(service, ALICE, "four")
+        with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
+            assert texts([next_frame(ws), next_frame(ws)]) == ["three", "four"]
+            send_from_outside(service, ALICE, "five")
+            assert texts([next_frame(ws)]) == ["five"]
+            assert_silent(ws)
+    finally:
+        first.close()  # gone without a close frame: its two were never confirmed
+    wait_until(lambda: pending_texts(service) == ["one", "two"], "the first's two to be pending")

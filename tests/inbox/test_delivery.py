@@ -476,6 +476,36 @@ async def test_stream_whose_delivery_is_cancelled_keeps_its_claims_until_the_mar
     assert await pending_stamps(inbox) == [2]
 
 
+async def test_stream_that_stopped_lets_the_next_stream_have_the_rest_in_order(
+    inbox: Inbox,
+) -> None:
+    # A websocket that sent its max_messages stops taking while it waits for the client's
+    # close; the client's next websocket gets what follows, oldest first.
+    with inbox.stream(ACCOUNT) as first:
+        await arrive(inbox, 1, 2, 3)
+        sent = [await first.get(), await first.get()]
+        first.stop()  # 3 was queued here, not sent: pending again
+        await arrive(inbox, 4)
+        with inbox.stream(ACCOUNT) as second:
+            got = [await second.get(), await second.get()]
+            await arrive(inbox, 5)
+            got.append(await second.get())
+            assert (stamps(got), first.queued, first.held) == ([3, 4, 5], 0, 2)
+            await second.delivered(got)
+        await first.delivered(sent)
+    assert await pending_stamps(inbox) == []
+    assert inbox._claims == {}
+
+
+async def test_stream_that_stopped_holds_what_it_sent_until_it_closes(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 1, 2)
+        await stream.get()  # 1 sent, 2 queued
+        stream.stop()
+        assert stamps(await inbox.take(ACCOUNT)) == [2]  # 1 is still out, unconfirmed
+    assert await pending_stamps(inbox) == [1]  # let go undelivered on close
+
+
 async def test_stream_delivered_for_a_message_it_does_not_hold_changes_nothing(
     inbox: Inbox,
 ) -> None:

@@ -137,18 +137,30 @@ class Stream:
         finally:
             self._changed.set()
 
-    def close(self) -> None:
-        """Stop the feed: new messages no longer come here, and what this stream holds but did
-        not deliver is pending again. Idempotent; leaving `Inbox.stream` calls it."""
+    def stop(self) -> None:
+        """Take nothing more: new messages no longer come here, and what is queued and not
+        handed out yet is pending again. What was handed out stays held until `delivered` or
+        `close`. (A websocket that sent its `max_messages` stops: else it would hold newer
+        messages back from the client's next websocket, which could then get them before
+        older ones this stream lets go later.)"""
         self._open = False
+        self._behind = False  # nor read from the store
         streams = self._inbox._streams.get(self.account)
         if streams is not None:
             streams.discard(self)
             if not streams:
                 del self._inbox._streams[self.account]
+        queued = [m.id for m in self._queue]
+        self._held.difference_update(queued)
+        self._queue.clear()
+        self._inbox._release(queued, self.account)
+
+    def close(self) -> None:
+        """Stop the feed: new messages no longer come here, and what this stream holds but did
+        not deliver is pending again. Idempotent; leaving `Inbox.stream` calls it."""
+        self.stop()
         self._inbox._release(list(self._held), self.account)
         self._held.clear()
-        self._queue.clear()
 
     def _offer(self, stored: StoredMessage) -> bool:
         """A new message: True when this stream has it."""

@@ -78,6 +78,10 @@ class CursorFeed:
             self._room.set()
             await self._cursor.ack(last)
 
+    def stop(self) -> None:
+        """Hand out nothing more (what was read ahead comes again on the next connection)."""
+        self._buffer.clear()
+
     def close(self) -> None:
         self._buffer.clear()
 

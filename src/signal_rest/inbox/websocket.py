@@ -57,6 +57,8 @@ class Feed(Protocol):
 
     async def delivered(self, messages: list[StoredMessage]) -> None: ...
 
+    def stop(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -100,6 +102,7 @@ async def feed(
             # After `max_messages` frames nothing more is sent: a client such as
             # pysignalclirestapi closes once it has that many, and whatever it was sent on top
             # would be lost. Later messages wait for the next consumer.
+            stream.stop()
             await _confirm_last(confirmations, confirming, sending.result(), closed)
             stream.close()
             await closed
