@@ -142,6 +142,24 @@ def pending_texts(service: RunningService) -> list[str]:
     return [m.message["envelope"]["dataMessage"]["message"] for m in pending(service, ALICE)]
 
 
+def assert_closed_as_stuck(frames: list[tuple[int, bytes]]) -> None:
+    """The last frame the server sent is its close for a client that did not read in time."""
+    opcode, payload = frames[-1]
+    assert (opcode, struct.unpack(">H", payload[:2])[0], payload[2:]) == (
+        0x8,
+        1011,
+        b"the client did not read in time",
+    )
+
+
+def assert_next_websocket_gets(service: RunningService, sent: list[str]) -> None:
+    """A new websocket gets exactly `sent`, in order, and the inbox counts them delivered."""
+    with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
+        assert texts([next_frame(ws) for _ in sent]) == sent
+        assert_silent(ws)
+    assert_all_delivered(service, ALICE)
+
+
 def _parse(frames: list[tuple[int, bytes]], data: bytes) -> tuple[list[tuple[int, bytes]], bytes]:
     while len(data) >= 2:
         opcode, length, at = data[0] & 0x0F, data[1] & 0x7F, 2
@@ -274,19 +292,11 @@ def test_receive_websocket_that_stops_reading_is_closed_after_the_write_timeout(
     wait_until(lambda: not streams(service, ALICE), "the write timeout to close the socket")
 
     frames = stuck.read_to_close()
-    opcode, payload = frames[-1]
-    assert (opcode, struct.unpack(">H", payload[:2])[0], payload[2:]) == (
-        0x8,
-        1011,
-        b"the client did not read in time",
-    )
+    assert_closed_as_stuck(frames)
     assert 0 < len([f for f in frames if f[0] == 0x1]) <= bound
     # The frames it had in its buffers were never confirmed: the next consumer gets them.
     wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be stored")
-    with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
-        assert texts([next_frame(ws) for _ in sent]) == sent
-        assert_silent(ws)
-    assert_all_delivered(service, ALICE)
+    assert_next_websocket_gets(service, sent)
 
 
 def test_receive_websocket_sends_new_messages_while_its_pings_wait_for_their_pongs(
@@ -332,20 +342,12 @@ def test_receive_websocket_whose_pongs_do_not_come_is_closed_and_its_frames_sent
         frames = client.read_to_close()
     finally:
         client.close()
-    opcode, payload = frames[-1]
-    assert (opcode, struct.unpack(">H", payload[:2])[0], payload[2:]) == (
-        0x8,
-        1011,
-        b"the client did not read in time",
-    )
+    assert_closed_as_stuck(frames)
     # Read, but never confirmed: the next consumer gets them again.
     assert [
         m.message["envelope"]["dataMessage"]["message"] for m in pending(service, ALICE)
     ] == sent
-    with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
-        assert texts([next_frame(ws) for _ in sent]) == sent
-        assert_silent(ws)
-    assert_all_delivered(service, ALICE)
+    assert_next_websocket_gets(service, sent)
 
 
 def test_receive_websocket_pings_after_each_half_bound_and_holds_its_bound_until_a_pong(
@@ -390,17 +392,24 @@ def test_receive_websocket_pings_after_each_half_bound_and_holds_its_bound_until
         client.close()
 
 
+def big_backlog(stuck_service: Callable[..., RunningService]) -> tuple[RunningService, list[str]]:
+    """A service (bound 100, write timeout 1 s) with 20 stored messages of 200 kB each: enough
+    to fill a client's socket buffers; and their texts."""
+    service = stuck_service(websocket_queue=100, websocket_write_timeout=1)
+    sent = [f"{i} " + "x" * 200_000 for i in range(20)]
+    for text in sent:
+        send_from_outside(service, ALICE, text)
+    wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be stored")
+    return service, sent
+
+
 def test_receive_websocket_stuck_client_is_cut_off_when_it_does_not_answer_the_close(
     stuck_service: Callable[..., RunningService],
     stuck_client: Callable[[RunningService, str], StuckClient],
 ) -> None:
     # Its close frame sits behind full buffers; uvicorn's close timeout (10 s) later the
     # connection is aborted, so a client that never reads again holds no socket or buffers.
-    service = stuck_service(websocket_queue=100, websocket_write_timeout=1)
-    sent = [f"{i} " + "x" * 200_000 for i in range(20)]
-    for text in sent:
-        send_from_outside(service, ALICE, text)
-    wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be stored")
+    service, sent = big_backlog(stuck_service)
     stuck_client(service, f"/v1/receive/{ALICE}")
     wait_until(lambda: not streams(service, ALICE), "the write timeout to close the socket")
     assert websocket_connections(service) == 1  # closed, the close not answered
@@ -488,13 +497,8 @@ def test_receive_websocket_max_messages_whose_pong_and_close_do_not_come_is_clos
         frames = client.read_to_close()
     finally:
         client.close()
-    opcode, payload = frames[-1]
-    assert (len(frames), opcode, struct.unpack(">H", payload[:2])[0], payload[2:]) == (
-        4,
-        0x8,
-        1011,
-        b"the client did not read in time",
-    )
+    assert len(frames) == 4  # two frames, the ping, the close
+    assert_closed_as_stuck(frames)
     assert pending_texts(service) == ["one", "two", "three"]
 
 
@@ -506,29 +510,17 @@ def test_receive_websocket_stuck_with_full_buffers_still_gets_its_close_frame(
     # frame must not wait behind them (ASGI's close would, for as long as the client is stuck).
     # Sent as a backlog within the bound, no ping follows until the last of them: only the
     # write timeout tells the client is stuck.
-    service = stuck_service(websocket_queue=100, websocket_write_timeout=1)
-    sent = [f"{i} " + "x" * 200_000 for i in range(20)]
-    for text in sent:
-        send_from_outside(service, ALICE, text)
-    wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be stored")
+    service, sent = big_backlog(stuck_service)
     stuck = stuck_client(service, f"/v1/receive/{ALICE}")
     wait_until(lambda: not streams(service, ALICE), "the write timeout to close the socket")
 
     frames = stuck.read_to_close()
-    opcode, payload = frames[-1]
-    assert (opcode, struct.unpack(">H", payload[:2])[0], payload[2:]) == (
-        0x8,
-        1011,
-        b"the client did not read in time",
-    )
+    assert_closed_as_stuck(frames)
     read = [message_text(frame) for op, frame in frames if op == 0x1]
     assert read and read == sent[: len(read)]
     # None was confirmed: the next consumer gets them all.
     wait_until(lambda: len(pending(service, ALICE)) == len(sent), "every message to be pending")
-    with connect(f"{service.ws_url}/v1/receive/{ALICE}", open_timeout=10) as ws:
-        assert texts([next_frame(ws) for _ in sent]) == sent
-        assert_silent(ws)
-    assert_all_delivered(service, ALICE)
+    assert_next_websocket_gets(service, sent)
 
 
 def test_receive_websocket_done_with_max_messages_leaves_the_rest_to_the_next_in_order(
