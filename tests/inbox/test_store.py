@@ -271,6 +271,50 @@ async def test_the_daemons_reader_does_not_wait_for_each_commit_and_order_holds(
         await store.close()
 
 
+async def test_messages_queued_together_get_their_ids_in_order_and_duplicates_none(
+    tmp_path: Path,
+) -> None:
+    # Consecutive messages of a batch go into one INSERT; each caller still hears of its own
+    # row, a repeat (even of a batch-mate) of none, and other writes keep their place.
+    store, gate, blocker = await held_store(tmp_path / "inbox.sqlite3")
+    other = "+4915100000002"
+    with_file = {
+        "envelope": {
+            "timestamp": 4,
+            "dataMessage": {
+                "timestamp": 4,
+                "attachments": [{"contentType": "image/png", "id": "a.png"}],
+            },
+        },
+        "account": other,
+    }
+    try:
+        queued: list[asyncio.Future[Any]] = [
+            store.add_soon(ACCOUNT, message(1, "one")),
+            store.add_soon(ACCOUNT, message(2, "two")),
+            store.add_soon(ACCOUNT, message(1, "one")),  # the same notification again
+            store.submit(lambda conn: conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]),
+            store.add_soon(other, with_file),
+            store.add_soon(ACCOUNT, message(3, "three")),
+        ]
+        gate.set()
+        first, second, again, counted, fourth, third = await asyncio.wait_for(
+            asyncio.gather(*queued), 10
+        )
+        assert await blocker
+        assert (again, counted) == (None, 2)
+        assert first < second < fourth < third
+        assert [(m.id, m.message) for m in await store.pending(ACCOUNT)] == [
+            (first, message(1, "one")),
+            (second, message(2, "two")),
+            (third, message(3, "three")),
+        ]
+        assert [(m.id, m.message) for m in await store.pending(other)] == [(fourth, with_file)]
+        assert await store.attachment_ids() == ["a.png"]
+    finally:
+        await store.close()
+
+
 async def test_a_message_that_cannot_be_stored_leaves_its_batch_mates_committed(
     tmp_path: Path,
 ) -> None:

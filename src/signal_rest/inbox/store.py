@@ -69,6 +69,8 @@ class StoredMessage:
 _STOP = object()
 # Most writes that share one transaction.
 MAX_BATCH = 512
+# Most messages in one INSERT (4 parameters each; SQLite allows 32,766).
+MAX_INSERT = 256
 # Seconds a write that needs no sync may wait for one that does, to share its commit.
 LAZY_WAIT = 0.005
 # Where attachment ids may be found in a stored payload (see `attachments.record`).
@@ -128,24 +130,7 @@ class InboxStore:
 
     def add_soon(self, account: str, message: dict[str, Any]) -> asyncio.Future[int | None]:
         """`add`, queued now (see `submit`)."""
-        # Kept in signal-cli's key order, so a message reads the same from the backlog as live;
-        # the digest that spots duplicates ignores the order.
-        payload = jsoncodec.column(message)
-        digest = hashlib.sha256(jsoncodec.dumps(message, sort_keys=True)).hexdigest()
-
-        def insert(conn: sqlite3.Connection) -> int | None:
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO messages (account, digest, payload, received_at) "
-                "VALUES (?, ?, ?, ?)",
-                (account, digest, payload, time.time()),
-            )
-            if cursor.rowcount != 1:
-                return None
-            if _ATTACHMENT_KEY in payload:  # most messages have none: no walk through them
-                attachments.record(conn, account, message)
-            return cursor.lastrowid
-
-        return self.submit(insert)
+        return self.submit(_Insert(account, message))
 
     async def mark_delivered(self, ids: list[int], *, sync: bool = True) -> None:
         """Mark messages delivered (`sync=False`: see `write`)."""
@@ -325,6 +310,79 @@ class InboxStore:
         return batch
 
 
+class _Insert:
+    """One message to store: a write like any other (called alone, as when a batch is run
+    again one write at a time), and consecutive ones in a batch go into one statement."""
+
+    __slots__ = ("account", "digest", "message", "payload", "received_at")
+
+    def __init__(self, account: str, message: dict[str, Any]) -> None:
+        self.account = account
+        self.message = message
+        # Kept in signal-cli's key order, so a message reads the same from the backlog as
+        # live; the digest that spots duplicates ignores the order.
+        self.payload = jsoncodec.column(message)
+        self.digest = hashlib.sha256(jsoncodec.dumps(message, sort_keys=True)).hexdigest()
+        self.received_at = time.time()
+
+    def __call__(self, conn: sqlite3.Connection) -> int | None:
+        return _insert_run(conn, [self])[0]
+
+
+def _insert_run(conn: sqlite3.Connection, run: list[_Insert]) -> list[int | None]:
+    """Store `run` with one INSERT (each row a step of the writer would release and take the
+    GIL again, once per message, while the event loop wants it too): each one's new id, or
+    None where the very same message is stored already (also earlier in `run`)."""
+    sql = "INSERT OR IGNORE INTO messages (account, digest, payload, received_at) VALUES "
+    added: dict[tuple[str, str], int] = {}
+    if len(run) == 1:
+        one = run[0]
+        cursor = conn.execute(
+            sql + "(?, ?, ?, ?)", (one.account, one.digest, one.payload, one.received_at)
+        )
+        if cursor.rowcount == 1 and cursor.lastrowid is not None:
+            added[(one.account, one.digest)] = cursor.lastrowid
+    else:
+        before = conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]
+        conn.execute(
+            sql + ",".join(["(?, ?, ?, ?)"] * len(run)),
+            [v for i in run for v in (i.account, i.digest, i.payload, i.received_at)],
+        )
+        # The new rows, in one step (ids only grow: nothing older is above `before`).
+        found = conn.execute(
+            "SELECT group_concat(id || char(31) || digest || char(31) || account, char(30))"
+            " FROM messages WHERE id > ?",
+            (before,),
+        ).fetchone()[0]
+        for entry in found.split("\x1e") if found else ():
+            message_id, digest, account = entry.split("\x1f", 2)
+            added[(account, digest)] = int(message_id)
+    ids: list[int | None] = []
+    for insert in run:
+        message_id = added.pop((insert.account, insert.digest), None)
+        ids.append(message_id)
+        if message_id is not None and _ATTACHMENT_KEY in insert.payload:
+            attachments.record(conn, insert.account, insert.message)  # most have none
+    return ids
+
+
+def _run_writes(conn: sqlite3.Connection, batch: list[Any]) -> list[tuple[bool, Any]]:
+    """Each write's result, in order; consecutive messages are inserted together."""
+    outcomes: list[tuple[bool, Any]] = []
+    at = 0
+    while at < len(batch):
+        if not isinstance(batch[at][0], _Insert):
+            outcomes.append((True, batch[at][0](conn)))
+            at += 1
+            continue
+        end = at
+        while end < len(batch) and end - at < MAX_INSERT and isinstance(batch[end][0], _Insert):
+            end += 1
+        outcomes.extend((True, i) for i in _insert_run(conn, [w[0] for w in batch[at:end]]))
+        at = end
+    return outcomes
+
+
 def _sync_log(path: Path) -> None:
     """Sync what was committed without a sync (it is all in the write-ahead log)."""
     with contextlib.suppress(OSError):
@@ -342,7 +400,7 @@ def _run_batch(conn: sqlite3.Connection, batch: list[Any]) -> bool:
     try:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            outcomes = [(True, write[0](conn)) for write in batch]
+            outcomes = _run_writes(conn, batch)
         except BaseException as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
