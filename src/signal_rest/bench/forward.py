@@ -7,10 +7,11 @@ throughput figure. Served exactly as `signal-rest serve` serves the service (thr
 Each request's body becomes one JSON-RPC `send` (`message`, `account`, `recipient`) on one
 persistent connection to the daemon's socket, calls multiplexed by id; the answer is the Go
 project's `{"timestamp": "…"}` with 201. Nothing else: no validation beyond the JSON, no auth,
-no metrics, no access log, and it does not take the account's messages (the service stores
-each send's delivery receipt; this route leaves them with the daemon). Any front with the
-service's features does at least this much per send, so its rate is about the highest such a
-front can reach on this machine.
+no metrics, no access log. It subscribes to the accounts' messages as the service does and
+drops each one once parsed, as the Go project does with no websocket open: each send's
+delivery receipt comes back to it (the service stores them), and none is left queued in the
+daemon for whatever runs next. Any front with the service's features does at least this much
+per send, so its rate is about the highest such a front can reach on this machine.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ class _Daemon(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         *lines, self.buffer = (self.buffer + data).split(b"\n")
         for line in lines:
-            answer = orjson.loads(line)
+            answer = orjson.loads(line)  # a notification (no id) goes no further
             waiting = self.waiting.pop(answer.get("id"), None)
             if waiting is not None and not waiting.done():
                 waiting.set_result(answer)
@@ -72,6 +73,7 @@ async def _daemon() -> _Daemon:
     if daemon is None:
         loop = asyncio.get_running_loop()
         _, daemon = await loop.create_unix_connection(_Daemon, app.state.socket)
+        await daemon.call("subscribeReceive", {})
         app.state.daemon = daemon
     return daemon
 
