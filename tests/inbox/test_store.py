@@ -288,21 +288,30 @@ async def test_messages_queued_together_get_their_ids_in_order_and_duplicates_no
         },
         "account": other,
     }
+    runs: list[int] = []  # what the counts saw, each time they ran
+
+    def count(conn: sqlite3.Connection) -> int:
+        counted: int = conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+        runs.append(counted)
+        return counted
+
     try:
         queued: list[asyncio.Future[Any]] = [
+            store.submit(count),
             store.add_soon(ACCOUNT, message(1, "one")),
             store.add_soon(ACCOUNT, message(2, "two")),
             store.add_soon(ACCOUNT, message(1, "one")),  # the same notification again
-            store.submit(lambda conn: conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]),
+            store.submit(count),
             store.add_soon(other, with_file),
             store.add_soon(ACCOUNT, message(3, "three")),
         ]
         gate.set()
-        first, second, again, counted, fourth, third = await asyncio.wait_for(
+        _, first, second, again, counted, fourth, third = await asyncio.wait_for(
             asyncio.gather(*queued), 10
         )
         assert await blocker
-        assert (again, counted) == (None, 2)
+        # No write failed, so the batch ran once: it is run again write by write only then.
+        assert (again, counted, runs) == (None, 2, [0, 2])
         assert first < second < fourth < third
         assert [(m.id, m.message) for m in await store.pending(ACCOUNT)] == [
             (first, message(1, "one")),
@@ -311,6 +320,33 @@ async def test_messages_queued_together_get_their_ids_in_order_and_duplicates_no
         ]
         assert [(m.id, m.message) for m in await store.pending(other)] == [(fourth, with_file)]
         assert await store.attachment_ids() == ["a.png"]
+    finally:
+        await store.close()
+
+
+async def test_a_batch_of_messages_all_stored_already_adds_none(tmp_path: Path) -> None:
+    path = tmp_path / "inbox.sqlite3"
+    store = InboxStore(path)
+    await store.open()
+    stored = [await store.add(ACCOUNT, message(n, f"m{n}")) for n in (1, 2)]
+    await store.close()
+    store, gate, blocker = await held_store(path)
+    runs: list[int] = []
+
+    def count(conn: sqlite3.Connection) -> None:
+        runs.append(conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
+
+    try:
+        queued = [
+            store.submit(count),
+            store.add_soon(ACCOUNT, message(1, "m1")),
+            store.add_soon(ACCOUNT, message(2, "m2")),
+        ]
+        gate.set()
+        assert await asyncio.wait_for(asyncio.gather(*queued), 10) == [None, None, None]
+        assert await blocker
+        assert runs == [2]  # the batch ran once: nothing failed
+        assert [m.id for m in await store.pending(ACCOUNT)] == stored
     finally:
         await store.close()
 
