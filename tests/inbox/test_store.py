@@ -337,7 +337,7 @@ async def test_a_batch_of_messages_all_stored_already_adds_none(tmp_path: Path) 
         runs.append(conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0])
 
     try:
-        queued = [
+        queued: list[asyncio.Future[Any]] = [
             store.submit(count),
             store.add_soon(ACCOUNT, message(1, "m1")),
             store.add_soon(ACCOUNT, message(2, "m2")),
