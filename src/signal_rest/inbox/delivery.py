@@ -143,24 +143,30 @@ class Stream:
         `close`. (A websocket that sent its `max_messages` stops: else it would hold newer
         messages back from the client's next websocket, which could then get them before
         older ones this stream lets go later.)"""
+        queued = self._leave()
+        self._held.difference_update(queued)
+        self._inbox._release(queued, self.account)
+
+    def close(self) -> None:
+        """Stop the feed: new messages no longer come here, and what this stream holds but did
+        not deliver is pending again. Idempotent; leaving `Inbox.stream` calls it."""
+        self._leave()
+        self._inbox._release(list(self._held), self.account)
+        self._held.clear()
+
+    def _leave(self) -> list[int]:
+        """Out of the hand-out, nothing more read from the store; the queue is emptied and
+        its ids returned (still held)."""
         self._open = False
-        self._behind = False  # nor read from the store
+        self._behind = False
         streams = self._inbox._streams.get(self.account)
         if streams is not None:
             streams.discard(self)
             if not streams:
                 del self._inbox._streams[self.account]
         queued = [m.id for m in self._queue]
-        self._held.difference_update(queued)
         self._queue.clear()
-        self._inbox._release(queued, self.account)
-
-    def close(self) -> None:
-        """Stop the feed: new messages no longer come here, and what this stream holds but did
-        not deliver is pending again. Idempotent; leaving `Inbox.stream` calls it."""
-        self.stop()
-        self._inbox._release(list(self._held), self.account)
-        self._held.clear()
+        return queued
 
     def _offer(self, stored: StoredMessage) -> bool:
         """A new message: True when this stream has it."""

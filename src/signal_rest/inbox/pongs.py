@@ -46,11 +46,6 @@ class Confirmations:
         self._changed = asyncio.Event()
         self._finishing = False
 
-    @property
-    def waiting(self) -> int:
-        """Pings not answered yet."""
-        return len(self._waiting)
-
     def ping(self, messages: list[StoredMessage]) -> None:
         """A ping now, behind every frame sent so far; `messages` are delivered on its pong.
         Raises ConnectionError when the websocket is closed."""
