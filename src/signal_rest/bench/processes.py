@@ -21,7 +21,16 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-__all__ = ["ACCOUNT", "BenchError", "Child", "Service", "World", "free_port", "request"]
+__all__ = [
+    "ACCOUNT",
+    "BenchError",
+    "Child",
+    "Service",
+    "World",
+    "free_port",
+    "request",
+    "wait_up",
+]
 
 ACCOUNT = "+4915100000001"
 
@@ -83,7 +92,8 @@ class Child:
         self._out.close()
 
 
-def _wait(what: str, child: Child, ready: Any, seconds: float = 60) -> None:
+def wait_up(what: str, child: Child, ready: Any, seconds: float = 60) -> None:
+    """Until `ready()` is true; BenchError when `child` exits or `seconds` pass first."""
     deadline = time.monotonic() + seconds
     while not ready():
         child.alive()
@@ -106,7 +116,7 @@ class Service(Child):
         argv += ["--signal-cli-url", f"unix://{daemon}", "--data-dir", str(self.data_dir)]
         argv += ["--port", str(self.port)]
         super().__init__(f"service {name}", argv, root / f"{name}.log", env)
-        _wait(self.name, self, self._healthy)
+        wait_up(self.name, self, self._healthy)
 
     def _healthy(self) -> bool:
         with contextlib.suppress(OSError, http.client.HTTPException):
@@ -123,7 +133,7 @@ class World:
         argv = [sys.executable, "-m", "signal_rest", "sandbox", "--data-dir", str(root / "net")]
         argv += ["--socket", str(self.socket), "--receive-mode", "manual"]
         self.sandbox = Child("sandbox", argv, root / "sandbox.log", {})
-        _wait("the sandbox", self.sandbox, self.socket.exists)
+        wait_up("the sandbox", self.sandbox, self.socket.exists)
         self.children: list[Child] = [self.sandbox]
         self.registered = False
 

@@ -34,6 +34,7 @@ from signal_rest.bench.processes import (
     World,
     free_port,
     request,
+    wait_up,
 )
 from signal_rest.bench.report import Check, Figure, Outcome
 
@@ -102,20 +103,19 @@ def _generator(options: Options) -> str:
     return options.generator
 
 
+def _answers(port: int, path: str) -> bool:
+    with contextlib.suppress(OSError):
+        return request(port, "GET", path)[0] == 200
+    return False
+
+
 def hello_server(world: World) -> tuple[Child, int, str]:
     """The hello-world server, its port and what serves it."""
     port = free_port()
     child = world.helper("hello", "signal_rest.bench.hello", "--port", str(port))
-    deadline = time.monotonic() + 60
-    while True:
-        child.alive()
-        with contextlib.suppress(OSError):
-            status, server = request(port, "GET", "/server")
-            if status == 200:
-                return child, port, f"uvicorn {server['http']}, {server['loop']}"
-        if time.monotonic() > deadline:
-            raise BenchError(f"the hello-world server did not come up:\n{child.tail()}")
-        time.sleep(0.05)
+    wait_up("the hello-world server", child, lambda: _answers(port, "/server"))
+    server = request(port, "GET", "/server")[1]
+    return child, port, f"uvicorn {server['http']}, {server['loop']}"
 
 
 def forward_server(world: World) -> tuple[Child, int]:
@@ -124,15 +124,8 @@ def forward_server(world: World) -> tuple[Child, int]:
     child = world.helper(
         "forward", "signal_rest.bench.forward", "--port", str(port), "--socket", str(world.socket)
     )
-    deadline = time.monotonic() + 60
-    while True:
-        child.alive()
-        with contextlib.suppress(OSError):
-            if request(port, "GET", "/ready")[0] == 200:
-                return child, port
-        if time.monotonic() > deadline:
-            raise BenchError(f"the forwarding route did not come up:\n{child.tail()}")
-        time.sleep(0.05)
+    wait_up("the forwarding route", child, lambda: _answers(port, "/ready"))
+    return child, port
 
 
 def _forwarded(world: World, generator: str, size: Size, body: bytes) -> Load:
