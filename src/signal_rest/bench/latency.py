@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 from signal_rest.bench.generator import SENDERS, Sent, send, sender_of
 from signal_rest.bench.listeners import CONSUMERS
 from signal_rest.bench.options import Options
-from signal_rest.bench.processes import ACCOUNT, BenchError, Service, World
+from signal_rest.bench.processes import ACCOUNT, BenchError, Service, World, wait_up
 from signal_rest.bench.report import Check, Figure, Outcome
 from signal_rest.bench.stats import percentile
 
@@ -120,13 +119,9 @@ def listen(
         )
         for one, out in outs.items()
     }
-    deadline = time.monotonic() + 30
     for one, out in outs.items():
-        while not out.with_name(out.name + ".ready").exists():
-            processes[one].alive()
-            if time.monotonic() > deadline:
-                raise BenchError(f"the {name} {one} did not connect:\n{processes[one].tail()}")
-            time.sleep(0.05)
+        ready = out.with_name(out.name + ".ready")
+        wait_up(f"the {name} {one}", processes[one], ready.exists, seconds=30)
     sent = send(world.socket, count=messages, rate=rate)
     results: dict[str, Any] = {}
     for one, out in outs.items():
