@@ -21,7 +21,7 @@ SANDBOX_NEEDS_NEITHER = [
     "OK       signal-cli: not needed: the sandbox answers in its place",
 ]
 NO_ACCOUNTS = (
-    "PROBLEM  accounts: none yet: register a number (POST /v1/register/{number}, then "
+    "NEXT     accounts: none yet: register a number (POST /v1/register/{number}, then "
     "POST /v1/register/{number}/verify/{code}) or link this service as a device of a phone "
     "(GET /v1/qrcodelink)"
 )
@@ -65,11 +65,11 @@ def test_doctor_passes_a_sandbox_with_accounts(tmp_path: Path) -> None:
     )
 
 
-def test_doctor_says_a_fresh_sandbox_needs_an_account(tmp_path: Path) -> None:
+def test_doctor_passes_a_fresh_sandbox_and_names_the_next_step(tmp_path: Path) -> None:
     data = tmp_path / "new" / "data"
     port = _free_port()
     assert doctor("--sandbox", "--data-dir", str(data), "--port", str(port)) == (
-        1,
+        0,
         [
             *SANDBOX_NEEDS_NEITHER,
             f"OK       data dir: {data} will be created (in {tmp_path}, writable)",
@@ -193,7 +193,7 @@ def test_doctor_finds_the_real_signal_cli_and_its_java(tmp_path: Path) -> None:
     launcher = signal_cli_path()
     args = ("--signal-cli", str(launcher), "--data-dir", str(data), "--port", str(port))
     assert doctor(*args, env=env) == (
-        1,
+        0,
         [
             f"OK       java: Java {_java_major(home / 'bin' / 'java')} at {home}/bin/java",
             f"OK       signal-cli: signal-cli 0.13.19 at {launcher}",

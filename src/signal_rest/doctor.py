@@ -1,5 +1,6 @@
 """`signal-rest doctor`: what `signal-rest serve` with the same settings needs, checked before it
-runs. One line per check, OK or PROBLEM with what to do; nothing is started or changed.
+runs. One line per check: OK, PROBLEM with what to do, or NEXT (it passed, and here is the
+step a new setup takes next); nothing is started or changed.
 
     for finding in diagnose(settings):
         print(finding.line())
@@ -33,14 +34,18 @@ VERSION_TIMEOUT = 60.0  # `signal-cli --version` starts a JVM
 
 @dataclass(frozen=True)
 class Finding:
-    """One check: its name, whether it passed, and what was found or what to do."""
+    """One check: its name, whether it passed, and what was found or what to do. A passed
+    check can still name the user's next step (`next_step`): no account yet is where every new
+    setup starts, not a problem."""
 
     check: str
     ok: bool
     detail: str
+    next_step: bool = False
 
     def line(self) -> str:
-        return f"{'OK' if self.ok else 'PROBLEM':<8} {self.check}: {self.detail}"
+        label = "PROBLEM" if not self.ok else "NEXT" if self.next_step else "OK"
+        return f"{label:<8} {self.check}: {self.detail}"
 
 
 def diagnose(settings: Settings) -> list[Finding]:
@@ -172,10 +177,11 @@ def _accounts(settings: Settings) -> Finding:
     if not numbers:
         return Finding(
             "accounts",
-            False,
+            True,
             "none yet: register a number (POST /v1/register/{number}, then "
             "POST /v1/register/{number}/verify/{code}) or link this service as a device of a "
             "phone (GET /v1/qrcodelink)",
+            next_step=True,
         )
     return Finding("accounts", True, f"{len(numbers)}: {', '.join(numbers)}")
 
