@@ -51,7 +51,7 @@ def expected_checks() -> list[dict[str, object]]:
     checks += [
         "send latency: every one of 200 /v2/send answered 201 with a timestamp",
         "send latency: every one of 200 raw `send` calls answered with a result",
-        "send latency: every one of 200 hello-world requests answered 200",
+        "send latency: every one of 200 hello-world requests, bare and FastAPI, answered 200",
         *THROUGHPUT_CHECKS,
         "inbox: 1,000 sends answered, twice (service, then the raw client)",
         "inbox: every one of 1,000 messages committed exactly once",

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 import uvicorn
-from fastapi import FastAPI
+from starlette.types import ASGIApp
 
 from signal_rest import eventloop
 from signal_rest.config import Settings
@@ -62,10 +62,11 @@ def _protocol_base(parser: str) -> type[Any]:
     return H11Protocol
 
 
-def server_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
+def server_config(app: ASGIApp, settings: Settings) -> uvicorn.Config:
     """The uvicorn configuration that serves `app` as `settings` say. The app's `stopping`
-    event (create_app's) is set as soon as the server begins to shut down."""
-    stopping = getattr(app.state, "stopping", None)
+    event (create_app's `app.state.stopping`) is set as soon as the server begins to shut
+    down."""
+    stopping = getattr(getattr(app, "state", None), "stopping", None)
     on_shutdown = stopping.set if isinstance(stopping, asyncio.Event) else None
     base = _protocol_base(http_parser(settings))
     return uvicorn.Config(
