@@ -5,7 +5,8 @@ A module loaded is memory held for as long as the service runs (its code, its ta
 only QR codes, and the sandbox only a service that runs it in its own process. The webhook
 delivery (with h11, its lanes' HTTP) serves only configured webhooks, the daemon supervisor (and
 the Java lookup) only a service that starts signal-cli itself, and uvicorn's h11 protocol only
-`http_parser = "h11"`.
+`http_parser = "h11"`. prometheus_client is not loaded at all: its package brings HTTP, WSGI and
+gzip servers with it, and the service writes the text format itself (signal_rest.promtext).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ ON_SOME_PATHS = (
     "signal_rest.jsonrpc.supervisor",
     "signal_rest.java",
     "uvicorn.protocols.http.h11_impl",
+    "prometheus_client",
 )
 
 
