@@ -48,7 +48,12 @@ class Params:
         return None if value is None else java_string(value)
 
     def flag(self, name: str) -> bool:
-        return bool(self.optional_flag(name))
+        value = self._get(name)  # optional_flag's checks, a call less (a send asks for five)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise class_cast(value, "java.lang.Boolean")
+        return value
 
     def optional_flag(self, name: str) -> bool | None:
         """A Boolean that may be absent (None), like argparse's getBoolean."""
