@@ -145,8 +145,7 @@ def _start(connection: _Connection, handling: Coroutine[Any, Any, None]) -> None
     a link waiting to be scanned) goes on in a task of its own. Most commands never wait, and
     a task per line cost more than some of them (as asyncio's eager tasks do on 3.12)."""
     if _EAGER_TASKS:
-        loop = asyncio.get_running_loop()
-        task = asyncio.Task(handling, loop=loop, eager_start=True)  # type: ignore[call-arg,unused-ignore]
+        task = asyncio.Task(handling, eager_start=True)  # type: ignore[call-arg,unused-ignore]
         if task.done():
             return
     else:
