@@ -6,9 +6,7 @@ import asyncio
 import contextlib
 import functools
 import logging
-import sys
-import types
-from collections.abc import Callable, Coroutine, Generator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,7 +45,6 @@ RECEIVE_MODES = ("on-start", "on-connection", "manual")
 LINE_LIMIT = 256 * 1024 * 1024
 _ABSENT = object()
 _DISPATCHER = ("subscribeReceive", "unsubscribeReceive", "receive")
-_EAGER_TASKS = sys.version_info >= (3, 12)  # asyncio.Task(..., eager_start=True)
 
 
 @dataclass
@@ -138,50 +135,6 @@ class _Connection:
                 left = self.outbox.get_nowait()
                 if left is not None and left[1] is not None:
                     left[1](False)
-
-
-def _start(connection: _Connection, handling: Coroutine[Any, Any, None]) -> None:
-    """Handle a line at once, in the order lines arrive; only one that has to wait (receive,
-    a link waiting to be scanned) goes on in a task of its own. Most commands never wait, and
-    a task per line cost more than some of them (as asyncio's eager tasks do on 3.12)."""
-    if _EAGER_TASKS:
-        task = asyncio.Task(handling, eager_start=True)  # type: ignore[call-arg,unused-ignore]
-        if task.done():
-            return
-    else:
-        try:
-            waiting_on = handling.send(None)
-        except StopIteration:
-            return
-        except Exception:  # _handle_line answers what a command raises; this is a bug
-            log.exception("sandbox line failed")
-            return
-        task = asyncio.create_task(_finish(handling, waiting_on))
-    connection.tasks.add(task)
-    task.add_done_callback(connection.tasks.discard)
-
-
-async def _finish(handling: Coroutine[Any, Any, None], waiting_on: Any) -> None:
-    await _go_on(handling, waiting_on)
-
-
-@types.coroutine
-def _go_on(handling: Coroutine[Any, Any, None], waiting_on: Any) -> Generator[Any, Any, None]:
-    """The rest of a coroutine that was started outside a task and now waits on
-    `waiting_on`: what a task's await of it would have done from there (Python 3.11)."""
-    try:
-        while True:
-            try:
-                sent = yield waiting_on
-            except GeneratorExit:
-                handling.close()
-                raise
-            except BaseException as exc:  # thrown in: the task is cancelled
-                waiting_on = handling.throw(exc)
-            else:
-                waiting_on = handling.send(sent)
-    except StopIteration:
-        return
 
 
 def _response(
@@ -282,7 +235,11 @@ class SandboxDaemon:
                     break
                 if not raw:
                     break
-                _start(connection, self._handle_line(connection, raw.decode("utf-8", "replace")))
+                task = asyncio.create_task(
+                    self._handle_line(connection, raw.decode("utf-8", "replace"))
+                )
+                connection.tasks.add(task)
+                task.add_done_callback(connection.tasks.discard)
         except asyncio.CancelledError:
             pass
         finally:
