@@ -8,7 +8,6 @@ import mimetypes
 import re
 import secrets
 import string
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, unquote_to_bytes
@@ -49,17 +48,23 @@ def sniff(data: bytes, filename: str | None) -> str:
 _STORED_ID = re.compile(r"[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)?")
 
 
-def referenced_ids(value: Any) -> Iterator[str]:
-    """The ids of the attachments (JsonAttachments: `id` beside `contentType`) in a message."""
-    if isinstance(value, dict):
-        ident = value.get("id")
-        if "contentType" in value and isinstance(ident, str) and _STORED_ID.fullmatch(ident):
-            yield ident
-        for item in value.values():
-            yield from referenced_ids(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from referenced_ids(item)
+def referenced_ids(value: Any) -> list[str]:
+    """The ids of the attachments (JsonAttachments: `id` beside `contentType`) in a message.
+
+    A walk with a stack of the containers still to look into, not a recursive generator: it
+    runs on every message handed over, most of which have no attachment at all."""
+    found: list[str] = []
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if type(item) is dict:
+            ident = item.get("id")
+            if "contentType" in item and type(ident) is str and _STORED_ID.fullmatch(ident):
+                found.append(ident)
+            todo.extend(v for v in item.values() if type(v) is dict or type(v) is list)
+        elif type(item) is list:
+            todo.extend(v for v in item if type(v) is dict or type(v) is list)
+    return found
 
 
 def _invalid(name: str, reason: str) -> RpcError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from .attachments import store_attachment
 from .errors import user_error
@@ -111,17 +111,28 @@ def _sticker(value: str | None) -> dict[str, Any] | None:
     return {"packId": pack_id, "stickerId": sticker_id}
 
 
-def validate(network: Network, p: Params) -> None:
+class Checked(NamedTuple):
+    """What `validate` read and parsed of a send's params, for `build` to use as it is."""
+
+    message: str | None
+    mentions: list[dict[str, Any]]
+    text_styles: list[dict[str, Any]]
+    sticker: dict[str, Any] | None
+
+
+def validate(network: Network, p: Params) -> Checked:
     """The checks signal-cli makes before anything is uploaded or sent."""
-    mentions(network, p.items("mention"))
-    text_styles(p.items("textStyle"))
-    _sticker(p.text("sticker"))
+    found = mentions(network, p.items("mention"))
+    styles = text_styles(p.items("textStyle"))
+    sticker = _sticker(p.text("sticker"))
     has_quote = p.long("quoteTimestamp") is not None
-    if not (p.text("message") or p.items("attachment") or p.has("sticker") or has_quote):
+    text = p.text("message")
+    if not (text or p.items("attachment") or sticker is not None or has_quote):
         raise user_error(EMPTY_MESSAGE)
+    return Checked(text, found, styles, sticker)
 
 
-def build(network: Network, p: Params, timestamp: int) -> dict[str, Any]:
+def build(network: Network, p: Params, checked: Checked, timestamp: int) -> dict[str, Any]:
     """The dataMessage for a `send`; attachments are uploaded once and shared by all recipients."""
     attachments = [
         store_attachment(network.uploads_dir, a, timestamp) for a in p.items("attachment")
@@ -140,13 +151,13 @@ def build(network: Network, p: Params, timestamp: int) -> dict[str, Any]:
         )
     message = data_message(
         timestamp,
-        p.text("message") or None,
+        checked.message or None,
         quote=_quote(network, p, timestamp),
-        mentions=mentions(network, p.items("mention")),
+        mentions=checked.mentions,
         previews=previews,
         attachments=attachments,
-        sticker=_sticker(p.text("sticker")),
-        textStyles=text_styles(p.items("textStyle")),
+        sticker=checked.sticker,
+        textStyles=checked.text_styles,
     )
     message["viewOnce"] = p.flag("viewOnce")
     return message

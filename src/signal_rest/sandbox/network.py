@@ -39,6 +39,9 @@ from .store import now_ms as now_ms  # re-exported: the daemon stamps deliveries
 
 E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 DELIVERABLE = ("dataMessage", "editMessage")
+# Envelope contents that never carry an attachment.
+_NO_ATTACHMENTS = frozenset({"receiptMessage", "typingMessage"})
+_BLOCKS_SENDER = "SELECT 1 FROM blocked WHERE account = ? AND target = ?"
 PHONE = 1  # the device id of a number's primary device
 
 
@@ -300,18 +303,24 @@ class Network(People, ContactBook, Devices):
     def _blocks(self, account: str, envelope: dict[str, Any]) -> bool:
         targets = [envelope["sourceNumber"]]
         for key in DELIVERABLE:
-            info = (envelope.get(key) or {}).get("groupInfo") or (
-                (envelope.get(key) or {}).get("dataMessage") or {}
-            ).get("groupInfo")
-            if info:
-                targets.append(info["groupId"])
+            body = envelope.get(key)
+            if body:
+                info = body.get("groupInfo") or (body.get("dataMessage") or {}).get("groupInfo")
+                if info:
+                    targets.append(info["groupId"])
+        if len(targets) == 1:  # most envelopes: no group, one statement text for them all
+            return self.store.one(_BLOCKS_SENDER, account, targets[0]) is not None
         marks = ",".join("?" * len(targets))
         sql = f"SELECT 1 FROM blocked WHERE account = ? AND target IN ({marks})"
         return self.store.one(sql, account, *targets) is not None
 
     def download_attachments(self, message: dict[str, Any]) -> None:
         """What signal-cli does as it receives `message`: fetch every attachment it refers to
-        into the attachments folder, before any client sees the message."""
+        into the attachments folder, before any client sees the message. Receipts and typing
+        messages carry none (most of what a busy account receives is delivery receipts)."""
+        envelope = message.get("envelope")
+        if isinstance(envelope, dict) and not envelope.keys().isdisjoint(_NO_ATTACHMENTS):
+            return
         for ident in referenced_ids(message):
             target = self.attachments_dir / ident
             source = self.uploads_dir / ident

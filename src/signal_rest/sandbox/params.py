@@ -13,9 +13,18 @@ from .errors import INVALID_REQUEST, RpcError, class_cast
 _UPPER = re.compile(r"(?<!^)(?=[A-Z])")
 
 
-@functools.lru_cache(maxsize=512)  # a fixed set of names, asked for on every command
+@functools.lru_cache(maxsize=512)
 def kebab(name: str) -> str:
     return _UPPER.sub("-", name).lower()
+
+
+# The param names the commands ask for (a fixed set, asked for on every command), kebab-cased.
+_KEBAB: dict[str, str] = {}
+
+
+def _kebab_known(name: str) -> str:
+    key = _KEBAB[name] = kebab(name)
+    return key
 
 
 class Params:
@@ -25,10 +34,11 @@ class Params:
         self.raw = raw
 
     def _get(self, name: str) -> Any:
-        key = kebab(name)
-        if key in self.raw and self.raw[key] is not None:
-            return self.raw[key]
-        return self.raw.get(name)
+        raw = self.raw
+        if not raw:
+            return None
+        value = raw.get(_KEBAB.get(name) or _kebab_known(name))
+        return raw.get(name) if value is None else value
 
     def has(self, name: str) -> bool:
         return self._get(name) is not None
@@ -38,7 +48,12 @@ class Params:
         return None if value is None else java_string(value)
 
     def flag(self, name: str) -> bool:
-        return bool(self.optional_flag(name))
+        value = self._get(name)  # optional_flag's checks, a call less (a send asks for five)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            raise class_cast(value, "java.lang.Boolean")
+        return value
 
     def optional_flag(self, name: str) -> bool | None:
         """A Boolean that may be absent (None), like argparse's getBoolean."""

@@ -111,10 +111,13 @@ class People:
     def display_name(self, number: str) -> str | None:
         """signal-cli's Profile.getDisplayName: given and family name joined; None when no
         profile is known at all."""
-        profile = self.profile(number)
-        if profile is None:
+        # Every envelope names its sender: only the two names, not the whole profile.
+        row = self.store.one(
+            "SELECT given_name, family_name FROM profiles WHERE number = ?", number
+        )
+        if row is None:
             return None
-        given, family = profile["givenName"] or "", profile["familyName"] or ""
+        given, family = row["given_name"] or "", row["family_name"] or ""
         if given and family:
             return f"{given} {family}"
         return given or family

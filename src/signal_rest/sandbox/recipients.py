@@ -8,6 +8,7 @@ from .errors import user_error
 from .network import E164, Network
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_SEPARATORS = re.compile(r"[\s\-().]")
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _B64_INDEX = {c: i for i, c in enumerate(_B64)}
 
@@ -16,7 +17,7 @@ def resolve(network: Network, identifier: str) -> str:
     """The number behind a recipient string (E.164, or the ACI of a known number)."""
     text = identifier.strip()
     if text.startswith("+"):
-        compact = re.sub(r"[\s\-().]", "", text)
+        compact = _SEPARATORS.sub("", text)
         if E164.match(compact):
             return compact
     elif _UUID.match(text):

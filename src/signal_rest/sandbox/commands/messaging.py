@@ -32,7 +32,7 @@ def send_as(
     if p.flag("endSession"):
         # End-session only resets 1:1 sessions; signal-cli prints nothing for it.
         return {}
-    content.validate(network, p)
+    checked = content.validate(network, p)
     for gid in targets.group_ids:
         groups.load(network, gid)
     sticker = p.text("sticker")
@@ -42,7 +42,7 @@ def send_as(
     # One transaction (one commit) for the timestamp and every delivery of the send.
     with network.store.transaction():
         timestamp = network.next_timestamp()
-        message = content.build(network, p, timestamp)
+        message = content.build(network, p, checked, timestamp)
 
         def envelope_content(group: dict[str, Any] | None) -> dict[str, Any]:
             body = _with_group(message, group)
