@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import queue
 import sqlite3
@@ -47,6 +48,8 @@ from signal_rest.inbox.positions import ALL, PositionRow
 __all__ = ["InboxStore", "StoredMessage"]
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 # `digest` holds bytes (`_digest`); the hex text of older data dirs is rewritten on open.
 SCHEMA = """
@@ -279,7 +282,11 @@ class InboxStore:
         conn.executescript(SCHEMA + attachments.SCHEMA + positions.SCHEMA)
         if conn.execute("PRAGMA user_version").fetchone()[0] < DIGESTS_VERSION:
             conn.execute("BEGIN IMMEDIATE")
-            _rewrite_digests(conn)
+            if _rewrite_digests(conn):
+                # It rewrote every row: the write-ahead log is as large as the inbox now.
+                conn.execute("COMMIT")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.execute("BEGIN IMMEDIATE")
             conn.execute(f"PRAGMA user_version = {DIGESTS_VERSION}")
             conn.execute("COMMIT")
         if indexed is None:
@@ -357,9 +364,16 @@ def _digest(stamp: Any, content: bytes) -> bytes:
     return number.to_bytes(8, "big") + content[:_HASH_BYTES]
 
 
-def _rewrite_digests(conn: sqlite3.Connection) -> None:
+def _rewrite_digests(conn: sqlite3.Connection) -> int:
     """Give the messages an older signal-rest stored (their digest the whole SHA-256 in hex,
-    over the same content) the digests `_digest` makes, so a repeat of one is still spotted."""
+    over the same content) the digests `_digest` makes, so a repeat of one is still spotted.
+    How many there were (about 30 s per million, once)."""
+    count: int = conn.execute(
+        "SELECT COUNT(*) FROM messages WHERE typeof(digest) = 'text'"
+    ).fetchone()[0]
+    if not count:
+        return 0
+    log.info("inbox: rewriting the digests of %d stored messages (once)", count)
 
     def rewritten(stamp: Any, old: str) -> Any:
         try:
@@ -377,6 +391,7 @@ def _rewrite_digests(conn: sqlite3.Connection) -> None:
         )
     finally:
         conn.create_function("signal_rest_digest", 2, None)
+    return count
 
 
 def _insert_run(conn: sqlite3.Connection, run: list[_Insert]) -> list[int | None]:
