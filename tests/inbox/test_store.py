@@ -537,3 +537,38 @@ async def test_an_inbox_with_the_older_digests_keeps_its_messages_and_spots_repe
         assert (new or 0) > ids[-1]
     finally:
         await reopened.close()
+
+
+async def test_reading_the_pending_messages_skips_the_delivered_ones_kept_for_retention(
+    tmp_path: Path,
+) -> None:
+    # Counted in SQLite's own steps, not in time: the read of what is pending (each poll, a
+    # websocket catching up, a new consumer's start) costs the same with 3,000 delivered
+    # messages ahead of the pending one as with 30.
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    steps: list[int] = []
+
+    def step() -> int:
+        steps.append(1)
+        return 0  # go on
+
+    def counted(conn: sqlite3.Connection) -> None:
+        conn.set_progress_handler(step, 100)
+
+    try:
+        costs = []
+        for delivered in (30, 3000):
+            ids = await asyncio.gather(
+                *[store.add_soon(ACCOUNT, message(i, "taken")) for i in range(delivered)]
+            )
+            await store.mark_delivered([i for i in ids if i is not None])
+            waiting = await store.add(ACCOUNT, message(delivered, "waiting"))
+            await asyncio.to_thread(store._with_reader, counted)
+            steps.clear()
+            assert [m.id for m in await store.pending(ACCOUNT, limit=5)] == [waiting]
+            costs.append(len(steps))
+            await store.mark_delivered([waiting or 0])
+        assert costs[1] <= costs[0] + 1
+    finally:
+        await store.close()

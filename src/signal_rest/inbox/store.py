@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 
 from signal_rest import jsoncodec
 from signal_rest.inbox import attachments, positions
-from signal_rest.inbox.positions import ALL, PositionRow
+from signal_rest.inbox.positions import ALL, PENDING, PositionRow
 
 __all__ = ["InboxStore", "StoredMessage"]
 
@@ -165,7 +165,8 @@ class InboxStore:
 
         def update(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "UPDATE messages SET delivered_at = ? WHERE account = ? AND delivered_at IS NULL",
+                f"UPDATE messages {PENDING} SET delivered_at = ? "
+                "WHERE account = ? AND delivered_at IS NULL",
                 (now, account),
             )
             positions.retire(conn, account)
@@ -211,7 +212,8 @@ class InboxStore:
 
     async def pending(self, account: str, limit: int | None = None) -> list[StoredMessage]:
         """Messages for `account` that no consumer has taken yet, oldest first."""
-        sql = "SELECT id, account, payload FROM messages WHERE account = ? AND delivered_at IS NULL"
+        sql = f"SELECT id, account, payload FROM messages {PENDING} WHERE account = ?"
+        sql += " AND delivered_at IS NULL"
         sql += " ORDER BY id" + (" LIMIT ?" if limit else "")
         args: tuple[Any, ...] = (account, limit) if limit else (account,)
         rows = await asyncio.to_thread(self._read, sql, args)
