@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import json
 import sqlite3
 import threading
@@ -14,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from signal_rest import jsoncodec
 from signal_rest.inbox.delivery import Inbox
 from signal_rest.inbox.store import InboxStore
 
@@ -433,3 +435,140 @@ async def test_writes_that_need_no_sync_share_a_synced_commit_or_commit_alone(
     finally:
         await store.close()
     assert _notes(path) == ["alone", "lazy"]  # kept across a restart
+
+
+async def test_messages_alike_but_for_their_timestamp_or_content_are_all_kept(
+    tmp_path: Path,
+) -> None:
+    # The digest that spots repeats starts with the envelope's timestamp; messages with the
+    # same timestamp, or with none usable, are still told apart by their content.
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    odd: list[dict[str, Any]] = [
+        {"envelope": {"dataMessage": {"message": "no timestamp"}}, "account": ACCOUNT},
+        {"envelope": {"timestamp": -5, "dataMessage": {"message": "negative"}}, "account": ACCOUNT},
+        {
+            "envelope": {"timestamp": 1 << 64, "dataMessage": {"message": "huge"}},
+            "account": ACCOUNT,
+        },
+        {"envelope": {"timestamp": "7"}, "account": ACCOUNT},
+        {"envelope": "not an object", "account": ACCOUNT},
+    ]
+    try:
+        sent = [message(7, "one"), message(7, "two"), message(8, "one"), *odd]
+        ids = [await store.add(ACCOUNT, m) for m in sent]
+        # Each again, one at a time and queued together: none is stored twice.
+        assert [await store.add(ACCOUNT, m) for m in sent] == [None] * len(sent)
+        again = await asyncio.gather(*[store.add_soon(ACCOUNT, m) for m in reversed(sent)])
+        assert again == [None] * len(sent)
+        assert [(m.id, m.message) for m in await store.pending(ACCOUNT)] == list(
+            zip(ids, sent, strict=True)
+        )
+    finally:
+        await store.close()
+
+
+def _as_before_digests(path: Path) -> None:
+    """Turn an inbox into what signal-rest stored before digests began with the timestamp:
+    each digest the whole SHA-256 of the message (keys sorted) in hex, user_version 0."""
+    with contextlib.closing(sqlite3.connect(path)) as conn, conn:
+        rows = conn.execute("SELECT id, payload FROM messages").fetchall()
+        for message_id, payload in rows:
+            content = jsoncodec.dumps(json.loads(payload), sort_keys=True)
+            conn.execute(
+                "UPDATE messages SET digest = ? WHERE id = ?",
+                (hashlib.sha256(content).hexdigest(), message_id),
+            )
+        conn.execute("PRAGMA user_version = 0")
+
+
+def _digests(path: Path) -> list[tuple[str, int, int]]:
+    """Each stored digest's SQLite type, length, and the timestamp it starts with."""
+    with contextlib.closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute("SELECT typeof(digest), digest FROM messages ORDER BY id").fetchall()
+    return [(kind, len(value), int.from_bytes(value[:8], "big")) for kind, value in rows]
+
+
+async def test_an_inbox_with_the_older_digests_keeps_its_messages_and_spots_repeats(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "inbox.sqlite3"
+    kept = [
+        message(1_796_003_126_411, "one"),
+        {"envelope": {"dataMessage": {"message": "no timestamp"}}, "account": ACCOUNT},
+        message(1_796_003_126_412, "two"),
+        {"envelope": {"timestamp": 1.5}, "account": ACCOUNT},
+    ]
+    store = InboxStore(path)
+    await store.open()
+    ids = [await store.add(ACCOUNT, m) or 0 for m in [*kept, message(9, "purged")]]
+    await store.mark_delivered([ids[-1]])
+    await store.purge(time.time() + 1, 0)  # the newest id is gone, and is not given again
+    await store.close()
+    _as_before_digests(path)
+
+    for _ in range(2):  # the rewrite runs once; opening again changes nothing
+        reopened = InboxStore(path)
+        await reopened.open()
+        try:
+            assert [(m.id, m.message) for m in await reopened.pending(ACCOUNT)] == list(
+                zip(ids[:-1], kept, strict=True)
+            )
+            assert await reopened.add(ACCOUNT, kept[0]) is None
+            assert await asyncio.gather(*[reopened.add_soon(ACCOUNT, m) for m in kept]) == [
+                None
+            ] * len(kept)
+        finally:
+            await reopened.close()
+        assert _digests(path) == [
+            ("blob", 24, 1_796_003_126_411),
+            ("blob", 24, 0),
+            ("blob", 24, 1_796_003_126_412),
+            ("blob", 24, 0),
+        ]
+        with contextlib.closing(sqlite3.connect(path)) as conn:
+            assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+
+    reopened = InboxStore(path)
+    await reopened.open()
+    try:
+        # Ids keep growing past the purged one (a repeat ignored may use one up too).
+        new = await reopened.add(ACCOUNT, message(10, "new"))
+        assert (new or 0) > ids[-1]
+    finally:
+        await reopened.close()
+
+
+async def test_reading_the_pending_messages_skips_the_delivered_ones_kept_for_retention(
+    tmp_path: Path,
+) -> None:
+    # Counted in SQLite's own steps, not in time: the read of what is pending (each poll, a
+    # websocket catching up, a new consumer's start) costs the same with 3,000 delivered
+    # messages ahead of the pending one as with 30.
+    store = InboxStore(tmp_path / "inbox.sqlite3")
+    await store.open()
+    steps: list[int] = []
+
+    def step() -> int:
+        steps.append(1)
+        return 0  # go on
+
+    def counted(conn: sqlite3.Connection) -> None:
+        conn.set_progress_handler(step, 100)
+
+    try:
+        costs = []
+        for delivered in (30, 3000):
+            ids = await asyncio.gather(
+                *[store.add_soon(ACCOUNT, message(i, "taken")) for i in range(delivered)]
+            )
+            await store.mark_delivered([i for i in ids if i is not None])
+            waiting = await store.add(ACCOUNT, message(delivered, "waiting"))
+            await asyncio.to_thread(store._with_reader, counted)
+            steps.clear()
+            assert [m.id for m in await store.pending(ACCOUNT, limit=5)] == [waiting]
+            costs.append(len(steps))
+            await store.mark_delivered([waiting or 0])
+        assert costs[1] <= costs[0] + 1
+    finally:
+        await store.close()

@@ -16,6 +16,7 @@ from typing import NamedTuple
 
 __all__ = [
     "ALL",
+    "PENDING",
     "SCHEMA",
     "UNNAMED",
     "PositionRow",
@@ -32,6 +33,11 @@ __all__ = [
 
 ALL = "*"
 UNNAMED = ""
+# Reads of pending messages name their index (the inbox's `messages_pending`): SQLite's planner,
+# without statistics, takes `messages_by_account` instead and goes through every delivered
+# message of the account that retention still keeps (a poll took 260 ms with 700k of them,
+# 0.1 ms through the pending index).
+PENDING = "INDEXED BY messages_pending"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS consumers (
@@ -101,7 +107,7 @@ def _first_untaken(conn: sqlite3.Connection, account: str) -> int:
     where = "" if account == ALL else "AND account = ?"
     args = () if account == ALL else (account,)
     oldest = conn.execute(
-        f"SELECT MIN(id) FROM messages WHERE delivered_at IS NULL {where}", args
+        f"SELECT MIN(id) FROM messages {PENDING} WHERE delivered_at IS NULL {where}", args
     ).fetchone()[0]
     if oldest is not None:
         return int(oldest) - 1

@@ -13,7 +13,10 @@ others with it. A caller hears of its write only once that transaction is commit
 
 A message is kept until every consumer that wants it has it: the unnamed clients (REST poll,
 websocket) mark it delivered, named consumers keep a position (`positions`). Identical
-notifications (a daemon that also auto-subscribes delivers each message twice) are stored once.
+notifications (a daemon that also auto-subscribes delivers each message twice) are stored once:
+a message's `digest` is its envelope's timestamp (8 bytes, big-endian) and the start of a SHA-256
+of its content, so the unique index grows at its end, as the other two do, and a burst of
+messages writes a few pages of it, not one page per message at random (see `_digest`).
 
 Messages and delivered marks are synced to disk before their callers hear of them
 (`synchronous=FULL`). Writes submitted with `sync=False` (where named consumers stand, when
@@ -27,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import logging
 import os
 import queue
 import sqlite3
@@ -39,12 +43,15 @@ from typing import Any, TypeVar
 
 from signal_rest import jsoncodec
 from signal_rest.inbox import attachments, positions
-from signal_rest.inbox.positions import ALL, PositionRow
+from signal_rest.inbox.positions import ALL, PENDING, PositionRow
 
 __all__ = ["InboxStore", "StoredMessage"]
 
 T = TypeVar("T")
 
+log = logging.getLogger(__name__)
+
+# `digest` holds bytes (`_digest`); the hex text of older data dirs is rewritten on open.
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS messages (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -75,6 +82,11 @@ MAX_INSERT = 256
 LAZY_WAIT = 0.005
 # Where attachment ids may be found in a stored payload (see `attachments.record`).
 _ATTACHMENT_KEY = '"contentType"'
+# The inbox's `user_version` once its digests are as `_digest` makes them (before: 0, the
+# SHA-256 in hex).
+DIGESTS_VERSION = 1
+# Bytes of the SHA-256 kept in a digest, after the 8 of the timestamp.
+_HASH_BYTES = 16
 
 
 class InboxStore:
@@ -153,7 +165,8 @@ class InboxStore:
 
         def update(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "UPDATE messages SET delivered_at = ? WHERE account = ? AND delivered_at IS NULL",
+                f"UPDATE messages {PENDING} SET delivered_at = ? "
+                "WHERE account = ? AND delivered_at IS NULL",
                 (now, account),
             )
             positions.retire(conn, account)
@@ -199,7 +212,8 @@ class InboxStore:
 
     async def pending(self, account: str, limit: int | None = None) -> list[StoredMessage]:
         """Messages for `account` that no consumer has taken yet, oldest first."""
-        sql = "SELECT id, account, payload FROM messages WHERE account = ? AND delivered_at IS NULL"
+        sql = f"SELECT id, account, payload FROM messages {PENDING} WHERE account = ?"
+        sql += " AND delivered_at IS NULL"
         sql += " ORDER BY id" + (" LIMIT ?" if limit else "")
         args: tuple[Any, ...] = (account, limit) if limit else (account,)
         rows = await asyncio.to_thread(self._read, sql, args)
@@ -268,6 +282,15 @@ class InboxStore:
         conn.execute("PRAGMA synchronous=FULL")
         indexed = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'attachments'").fetchone()
         conn.executescript(SCHEMA + attachments.SCHEMA + positions.SCHEMA)
+        if conn.execute("PRAGMA user_version").fetchone()[0] < DIGESTS_VERSION:
+            conn.execute("BEGIN IMMEDIATE")
+            if _rewrite_digests(conn):
+                # It rewrote every row: the write-ahead log is as large as the inbox now.
+                conn.execute("COMMIT")
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.execute("BEGIN IMMEDIATE")
+            conn.execute(f"PRAGMA user_version = {DIGESTS_VERSION}")
+            conn.execute("COMMIT")
         if indexed is None:
             conn.execute("BEGIN IMMEDIATE")
             attachments.backfill(conn)
@@ -322,11 +345,55 @@ class _Insert:
         # Kept in signal-cli's key order, so a message reads the same from the backlog as
         # live; the digest that spots duplicates ignores the order.
         self.payload = jsoncodec.column(message)
-        self.digest = hashlib.sha256(jsoncodec.dumps(message, sort_keys=True)).hexdigest()
+        envelope = message.get("envelope")
+        self.digest = _digest(
+            envelope.get("timestamp") if isinstance(envelope, dict) else None,
+            hashlib.sha256(jsoncodec.dumps(message, sort_keys=True)).digest(),
+        )
         self.received_at = time.time()
 
     def __call__(self, conn: sqlite3.Connection) -> int | None:
         return _insert_run(conn, [self])[0]
+
+
+def _digest(stamp: Any, content: bytes) -> bytes:
+    """What spots a repeated message: its envelope's timestamp `stamp` (0 when it is not an
+    integer that fits in 8 bytes), then the first bytes of `content`, the SHA-256 of the message
+    with its keys sorted. Identical messages have identical timestamps, so the timestamp changes
+    nothing about which messages count as the same; it orders the unique index by arrival, near
+    enough."""
+    number: int = stamp if type(stamp) is int and 0 <= stamp < 1 << 63 else 0
+    return number.to_bytes(8, "big") + content[:_HASH_BYTES]
+
+
+def _rewrite_digests(conn: sqlite3.Connection) -> int:
+    """Give the messages an older signal-rest stored (their digest the whole SHA-256 in hex,
+    over the same content) the digests `_digest` makes, so a repeat of one is still spotted.
+    How many there were (about 30 s per million, once)."""
+    count: int = conn.execute(
+        "SELECT COUNT(*) FROM messages WHERE typeof(digest) = 'text'"
+    ).fetchone()[0]
+    if not count:
+        return 0
+    log.info("inbox: rewriting the digests of %d stored messages (once)", count)
+
+    def rewritten(stamp: Any, old: str) -> Any:
+        try:
+            return _digest(stamp, bytes.fromhex(old)) if len(old) == 64 else old
+        except ValueError:
+            return old
+
+    conn.create_function("signal_rest_digest", 2, rewritten, deterministic=True)
+    try:
+        # OR IGNORE: two old digests that would meet (their first 16 bytes equal) keep theirs.
+        conn.execute(
+            "UPDATE OR IGNORE messages SET digest = signal_rest_digest(CASE json_type(payload, "
+            "'$.envelope.timestamp') WHEN 'integer' THEN json_extract(payload, "
+            "'$.envelope.timestamp') END, digest) WHERE typeof(digest) = 'text'"
+        )
+    finally:
+        conn.create_function("signal_rest_digest", 2, None)
+    return count
 
 
 def _insert_run(conn: sqlite3.Connection, run: list[_Insert]) -> list[int | None]:
@@ -334,7 +401,7 @@ def _insert_run(conn: sqlite3.Connection, run: list[_Insert]) -> list[int | None
     GIL again, once per message, while the event loop wants it too): each one's new id, or
     None where the very same message is stored already (also earlier in `run`)."""
     sql = "INSERT OR IGNORE INTO messages (account, digest, payload, received_at) VALUES "
-    added: dict[tuple[str, str], int] = {}
+    added: dict[tuple[str, bytes], int] = {}
     if len(run) == 1:
         one = run[0]
         cursor = conn.execute(
@@ -350,13 +417,13 @@ def _insert_run(conn: sqlite3.Connection, run: list[_Insert]) -> list[int | None
         )
         # The new rows, in one step (ids only grow: nothing older is above `before`).
         found = conn.execute(
-            "SELECT group_concat(id || char(31) || digest || char(31) || account, char(30))"
+            "SELECT group_concat(id || char(31) || hex(digest) || char(31) || account, char(30))"
             " FROM messages WHERE id > ?",
             (before,),
         ).fetchone()[0]
         for entry in found.split("\x1e") if found else ():
             message_id, digest, account = entry.split("\x1f", 2)
-            added[(account, digest)] = int(message_id)
+            added[(account, bytes.fromhex(digest))] = int(message_id)
     ids: list[int | None] = []
     for insert in run:
         message_id = added.pop((insert.account, insert.digest), None)
