@@ -413,6 +413,81 @@ async def test_stream_behind_catches_up_from_the_store_in_order(inbox: Inbox) ->
     assert await pending_stamps(inbox) == []
 
 
+async def test_stream_behind_sends_no_new_message_ahead_of_what_waits_in_the_store(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT, bound=2) as stream:
+        await arrive(inbox, 1, 2, 3, 4)  # 3 and 4 do not fit: they wait in the store
+        got = [await stream.get(), await stream.get()]
+        await stream.delivered(got[:1])  # room for one again
+        await arrive(inbox, 5)  # new, while 3 and 4 still wait
+        got.append(await asyncio.wait_for(stream.get(), 5))
+        await stream.delivered(got[1:])
+        got += [await asyncio.wait_for(stream.get(), 5) for _ in range(2)]
+        await stream.delivered(got[3:])
+    assert stamps(got) == [1, 2, 3, 4, 5]
+    assert await pending_stamps(inbox) == []
+
+
+async def test_stream_catching_up_leaves_a_message_that_came_meanwhile_behind_the_rest(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT, bound=2) as stream:
+        await arrive(inbox, 1, 2, 3, 4, 5)  # 3, 4 and 5 wait in the store
+        got = [await stream.get(), await stream.get()]
+        await stream.delivered(got)
+        with inbox.store._read_lock:  # the catch-up's read of 3 and 4 waits here
+            reading = asyncio.create_task(stream.get())
+            await asyncio.sleep(0.05)
+            await arrive(inbox, 6)  # committed while the read waits
+        got.append(await asyncio.wait_for(reading, 5))
+        got.append(await asyncio.wait_for(stream.get(), 5))
+        await stream.delivered(got[2:])
+        got += [await asyncio.wait_for(stream.get(), 5) for _ in range(2)]
+        await stream.delivered(got[4:])
+    assert stamps(got) == [1, 2, 3, 4, 5, 6]
+    assert await pending_stamps(inbox) == []
+
+
+async def test_stream_reads_again_for_a_message_left_in_the_store_as_it_read(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with inbox.stream(ACCOUNT, bound=3) as stream:
+        await arrive(inbox, 1, 2, 3, 4)  # 4 does not fit
+        got = [await stream.get() for _ in range(3)]
+        await stream.delivered(got)
+        read = inbox._unclaimed
+
+        async def read_then_arrive(account: str, limit: int | None) -> list[StoredMessage]:
+            rows = await read(account, limit)
+            if stamps(rows) == [4]:
+                await arrive(inbox, 5)  # committed after the read saw the store
+            return rows
+
+        monkeypatch.setattr(inbox, "_unclaimed", read_then_arrive)
+        got += [await asyncio.wait_for(stream.get(), 5) for _ in range(2)]
+        await stream.delivered(got[3:])
+    assert stamps(got) == [1, 2, 3, 4, 5]
+    assert await pending_stamps(inbox) == []
+
+
+async def test_fresh_stream_whose_backlog_fills_it_gives_back_what_came_before_the_read(
+    inbox: Inbox,
+) -> None:
+    await arrive(inbox, 1, 2, 3)
+    with inbox.stream(ACCOUNT, bound=3) as stream:
+        await arrive(inbox, 4)  # taken at once: the stream has not read its backlog yet
+        assert stream.held == 1
+        got = [await asyncio.wait_for(stream.get(), 5) for _ in range(3)]
+        assert stream.held == 3  # 4 went back to the store, behind 1, 2 and 3
+        await stream.delivered(got)
+        got.append(await asyncio.wait_for(stream.get(), 5))
+        await stream.delivered(got[3:])
+    assert stamps(got) == [1, 2, 3, 4]
+    assert await pending_stamps(inbox) == []
+    assert inbox._claims == {}
+
+
 async def test_stream_does_not_catch_up_on_what_a_poll_took(inbox: Inbox) -> None:
     with inbox.stream(ACCOUNT, bound=1) as stream:
         await arrive(inbox, 1, 2, 3)

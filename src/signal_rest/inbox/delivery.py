@@ -98,7 +98,11 @@ class Stream:
         self.bound = max(1, bound)
         self._queue: list[StoredMessage] = []  # held and not yet handed out, by id
         self._held: set[int] = set()  # claimed for this stream: queued, or out and unconfirmed
-        self._behind = True  # the store may hold messages for this stream
+        # The store may hold messages for this stream older than any new one. Once one was
+        # left there (no room), new ones are left there too, behind it, until it is read.
+        self._behind = True
+        self._fresh = True  # nothing read or left in the store yet: new messages come in
+        self._passed = 0  # new messages left in the store (see `_catch_up`)
         self._changed = asyncio.Event()
         self._open = True
 
@@ -113,11 +117,11 @@ class Stream:
         return len(self._held)
 
     async def get(self) -> StoredMessage:
-        """The next message: first what was pending when the stream opened, then each new one."""
+        """The next message: first what was pending when the stream opened, then each new one.
+        Once the backlog was read, the queue is older than anything this stream has yet to
+        read from the store (a stream that is behind takes no new message): it goes first."""
         while True:
-            # Catching up comes first: a live message handed here before the backlog was
-            # read must not go out ahead of it.
-            if self._behind and len(self._held) < self.bound:
+            if self._behind and len(self._held) < self.bound and (self._fresh or not self._queue):
                 await self._catch_up()
                 continue
             if self._queue:
@@ -169,11 +173,14 @@ class Stream:
         return queued
 
     def _offer(self, stored: StoredMessage) -> bool:
-        """A new message: True when this stream has it."""
+        """A new message: True when this stream has it. One that does not fit, or that comes
+        while older ones wait in the store, is read from the store after them."""
         if stored.id in self._held:
             return True  # read from the store before its notification got here
-        if len(self._held) >= self.bound:
-            self._behind = True  # read it from the store once there is room, if still pending
+        if len(self._held) >= self.bound or (self._behind and not self._fresh):
+            self._behind = True
+            self._fresh = False
+            self._passed += 1
             return False
         self._hold(stored)
         return True
@@ -185,19 +192,30 @@ class Stream:
         self._changed.set()
 
     async def _catch_up(self) -> None:
+        """Read the oldest pending messages this stream has room for. It stays behind when the
+        read was full, or when a new message was left in the store meanwhile (the read may have
+        begun before it was committed)."""
         async with self._inbox._locks[self.account]:
-            while self._behind and self._open:
-                room = self.bound - len(self._held)
-                if room <= 0:
-                    return
-                self._behind = False
-                rows = await self._inbox._unclaimed(self.account, room)
-                if not self._open:
-                    return
-                for stored in rows:
-                    self._hold(stored)
-                if len(rows) == room:
-                    self._behind = True  # there may be more
+            room = self.bound - len(self._held)
+            if not self._behind or not self._open or room <= 0:
+                return
+            passed = self._passed
+            rows = await self._inbox._unclaimed(self.account, room)
+            if not self._open:
+                return
+            self._fresh = False
+            for stored in rows:
+                self._hold(stored)
+            full = len(rows) == room
+            if full:
+                # Older messages may still wait in the store: what came in before they were
+                # read (a fresh stream takes new messages) goes back, to be read after them.
+                later = [m.id for m in self._queue if m.id > rows[-1].id]
+                if later:
+                    self._queue = [m for m in self._queue if m.id <= rows[-1].id]
+                    self._held.difference_update(later)
+                    self._inbox._release(later, self.account)
+            self._behind = full or self._passed != passed
 
 
 class Inbox:
