@@ -69,7 +69,8 @@ class Confirmations:
         self._changed.set()
 
     async def run(self) -> None:
-        """Deliver each ping's frames on its pong, in order. Raises Stuck when a pong is late,
+        """Deliver each ping's frames on its pong, in order (those of pongs that came while a
+        delivery was being committed, together). Raises Stuck when a pong is late,
         ConnectionError when the connection ends first."""
         while True:
             if not self._waiting:
@@ -85,6 +86,10 @@ class Confirmations:
             except TimeoutError as exc:
                 raise Stuck() from exc
             self._waiting.popleft()
+            # With them, the frames of every later ping already answered: a delivery waits for
+            # a commit, and one per ping fell behind a client answering a ping per message.
+            while self._waiting and _answered(self._waiting[0][0]):
+                messages = messages + self._waiting.popleft()[2]
             await self._stream.delivered(messages)
 
     async def deliver_answered(self) -> None:
