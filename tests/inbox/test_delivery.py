@@ -458,8 +458,10 @@ async def test_stream_reads_again_for_a_message_left_in_the_store_as_it_read(
         await stream.delivered(got)
         read = inbox._unclaimed
 
-        async def read_then_arrive(account: str, limit: int | None) -> list[StoredMessage]:
-            rows = await read(account, limit)
+        async def read_then_arrive(
+            account: str, limit: int | None, *, after: int | None = None
+        ) -> list[StoredMessage]:
+            rows = await read(account, limit, after=after)
             if stamps(rows) == [4]:
                 await arrive(inbox, 5)  # committed after the read saw the store
             return rows
@@ -469,6 +471,33 @@ async def test_stream_reads_again_for_a_message_left_in_the_store_as_it_read(
         await stream.delivered(got[3:])
     assert stamps(got) == [1, 2, 3, 4, 5]
     assert await pending_stamps(inbox) == []
+
+
+async def test_stream_catching_up_reads_only_beyond_what_it_holds(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    read = inbox.store.pending
+    sizes: list[int] = []
+
+    async def counted(
+        account: str, limit: int | None = None, *, after: int | None = None
+    ) -> list[StoredMessage]:
+        rows = await read(account, limit, after=after)
+        sizes.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(inbox.store, "pending", counted)
+    with inbox.stream(ACCOUNT, bound=10) as stream:
+        await arrive(inbox, *range(1, 31))  # 11 to 30 wait in the store
+        out = [await stream.get() for _ in range(10)]
+        sizes.clear()
+        for n in range(20):  # the client confirms one message at a time
+            await stream.delivered(out[n : n + 1])
+            out.append(await asyncio.wait_for(stream.get(), 5))
+        await stream.delivered(out[20:])
+    assert stamps(out) == list(range(1, 31))
+    # One row per read: not the nine messages still out on the websocket each time as well.
+    assert sizes == [1] * 20
 
 
 async def test_fresh_stream_whose_backlog_fills_it_gives_back_what_came_before_the_read(

@@ -103,6 +103,8 @@ class Stream:
         self._behind = True
         self._fresh = True  # nothing read or left in the store yet: new messages come in
         self._passed = 0  # new messages left in the store (see `_catch_up`)
+        # Every pending message up to this id that no other consumer claims is held here.
+        self._read_to: int | None = None
         self._changed = asyncio.Event()
         self._open = True
 
@@ -186,6 +188,8 @@ class Stream:
         return True
 
     def _hold(self, stored: StoredMessage) -> None:
+        if self._read_to is None or stored.id > self._read_to:
+            self._read_to = stored.id
         self._inbox._claim(stored.id)
         self._held.add(stored.id)
         bisect.insort(self._queue, stored, key=lambda m: m.id)
@@ -200,7 +204,11 @@ class Stream:
             if not self._behind or not self._open or room <= 0:
                 return
             passed = self._passed
-            rows = await self._inbox._unclaimed(self.account, room)
+            # After the first read, only what lies beyond what this stream holds: reading its
+            # own claims again cost a decode per message it holds for each few it had room for,
+            # and a stream that fell behind could no longer catch up.
+            after = None if self._fresh else self._read_to
+            rows = await self._inbox._unclaimed(self.account, room, after=after)
             if not self._open:
                 return
             self._fresh = False
@@ -211,6 +219,7 @@ class Stream:
                 # Older messages may still wait in the store: what came in before they were
                 # read (a fresh stream takes new messages) goes back, to be read after them.
                 later = [m.id for m in self._queue if m.id > rows[-1].id]
+                self._read_to = rows[-1].id
                 if later:
                     self._queue = [m for m in self._queue if m.id <= rows[-1].id]
                     self._held.difference_update(later)
@@ -372,11 +381,13 @@ class Inbox:
             if not self._waiters[account]:
                 del self._waiters[account]
 
-    async def _unclaimed(self, account: str, limit: int | None) -> list[StoredMessage]:
+    async def _unclaimed(
+        self, account: str, limit: int | None, *, after: int | None = None
+    ) -> list[StoredMessage]:
         # Claimed messages are still pending in the store; read enough rows to skip them. The
         # filter runs after the read, with no await before the caller claims what it returns.
-        extra = len(self._claims)
-        rows = await self.store.pending(account, limit + extra if limit else None)
+        extra = len(self._claims) if after is None else sum(i > after for i in self._claims)
+        rows = await self.store.pending(account, limit + extra if limit else None, after=after)
         messages = [m for m in rows if m.id not in self._claims]
         return messages[:limit] if limit else messages
 

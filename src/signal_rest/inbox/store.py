@@ -210,12 +210,17 @@ class InboxStore:
         """Every named consumer's row, with its lag."""
         return await asyncio.to_thread(self._with_reader, positions.rows)
 
-    async def pending(self, account: str, limit: int | None = None) -> list[StoredMessage]:
-        """Messages for `account` that no consumer has taken yet, oldest first."""
+    async def pending(
+        self, account: str, limit: int | None = None, *, after: int | None = None
+    ) -> list[StoredMessage]:
+        """Messages for `account` that no consumer has taken yet, oldest first; only those
+        with an id above `after`, when given."""
         sql = f"SELECT id, account, payload FROM messages {PENDING} WHERE account = ?"
-        sql += " AND delivered_at IS NULL"
+        sql += " AND delivered_at IS NULL" + (" AND id > ?" if after is not None else "")
         sql += " ORDER BY id" + (" LIMIT ?" if limit else "")
-        args: tuple[Any, ...] = (account, limit) if limit else (account,)
+        args: tuple[Any, ...] = (account,)
+        args += (after,) if after is not None else ()
+        args += (limit,) if limit else ()
         rows = await asyncio.to_thread(self._read, sql, args)
         return [StoredMessage(r[0], r[1], jsoncodec.loads(r[2])) for r in rows]
 
