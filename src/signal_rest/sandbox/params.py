@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from typing import Any
 
@@ -13,17 +12,13 @@ from .errors import INVALID_REQUEST, RpcError, class_cast
 _UPPER = re.compile(r"(?<!^)(?=[A-Z])")
 
 
-@functools.lru_cache(maxsize=512)
-def kebab(name: str) -> str:
-    return _UPPER.sub("-", name).lower()
-
-
 # The param names the commands ask for (a fixed set, asked for on every command), kebab-cased.
 _KEBAB: dict[str, str] = {}
 
 
-def _kebab_known(name: str) -> str:
-    key = _KEBAB[name] = kebab(name)
+def kebab(name: str) -> str:
+    """`name` kebab-cased, remembered in `_KEBAB` (which `Params._get` reads first)."""
+    key = _KEBAB[name] = _UPPER.sub("-", name).lower()
     return key
 
 
@@ -37,7 +32,7 @@ class Params:
         raw = self.raw
         if not raw:
             return None
-        value = raw.get(_KEBAB.get(name) or _kebab_known(name))
+        value = raw.get(_KEBAB.get(name) or kebab(name))
         return raw.get(name) if value is None else value
 
     def has(self, name: str) -> bool:
@@ -48,12 +43,7 @@ class Params:
         return None if value is None else java_string(value)
 
     def flag(self, name: str) -> bool:
-        value = self._get(name)  # optional_flag's checks, a call less (a send asks for five)
-        if value is None:
-            return False
-        if not isinstance(value, bool):
-            raise class_cast(value, "java.lang.Boolean")
-        return value
+        return bool(self.optional_flag(name))
 
     def optional_flag(self, name: str) -> bool | None:
         """A Boolean that may be absent (None), like argparse's getBoolean."""
