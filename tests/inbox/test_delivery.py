@@ -46,6 +46,22 @@ async def pending_stamps(inbox: Inbox, account: str = ACCOUNT) -> list[int]:
     return stamps(await inbox.store.pending(account))
 
 
+def count_reads(inbox: Inbox, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on, the number of rows each read of pending messages returns."""
+    read = inbox.store.pending
+    sizes: list[int] = []
+
+    async def counted(
+        account: str, limit: int | None = None, *, after: int | None = None
+    ) -> list[StoredMessage]:
+        rows = await read(account, limit, after=after)
+        sizes.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(inbox.store, "pending", counted)
+    return sizes
+
+
 async def test_poll_takes_what_is_pending_oldest_first_and_marks_it_delivered(
     inbox: Inbox,
 ) -> None:
@@ -476,17 +492,7 @@ async def test_stream_reads_again_for_a_message_left_in_the_store_as_it_read(
 async def test_stream_catching_up_reads_only_beyond_what_it_holds(
     inbox: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    read = inbox.store.pending
-    sizes: list[int] = []
-
-    async def counted(
-        account: str, limit: int | None = None, *, after: int | None = None
-    ) -> list[StoredMessage]:
-        rows = await read(account, limit, after=after)
-        sizes.append(len(rows))
-        return rows
-
-    monkeypatch.setattr(inbox.store, "pending", counted)
+    sizes = count_reads(inbox, monkeypatch)
     with inbox.stream(ACCOUNT, bound=10) as stream:
         await arrive(inbox, *range(1, 31))  # 11 to 30 wait in the store
         out = [await stream.get() for _ in range(10)]
@@ -599,6 +605,69 @@ async def test_stream_that_stopped_lets_the_next_stream_have_the_rest_in_order(
         await first.delivered(sent)
     assert await pending_stamps(inbox) == []
     assert inbox._claims == {}
+
+
+async def test_what_a_closing_stream_let_go_goes_to_the_open_one_before_newer_messages(
+    inbox: Inbox,
+) -> None:
+    # A client reconnects before its old websocket is found dead: what the old one sent and
+    # never saw confirmed goes to the new one, although it was claimed when the new one opened.
+    with inbox.stream(ACCOUNT) as old:
+        await arrive(inbox, 1)
+        await old.get()  # sent to a client that is gone
+        with inbox.stream(ACCOUNT) as new:
+            await asyncio.wait_for(_idle(new), 5)
+            await arrive(inbox, 2)  # to both
+            old.close()
+            got = [await asyncio.wait_for(new.get(), 5) for _ in range(2)]
+            await new.delivered(got)
+    assert stamps(got) == [1, 2]
+    assert await pending_stamps(inbox) == []
+    assert inbox._claims == {}
+
+
+async def test_what_a_poll_gave_back_goes_to_an_open_stream_before_newer_messages(
+    inbox: Inbox,
+) -> None:
+    await arrive(inbox, 1)
+    batch = await inbox.claim(ACCOUNT)
+    with inbox.stream(ACCOUNT) as stream:
+        await asyncio.wait_for(_idle(stream), 5)
+        await arrive(inbox, 2)
+        batch.release()  # the poll's client left before it had the answer
+        got = [await asyncio.wait_for(stream.get(), 5) for _ in range(2)]
+        await stream.delivered(got)
+    assert stamps(got) == [1, 2]
+    assert await pending_stamps(inbox) == []
+    assert inbox._claims == {}
+
+
+async def test_message_whose_delivery_mark_failed_goes_to_an_open_stream(inbox: Inbox) -> None:
+    await arrive(inbox, 1)
+    batch = await inbox.claim(ACCOUNT)
+    with inbox.stream(ACCOUNT) as stream:
+        await asyncio.wait_for(_idle(stream), 5)
+        await inbox.store.write(lambda conn: conn.execute("PRAGMA query_only = 1"))
+        with pytest.raises(sqlite3.OperationalError):
+            await batch.delivered()
+        assert stamps([await asyncio.wait_for(stream.get(), 5)]) == [1]
+        assert stream.held == 1
+
+
+async def test_delivered_messages_send_no_stream_back_to_the_store(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with inbox.stream(ACCOUNT) as first, inbox.stream(ACCOUNT) as second:
+        await asyncio.wait_for(_idle(first), 5)
+        await asyncio.wait_for(_idle(second), 5)
+        sizes = count_reads(inbox, monkeypatch)
+        await arrive(inbox, 1, 2)
+        await first.delivered([await first.get(), await first.get()])
+        await second.delivered([await second.get(), await second.get()])  # the last claims
+        await arrive(inbox, 3)
+        got = [await asyncio.wait_for(stream.get(), 5) for stream in (first, second)]
+    assert stamps(got) == [3, 3]
+    assert sizes == []  # every message came live; none was read from the store
 
 
 async def test_stream_that_stopped_holds_what_it_sent_until_it_closes(inbox: Inbox) -> None:

@@ -15,7 +15,9 @@
 
 Every message is on disk before a consumer sees it, and it stays pending until a consumer has
 delivered it. In between it is *claimed* (in memory) by the consumer that has it in hand, and no
-other consumer takes it; a consumer that cannot deliver releases it and it is pending again.
+other consumer takes it; a consumer that cannot deliver releases it and it is pending again,
+for the next poll and for the account's open websockets (before the newer messages they have
+not sent yet).
 Claims are not stored: after a crash a message is simply still pending. This makes delivery
 at-least-once at the edges: a client that read a message but vanished before the consumer could
 tell gets it again from the next consumer.
@@ -103,8 +105,11 @@ class Stream:
         self._behind = True
         self._fresh = True  # nothing read or left in the store yet: new messages come in
         self._passed = 0  # new messages left in the store (see `_catch_up`)
-        # Every pending message up to this id that no other consumer claims is held here.
+        # Every pending message up to this id that no other consumer claims is held here,
+        # unless `_reread`: another consumer let go of one at or below it (pending again), so
+        # the next read starts from the oldest pending message.
         self._read_to: int | None = None
+        self._reread = False
         self._changed = asyncio.Event()
         self._open = True
 
@@ -121,9 +126,14 @@ class Stream:
     async def get(self) -> StoredMessage:
         """The next message: first what was pending when the stream opened, then each new one.
         Once the backlog was read, the queue is older than anything this stream has yet to
-        read from the store (a stream that is behind takes no new message): it goes first."""
+        read from the store (a stream that is behind takes no new message): it goes first,
+        unless another consumer let go of older messages since."""
         while True:
-            if self._behind and len(self._held) < self.bound and (self._fresh or not self._queue):
+            if (
+                self._behind
+                and len(self._held) < self.bound
+                and (self._fresh or self._reread or not self._queue)
+            ):
                 await self._catch_up()
                 continue
             if self._queue:
@@ -187,6 +197,17 @@ class Stream:
         self._hold(stored)
         return True
 
+    def _let_go(self, lowest: int) -> None:
+        """Messages from id `lowest` up are pending again: another consumer let them go (a
+        websocket that closed, a poll whose client did not get them). They are read from the
+        store, before anything newer that waits there."""
+        if not self._open:
+            return
+        if self._read_to is None or lowest <= self._read_to:
+            self._reread = True
+        self._behind = True
+        self._changed.set()
+
     def _hold(self, stored: StoredMessage) -> None:
         if self._read_to is None or stored.id > self._read_to:
             self._read_to = stored.id
@@ -207,7 +228,8 @@ class Stream:
             # After the first read, only what lies beyond what this stream holds: reading its
             # own claims again cost a decode per message it holds for each few it had room for,
             # and a stream that fell behind could no longer catch up.
-            after = None if self._fresh else self._read_to
+            after = None if self._fresh or self._reread else self._read_to
+            self._reread = False  # set again by a message let go while this reads
             rows = await self._inbox._unclaimed(self.account, room, after=after)
             if not self._open:
                 return
@@ -224,7 +246,7 @@ class Stream:
                     self._queue = [m for m in self._queue if m.id <= rows[-1].id]
                     self._held.difference_update(later)
                     self._inbox._release(later, self.account)
-            self._behind = full or self._passed != passed
+            self._behind = full or self._passed != passed or self._reread
 
 
 class Inbox:
@@ -403,18 +425,21 @@ class Inbox:
         # Under the account's lock: a read of pending messages that began before the rows were
         # marked still sees them, and must find them claimed when it filters.
         async with self._locks[account]:
+            marked = False
             try:
                 await self.store.mark_delivered(message_ids, sync=sync)
+                marked = True
             finally:
-                self._release(message_ids, account)
+                self._release(message_ids, account, pending=not marked)
 
     def _claim(self, message_id: int) -> None:
         self._claims[message_id] = self._claims.get(message_id, 0) + 1
 
-    def _release(self, message_ids: list[int], account: str) -> None:
-        # Waiting polls are woken whenever a message is let go: it is either pending again, or
-        # delivered, and then the woken poll finds nothing and waits on.
-        let_go = False
+    def _release(self, message_ids: list[int], account: str, *, pending: bool = True) -> None:
+        """Drop one claim on each message; those no consumer holds any more are `pending`
+        again, or delivered. Waiting polls are woken either way (one woken for a delivered
+        message finds nothing and waits on); the open websockets read pending ones again."""
+        lowest: int | None = None
         for message_id in message_ids:
             left = self._claims.get(message_id, 1) - 1
             if left > 0:
@@ -422,9 +447,14 @@ class Inbox:
                 continue
             self._claims.pop(message_id, None)
             self._polled.discard(message_id)
-            let_go = True
-        if let_go:
-            self._wake(account)
+            if lowest is None or message_id < lowest:
+                lowest = message_id
+        if lowest is None:
+            return
+        self._wake(account)
+        if pending:
+            for stream in list(self._streams.get(account, ())):
+                stream._let_go(lowest)
 
     def _wake(self, account: str) -> None:
         for waiter in self._waiters.get(account, ()):
