@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -40,6 +41,7 @@ def expected_checks() -> list[dict[str, object]]:
         "ws-acks: every one of 300 messages exactly once, in order per sender",
         "ws-pongs: every one of 300 messages exactly once, in order per sender",
         "poller: every one of 300 messages exactly once, in order per sender",
+        "latency reference: the raw JSON-RPC client got every one of 300 messages",
     ]
     if webhooks_in_build():
         checks += [
@@ -57,6 +59,7 @@ def expected_checks() -> list[dict[str, object]]:
         "inbox: every one of 1,000 messages committed exactly once",
         "raw client: every one of 1,000 messages notified",
         "plain websocket: every one of 300 messages exactly once, in order per sender",
+        "plain reference: the raw JSON-RPC client got every one of 300 messages",
         "idle: about, accounts, send (201) and receive (the waiting message) answered",
         "attachment: 201 with one timestamp, and the recipient got it byte-identical",
     ]
@@ -102,6 +105,12 @@ def test_short_benchmark_runs_and_every_consumer_gets_every_message(tmp_path: Pa
         ("latency at 1,000 msg/s: websocket consumer=ws-pongs (pongs)", True),
         ("latency at 1,000 msg/s: poll consumer=poller (ack=true)", True),
     ]
+    # Each receive latency is shown beside what it cannot go below on this machine.
+    floor = r"daemon → raw JSON-RPC client: p50 [\d.]+ · p99 [\d.]+ ms; one synced commit here: "
+    floor += r"p50 [\d.]+ · p99 [\d.]+ ms"
+    assert [bool(re.match(floor, f["reference"])) for f in figures[2:5]] == [True] * 3
+    plain = next(f for f in figures if f["figure"] == INBOX_AND_MEMORY[1])
+    assert re.match(floor + "; load held: ", plain["reference"])
     assert [f["result"] in webhook_result for f in figures[5:6]] == [True]
     assert [(f["figure"], f["result"] in ("OK", "SHORT")) for f in figures[6:9]] == [
         ("send latency: POST /v2/send ÷ the same raw JSON-RPC `send` (one connection each)", True),

@@ -10,48 +10,24 @@ the correctness checks.
 
 from __future__ import annotations
 
-import json
-import subprocess
-from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any
 
-from signal_rest.bench.generator import SENDERS, Sent, send, sender_of
+from signal_rest.bench.generator import SENDERS
 from signal_rest.bench.listeners import CONSUMERS
 from signal_rest.bench.options import Options
-from signal_rest.bench.processes import ACCOUNT, BenchError, Service, World, wait_up
+from signal_rest.bench.processes import World
+from signal_rest.bench.receiving import FULL, SHORT, Size, in_order, listen, reference
 from signal_rest.bench.report import Check, Figure, Outcome
 from signal_rest.bench.stats import percentile
 
-__all__ = ["Size", "measure"]
+__all__ = ["GOAL_P99_MS", "measure"]
 
 GOAL_P99_MS = 5.0
-# Seconds the listeners may take to finish once the last message is sent (each gives up by
-# itself after a minute without a new message).
-IDLE_LIMIT = 600
 
 
-@dataclass(frozen=True)
-class Size:
-    messages: int
-    warmup: int
-
-
-FULL = Size(messages=10_000, warmup=1_000)
-SHORT = Size(messages=300, warmup=50)
-
-
-def _in_order(seqs: list[int]) -> bool:
-    last: dict[str, int] = defaultdict(lambda: -1)
-    for seq in seqs:
-        sender = sender_of(seq)
-        if seq <= last[sender]:
-            return False
-        last[sender] = seq
-    return True
-
-
-def _consumer(name: str, data: dict[str, Any], size: Size, rate: float) -> tuple[Figure, Check]:
+def _consumer(
+    name: str, data: dict[str, Any], size: Size, rate: float, floor: str
+) -> tuple[Figure, Check]:
     arrivals: list[list[int]] = data["arrivals"]
     errors: list[str] = data["errors"]
     seqs = [a[0] for a in arrivals]
@@ -65,18 +41,18 @@ def _consumer(name: str, data: dict[str, Any], size: Size, rate: float) -> tuple
     figure = Figure(
         label,
         f"p50 {p50:.1f} · p99 {p99:.1f} · max {worst:.1f} ms",
-        "—",
+        floor,
         f"p99 ≤ {GOAL_P99_MS:g} ms",
         ok=p99 <= GOAL_P99_MS,
     )
     missing = size.messages - len(distinct & set(range(size.messages)))
     repeats = len(seqs) - len(distinct)
-    ok = not errors and missing == 0 and repeats == 0 and _in_order(seqs)
+    ok = not errors and missing == 0 and repeats == 0 and in_order(seqs)
     detail = "; ".join(errors) if errors else f"{missing} missing, {repeats} repeated"
     check = Check(
         f"{name}: every one of {size.messages:,} messages exactly once, in order per sender",
         ok,
-        "" if ok else detail + ("" if _in_order(seqs) else ", out of order"),
+        "" if ok else detail + ("" if in_order(seqs) else ", out of order"),
     )
     return figure, check
 
@@ -99,43 +75,6 @@ def _kept_up(results: dict[str, Any], size: Size, load: float) -> Figure:
     )
 
 
-def listen(
-    world: World, service: Service, name: str, messages: int, rate: float, *listeners: str
-) -> tuple[Sent, dict[str, Any]]:
-    """`messages` sent at `rate` to the account of `service` while the listeners (named; all
-    three consumers by default) receive them, each in a process of its own (its log:
-    NAME-LISTENER.log); what was sent, and the listeners' results by name."""
-    names = listeners or tuple(CONSUMERS)
-    outs = {one: world.root / f"{name}-{one}.json" for one in names}
-    processes = {
-        one: world.helper(
-            f"{name}-{one}",
-            "signal_rest.bench.listeners",
-            str(service.port),
-            ACCOUNT,
-            str(messages),
-            str(out),
-            one,
-        )
-        for one, out in outs.items()
-    }
-    for one, out in outs.items():
-        ready = out.with_name(out.name + ".ready")
-        wait_up(f"the {name} {one}", processes[one], ready.exists, seconds=30)
-    sent = send(world.socket, count=messages, rate=rate)
-    results: dict[str, Any] = {}
-    for one, out in outs.items():
-        process = processes[one]
-        try:
-            process.process.wait(IDLE_LIMIT)
-        except subprocess.TimeoutExpired:
-            raise BenchError(f"the {name} {one} did not finish:\n{process.tail()}") from None
-        if not out.exists():
-            raise BenchError(f"the {name} {one} wrote no results:\n{process.tail()}")
-        results.update(json.loads(out.read_text()))
-    return sent, results
-
-
 def measure(world: World, options: Options) -> Outcome:
     size = SHORT if options.short else FULL
     rate = options.rate
@@ -143,6 +82,7 @@ def measure(world: World, options: Options) -> Outcome:
     world.register(service)
     sent, results = listen(world, service, "listeners", size.messages, rate)
     service.stop()
+    floor, raw = reference(world, "latency", size, rate)
     figures: list[Figure] = []
     checks: list[Check] = []
     checks.append(
@@ -163,7 +103,8 @@ def measure(world: World, options: Options) -> Outcome:
     )
     figures.append(_kept_up(results, size, rate))
     for name in CONSUMERS:
-        figure, check = _consumer(name, results[name], size, rate)
+        figure, check = _consumer(name, results[name], size, rate, floor)
         figures.append(figure)
         checks.append(check)
+    checks.append(raw)
     return Outcome(figures, checks)

@@ -3,8 +3,11 @@ when every message reached it. The benchmark runs each in a process of its own, 
 clients are (so their work shares no GIL with each other or with the load generator):
 
     python -m signal_rest.bench.listeners PORT ACCOUNT COUNT OUT [NAME,NAME…]
+    python -m signal_rest.bench.listeners SOCKET ACCOUNT COUNT OUT raw
 
-(NAMEs: of CONSUMERS, or `plain` for the unnamed websocket; default: the three CONSUMERS.)
+(NAMEs: of CONSUMERS, or `plain` for the unnamed websocket; default: the three CONSUMERS.
+`raw` is the reference: a JSON-RPC client of the daemon at SOCKET that subscribes as the
+service does, with no service in between.)
 
 It touches `OUT.ready` once every consumer is connected, and writes `OUT` (JSON: per consumer,
 `[seq, sent_ns, arrived_ns]` for every copy it got, in arrival order, and its errors) once each
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import socket
 import sys
 import threading
 import time
@@ -26,7 +30,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from signal_rest.bench.generator import parse
 
-__all__ = ["CONSUMERS", "KINDS", "PLAIN", "main"]
+__all__ = ["CONSUMERS", "KINDS", "PLAIN", "RAW", "main"]
 
 # name -> (kind, query): two named websockets (one acking, one confirmed by pongs) and a
 # named poller that acks, the three styles of named consumer there are.
@@ -37,7 +41,9 @@ CONSUMERS = {
 }
 # The plain websocket every Home Assistant or signalbot user has: no consumer name, no acks.
 PLAIN = "plain"
-KINDS = {**CONSUMERS, PLAIN: ("websocket", "")}
+# The daemon's own notifications, read without the service: what the others are compared with.
+RAW = "raw"
+KINDS = {**CONSUMERS, PLAIN: ("websocket", ""), RAW: ("json-rpc", "")}
 # Seconds without a new message after which a consumer gives up.
 IDLE = 60.0
 # Seconds to keep listening once everything arrived: a repeat would show up meanwhile.
@@ -45,14 +51,16 @@ GRACE = 0.5
 
 
 class Listener(threading.Thread):
-    def __init__(self, name: str, port: int, account: str, count: int) -> None:
+    def __init__(self, name: str, where: str, account: str, count: int) -> None:
+        """`where`: the service's port, or the daemon's socket for RAW."""
         super().__init__(name=name, daemon=True)
         kind, query = KINDS[name]
         self.kind = kind
+        self.account = account
         self.path = f"/v1/receive/{quote(account)}"
-        if name != PLAIN:
+        if name not in (PLAIN, RAW):
             self.path += f"?consumer={name}" + (f"&{query}" if query else "")
-        self.port = port
+        self.where = where
         self.count = count
         self.arrivals: list[tuple[int, int, int]] = []
         self.seen: set[int] = set()
@@ -80,6 +88,8 @@ class Listener(threading.Thread):
         try:
             if self.kind == "websocket":
                 self._websocket()
+            elif self.kind == "json-rpc":
+                self._json_rpc()
             else:
                 self._poll()
         except Exception as exc:
@@ -90,7 +100,7 @@ class Listener(threading.Thread):
     def _websocket(self) -> None:
         acks = "ack=true" in self.path
         ws: ClientConnection
-        with connect(f"ws://127.0.0.1:{self.port}{self.path}", open_timeout=10) as ws:
+        with connect(f"ws://127.0.0.1:{self.where}{self.path}", open_timeout=10) as ws:
             self.ready.set()
             while not self._over():
                 try:
@@ -105,7 +115,7 @@ class Listener(threading.Thread):
         # A clean close: the frames it read are confirmed, nothing is sent again.
 
     def _poll(self) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn = http.client.HTTPConnection("127.0.0.1", int(self.where), timeout=30)
         acked: int | None = None
         self.ready.set()
         while not self._over():
@@ -122,11 +132,43 @@ class Listener(threading.Thread):
                 acked = message["id"]
         conn.close()
 
+    def _json_rpc(self) -> None:
+        with socket.socket(socket.AF_UNIX) as conn:
+            conn.connect(self.where)
+            conn.settimeout(0.2)
+            request = {"jsonrpc": "2.0", "id": 1, "method": "subscribeReceive"}
+            conn.sendall(json.dumps(request).encode() + b"\n")
+            buffered = b""
+            while not self._over():
+                try:
+                    data = conn.recv(1 << 16)
+                except TimeoutError:
+                    continue
+                arrived = time.monotonic_ns()
+                if not data:
+                    raise ConnectionError("the daemon closed the connection")
+                *lines, buffered = (buffered + data).split(b"\n")
+                for line in lines:
+                    self._notified(json.loads(line), arrived)
+
+    def _notified(self, line: dict[str, Any], arrived: int) -> None:
+        if line.get("id") == 1:  # the subscription's answer: messages come from now on
+            if "result" not in line:
+                raise RuntimeError(f"subscribeReceive: {line.get('error')}")
+            self.ready.set()
+            return
+        params = line.get("params")
+        if line.get("method") != "receive" or not isinstance(params, dict):
+            return
+        message = params.get("result")  # subscribeReceive's form: {"subscription", "result"}
+        if isinstance(message, dict) and message.get("account") == self.account:
+            self._record(message, arrived)
+
 
 def main() -> None:
-    port, account, count, out = int(sys.argv[1]), sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    where, account, count, out = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     names = sys.argv[5].split(",") if len(sys.argv) > 5 else list(CONSUMERS)
-    listeners = [Listener(name, port, account, count) for name in names]
+    listeners = [Listener(name, where, account, count) for name in names]
     for listener in listeners:
         listener.start()
     for listener in listeners:

@@ -10,38 +10,28 @@ are a warm-up, left out of the percentiles but not of the correctness check.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
-from signal_rest.bench.generator import sender_of
-from signal_rest.bench.latency import FULL, GOAL_P99_MS, SHORT, Size, listen
+from signal_rest.bench.latency import GOAL_P99_MS
 from signal_rest.bench.listeners import PLAIN
 from signal_rest.bench.options import Options
 from signal_rest.bench.processes import World
+from signal_rest.bench.receiving import FULL, SHORT, Size, in_order, listen, reference
 from signal_rest.bench.report import Check, Figure, Outcome
 from signal_rest.bench.stats import percentile
 
 __all__ = ["measure"]
 
 
-def _in_order(seqs: list[int]) -> bool:
-    last: dict[str, int] = defaultdict(lambda: -1)
-    for seq in seqs:
-        if seq <= last[sender_of(seq)]:
-            return False
-        last[sender_of(seq)] = seq
-    return True
-
-
 def _check(data: dict[str, Any], size: Size, sent: Any) -> Check:
     seqs = [a[0] for a in data["arrivals"]]
     missing = size.messages - len(set(seqs) & set(range(size.messages)))
     repeats = len(seqs) - len(set(seqs))
-    in_order = _in_order(seqs)
+    ordered = in_order(seqs)
     problems = list(data["errors"]) + sent.errors[:3]
-    ok = not problems and missing == 0 and repeats == 0 and in_order
+    ok = not problems and missing == 0 and repeats == 0 and ordered
     detail = "; ".join(problems) or f"{missing} missing, {repeats} repeated" + (
-        "" if in_order else ", out of order"
+        "" if ordered else ", out of order"
     )
     return Check(
         f"plain websocket: every one of {size.messages:,} messages exactly once, in order per "
@@ -59,6 +49,7 @@ def measure(world: World, options: Options) -> Outcome:
     sent, results = listen(world, service, "plain-listener", size.messages, rate, PLAIN)
     data = results[PLAIN]
     service.stop()
+    floor, raw = reference(world, "plain", size, rate)
     latencies = [(got - at) / 1e6 for seq, at, got in data["arrivals"] if seq >= size.warmup]
     p50, p99, worst = (percentile(latencies, p) for p in (50, 99, 100))
     # Below the load asked for, the generator (or the machine) was the limit: a backlog grew
@@ -67,8 +58,8 @@ def measure(world: World, options: Options) -> Outcome:
     figure = Figure(
         f"latency at {rate:,.0f} msg/s: plain websocket, no consumer name (alone)",
         f"p50 {p50:.1f} · p99 {p99:.1f} · max {worst:.1f} ms{held}",
-        f"load held: {sent.rate:,.0f}/s",
+        f"{floor}; load held: {sent.rate:,.0f}/s",
         f"p99 ≤ {GOAL_P99_MS:g} ms",
         ok=p99 <= GOAL_P99_MS,
     )
-    return Outcome([figure], [_check(data, size, sent)])
+    return Outcome([figure], [_check(data, size, sent), raw])
