@@ -204,3 +204,33 @@ def test_health_and_check_answer_within_five_seconds_whatever_the_call_timeout(
     assert check.outcome[:2] == (503, stalled)
     # 5 s plus HTTP overhead on a loaded machine; the call timeout would be 60 s.
     assert health.outcome[2] < 20 and check.outcome[2] < 20
+
+
+def test_passthrough_calls_not_answered_in_time_are_504_and_so_is_their_batch(
+    stoppable: tuple[SandboxProcess, RunningService],
+) -> None:
+    sandbox, service = stoppable
+    one = {"jsonrpc": "2.0", "method": "version", "id": 1}
+    batch = [one, {"jsonrpc": "2.0", "method": "listAccounts", "id": "two"}]
+    json_rpc = {"Content-Type": "application/json"}
+    os.kill(sandbox.process.pid, signal.SIGSTOP)
+    try:
+        single = Request(service, "POST", "/api/v1/rpc", json=one, headers=json_rpc)
+        both = Request(service, "POST", "/api/v1/rpc", json=batch, headers=json_rpc)
+        for request in (single, both):
+            request.start()
+        for request in (single, both):
+            request.join(90)
+    finally:
+        os.kill(sandbox.process.pid, signal.SIGCONT)
+
+    assert single.outcome is not None and both.outcome is not None
+    assert single.outcome[:2] == (
+        504,
+        {"error": f"signal-cli did not answer version within {RPC_TIMEOUT:g} s"},
+    )
+    assert both.outcome[0] == 504  # named by whichever call's bound passed first
+    assert both.outcome[1] in (
+        {"error": f"signal-cli did not answer {method} within {RPC_TIMEOUT:g} s"}
+        for method in ("version", "listAccounts")
+    )
