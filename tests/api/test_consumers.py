@@ -7,11 +7,13 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
@@ -371,3 +373,28 @@ def test_the_retention_settings_decide_what_a_restart_forgets(tmp_path: Path) ->
         ]
     finally:
         service.stop()
+
+
+def test_polls_of_one_name_take_turns(accounts: RunningService) -> None:
+    assert poll(accounts, consumer="cron") == []  # known from now on
+    sent = [send_from_outside(accounts, ALICE, f"m{i}") for i in range(3)]
+    inbox_ids(accounts, 3)
+    answers: list[tuple[int, list[dict[str, Any]]]] = []
+
+    def one_poll() -> None:
+        with httpx.Client(base_url=accounts.url, timeout=30) as client:
+            response = client.get(
+                f"/v1/receive/{ALICE}",
+                params={"timeout": "5", "consumer": "cron", "max_messages": "1"},
+            )
+            answers.append((response.status_code, response.json()))
+
+    clients = [threading.Thread(target=one_poll) for _ in sent]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(30)
+    assert [status for status, _ in answers] == [200, 200, 200]
+    # Each message went to one of the three; none twice.
+    assert sorted(t for _, got in answers for t in texts(got)) == ["m0", "m1", "m2"]
+    assert poll(accounts, consumer="cron") == []
