@@ -4,6 +4,8 @@ variable where it has one, then the setting's own name, in any case."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -53,3 +55,32 @@ def test_a_bad_value_is_named_by_the_settings_variable(monkeypatch: pytest.Monke
     assert [(e["loc"], e["type"]) for e in raised.value.errors()] == [
         (("SIGNAL_REST_PORT",), "int_parsing")
     ]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "setting", "expected"),
+    [
+        ("PORT", "9001", "port", 9001),
+        ("MODE", "json-rpc-native", "mode", "json-rpc-native"),
+        ("SIGNAL_CLI_CONFIG_DIR", "/srv/signal-cli", "signal_cli_dir", Path("/srv/signal-cli")),
+        ("LOG_LEVEL", "debug", "log_level", "debug"),
+        ("DEFAULT_SIGNAL_TEXT_MODE", "styled", "default_signal_text_mode", "styled"),
+        ("JSON_RPC_TRUST_NEW_IDENTITIES", "always", "trust_new_identities", "always"),
+        ("JSON_RPC_IGNORE_ATTACHMENTS", "true", "ignore_attachments", True),
+        ("JSON_RPC_IGNORE_STORIES", "true", "ignore_stories", True),
+        ("JSON_RPC_IGNORE_AVATARS", "true", "ignore_avatars", True),
+        ("JSON_RPC_IGNORE_STICKERS", "true", "ignore_stickers", True),
+        (
+            "RECEIVE_WEBHOOK_URL",
+            "http://ha.local/hook",
+            "receive_webhook_url",
+            "http://ha.local/hook",
+        ),
+    ],
+)
+def test_each_go_variable_the_readme_names_keeps_its_meaning(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, setting: str, expected: object
+) -> None:
+    assert getattr(Settings(), setting) != expected
+    monkeypatch.setenv(variable, value)
+    assert getattr(Settings(), setting) == expected

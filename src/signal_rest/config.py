@@ -215,8 +215,9 @@ class Settings(BaseModel):
         "max_small_body_bytes",
         MIB,
         "Largest body of the routes that carry no base64 attachment or avatar (all but "
-        "/v1/send, /v2/send, group updates and sandbox sends, which take max_body_bytes); a "
-        "larger Content-Length is refused before reading.",
+        "/v1/send, /v2/send, profile and group updates, /api/v1/rpc and the sandbox's sends, "
+        "acts and sticker uploads, which take max_body_bytes); a larger Content-Length is "
+        "refused before reading.",
     )
     max_json_depth: int = _field(
         "max_json_depth",

@@ -10,6 +10,7 @@ import pytest
 
 from tests.support.flows import ALICE, BOB, receive_until
 from tests.support.service import RunningService
+from tests.support.tokens import bearer, create_token
 
 CAROL = "+4915100000003"  # an outside Signal user
 DAVE = "+4915100000004"  # an outside Signal user who left Signal
@@ -220,6 +221,34 @@ def test_rate_limited_send_answers_429_until_the_challenge_is_solved(
     assert texts(accounts, BOB, 1) == [(ALICE, "now it works")]
 
 
+def test_a_rate_limit_is_429_on_the_other_sending_routes_too(accounts: RunningService) -> None:
+    assert send(accounts, ALICE, BOB, "before").status_code == 201
+    limited = accounts.client.put(f"/v1/sandbox/rate-limits/{ALICE}", json={"challenge": TOKEN})
+    assert limited.status_code == 200, limited.text
+    v1 = accounts.client.post(
+        "/v1/send", json={"number": ALICE, "recipients": [BOB], "message": "too soon"}
+    )
+    reaction = accounts.client.post(
+        f"/v1/reactions/{ALICE}",
+        json={
+            "recipient": BOB,
+            "reaction": "👍",
+            "target_author": BOB,
+            "timestamp": 1752436800000,
+        },
+    )
+    refused = {
+        "error": "Failed to send message due to rate limiting. Use the attached challenge "
+        "tokens to lift the rate limit restrictions via the "
+        "'/v1/accounts/{number}/rate-limit-challenge' endpoint.",
+        "challenge_tokens": [TOKEN],
+        "account": ALICE,
+    }
+    answers = [(r.status_code, r.json()) for r in (v1, reaction)]
+    assert answers == [(429, refused), (429, refused)]
+    assert texts(accounts, BOB, 1) == [(ALICE, "before")]
+
+
 @pytest.mark.parametrize(
     ("body", "error"),
     [
@@ -271,6 +300,40 @@ def test_search_without_any_account_says_so(service: RunningService) -> None:
             "register one first"
         },
     )
+
+
+def test_search_without_an_account_searches_as_the_first_account_the_token_covers(
+    accounts: RunningService,
+) -> None:
+    path = f"/v1/accounts/{ALICE}/settings"
+    response = accounts.client.put(path, json={"discoverable_by_number": False})
+    assert (response.status_code, response.content) == (201, b"")
+    # ALICE finds herself; to BOB she is hidden: the answer tells who searched.
+    assert search(accounts, "/v1/search", ALICE) == [{"number": ALICE, "registered": True}]
+    bobs = bearer(
+        create_token(accounts.settings.data_dir, "bob", "--scope", "all", "--account", BOB)
+    )
+    response = accounts.client.get("/v1/search", params={"numbers": [ALICE]}, headers=bobs)
+    assert (response.status_code, response.json()) == (
+        200,
+        [{"number": ALICE, "registered": False}],
+    )
+
+
+def test_search_keeps_the_order_asked_and_looks_up_usernames_and_their_links(
+    accounts: RunningService,
+) -> None:
+    named = accounts.client.post(f"/v1/accounts/{ALICE}/username", json={"username": "ally"})
+    assert named.status_code == 201, named.text
+    link = named.json()["username_link"]
+    gone = accounts.client.put(f"/v1/sandbox/numbers/{DAVE}", json={"registered": False})
+    assert gone.status_code == 200, gone.text
+    assert search(accounts, f"/v1/search/{BOB}", DAVE, link, "nobody.12", CAROL) == [
+        {"number": DAVE, "registered": False},
+        {"number": link, "registered": True},
+        {"number": "nobody.12", "registered": False},
+        {"number": CAROL, "registered": True},
+    ]
 
 
 def _register_again(client: Any, number: str) -> str:

@@ -8,6 +8,7 @@ send and the health check behind it hung as long as the daemon stayed stopped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -33,6 +34,19 @@ TWENTY_MB = 20 * 1000 * 1000
 @pytest.fixture
 def stoppable() -> Iterator[tuple[SandboxProcess, RunningService]]:
     """A sandbox process and the service connected to it, with ALICE and BOB registered."""
+    with connected(RPC_TIMEOUT) as pair:
+        yield pair
+
+
+@pytest.fixture
+def patient() -> Iterator[tuple[SandboxProcess, RunningService]]:
+    """As `stoppable`, with the default call timeout: longer than the checks' own 5 s."""
+    with connected(60.0) as pair:
+        yield pair
+
+
+@contextlib.contextmanager
+def connected(rpc_timeout: float) -> Iterator[tuple[SandboxProcess, RunningService]]:
     root = Path(tempfile.mkdtemp(prefix="sr-"))  # short: UNIX socket paths are limited
     sandbox = SandboxProcess(root)
     service = None
@@ -41,7 +55,7 @@ def stoppable() -> Iterator[tuple[SandboxProcess, RunningService]]:
             root / "data",
             sandbox=False,
             signal_cli_url=f"unix://{sandbox.socket}",
-            rpc_timeout=RPC_TIMEOUT,
+            rpc_timeout=rpc_timeout,
         )
         for number in (ALICE, BOB):
             response = service.client.post(f"/v1/register/{number}")
@@ -163,4 +177,60 @@ def test_receive_serves_the_inbox_while_the_daemon_cannot_say_which_accounts_it_
     assert (refused.status_code, refused.json()) == (
         504,
         {"error": f"signal-cli did not answer listAccounts within {RPC_TIMEOUT:g} s"},
+    )
+
+
+def test_health_and_check_answer_within_five_seconds_whatever_the_call_timeout(
+    patient: tuple[SandboxProcess, RunningService],
+) -> None:
+    sandbox, service = patient
+    assert service.client.get("/v1/health").status_code == 204
+    assert service.client.get("/api/v1/check").status_code == 200
+
+    os.kill(sandbox.process.pid, signal.SIGSTOP)
+    try:
+        health = Request(service, "GET", "/v1/health")
+        check = Request(service, "GET", "/api/v1/check")
+        for request in (health, check):
+            request.start()
+        for request in (health, check):
+            request.join(90)
+    finally:
+        os.kill(sandbox.process.pid, signal.SIGCONT)
+
+    assert health.outcome is not None and check.outcome is not None
+    stalled = {"error": "signal-cli did not answer within 5 s"}
+    assert health.outcome[:2] == (503, stalled)
+    assert check.outcome[:2] == (503, stalled)
+    # 5 s plus HTTP overhead on a loaded machine; the call timeout would be 60 s.
+    assert health.outcome[2] < 20 and check.outcome[2] < 20
+
+
+def test_passthrough_calls_not_answered_in_time_are_504_and_so_is_their_batch(
+    stoppable: tuple[SandboxProcess, RunningService],
+) -> None:
+    sandbox, service = stoppable
+    one = {"jsonrpc": "2.0", "method": "version", "id": 1}
+    batch = [one, {"jsonrpc": "2.0", "method": "listAccounts", "id": "two"}]
+    json_rpc = {"Content-Type": "application/json"}
+    os.kill(sandbox.process.pid, signal.SIGSTOP)
+    try:
+        single = Request(service, "POST", "/api/v1/rpc", json=one, headers=json_rpc)
+        both = Request(service, "POST", "/api/v1/rpc", json=batch, headers=json_rpc)
+        for request in (single, both):
+            request.start()
+        for request in (single, both):
+            request.join(90)
+    finally:
+        os.kill(sandbox.process.pid, signal.SIGCONT)
+
+    assert single.outcome is not None and both.outcome is not None
+    assert single.outcome[:2] == (
+        504,
+        {"error": f"signal-cli did not answer version within {RPC_TIMEOUT:g} s"},
+    )
+    assert both.outcome[0] == 504  # named by whichever call's bound passed first
+    assert both.outcome[1] in (
+        {"error": f"signal-cli did not answer {method} within {RPC_TIMEOUT:g} s"}
+        for method in ("version", "listAccounts")
     )

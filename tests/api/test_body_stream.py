@@ -126,3 +126,25 @@ def test_scanned_bodies_parse_like_whole_ones(
     for raw in BODIES:
         assert streamed(raw, tmp_path, piece) == whole(raw, tmp_path), raw[:80]
         assert list(tmp_path.iterdir()) == []
+
+
+def test_a_data_uri_mark_beyond_the_first_64_kib_is_not_found_in_a_streamed_body(
+    tmp_path: Path,
+) -> None:
+    # README: in a data URI longer than 64 KiB, the `base64,` mark must lie within its first
+    # 64 KiB. A body that arrives in small pieces shows the limit: beyond it, the text is
+    # taken for bare base64 (Go would find the mark anywhere, as parsing the body whole does).
+    data = base64.b64encode(b"a note").decode()
+    long_note = base64.b64encode(b"a longer note " * 600).decode()  # 11 KiB in base64
+    near = files_body("data:text/plain;filename=" + "n" * 60_000 + ".txt;base64," + long_note)
+    far = files_body("data:text/plain;filename=" + "n" * 70_000 + ".txt;base64," + data)
+    assert len(near) > 64 * 1024
+    assert streamed(near, tmp_path, 1024) == whole(near, tmp_path)
+    [(_, content)] = streamed(near, tmp_path, 1024)["base64_attachments"]
+    assert content == b"a longer note " * 600
+    [(name, content)] = whole(far, tmp_path)["base64_attachments"]
+    assert (name.endswith(".txt"), content) == (True, b"a note")  # named by the (shortened) name
+    assert streamed(far, tmp_path, 1024)["base64_attachments"] == [
+        ("error", "illegal base64 data at input byte 4 (unexpected character ':')")
+    ]
+    assert list(tmp_path.iterdir()) == []

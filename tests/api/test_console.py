@@ -232,6 +232,9 @@ def test_console_shows_health_accounts_and_depth_as_it_changes(
 
     expect(tab.locator(f'tr[data-account="{ALICE}"] td.depth')).to_have_text("1")
     expect(tab.locator(f'tr[data-account="{BOB}"] td.depth')).to_have_text("0")
+    # The console only counted it: the message is still there for the account's programs.
+    [message] = receive_until(accounts.client, ALICE, 1)
+    assert message["envelope"]["dataMessage"]["message"] == "count me"
     assert problems == []
 
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
@@ -25,6 +27,7 @@ from tests.api.test_websocket import (
 from tests.support.flows import ALICE, BOB, register
 from tests.support.service import RunningService, start_service
 from tests.support.tokens import bearer, create_token
+from tests.support.waiting import wait_until
 
 ISO_SECONDS = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
@@ -333,3 +336,65 @@ def test_a_websocket_with_acks_skips_stories_and_stops_at_max_messages(
         assert_silent(ws)
     with connect(base, open_timeout=10) as ws:
         assert_silent(ws)
+
+
+def test_the_retention_settings_decide_what_a_restart_forgets(tmp_path: Path) -> None:
+    service = start_service(tmp_path)
+    try:
+        register(service.client, ALICE)
+        assert poll(service, consumer="cron") == []  # known from now on
+        send_from_outside(service, ALICE, "everyone had it")
+        send_from_outside(service, ALICE, "cron has not")
+        done, waiting = inbox_ids(service, 2)
+        assert texts(poll(service)) == ["everyone had it", "cron has not"]
+        assert texts(poll(service, consumer="cron", max_messages="1")) == ["everyone had it"]
+    finally:
+        service.stop()
+
+    # Taken by every consumer longer ago than the retention: forgotten at the start.
+    service = start_service(tmp_path, delivered_retention_hours=0)
+    try:
+        stored = service.backend.inbox.store
+        wait_until(lambda: service.run(stored.get(done)) is None, "the old message to go")
+        assert service.run(stored.get(waiting)) is not None  # cron still wants it
+        assert consumers(service) == [
+            state(name="cron", account=ALICE, kind="poll", position=done, lag=1)
+        ]
+    finally:
+        service.stop()
+
+    # A consumer not seen for longer than its expiry holds nothing back.
+    service = start_service(tmp_path, delivered_retention_hours=0, consumer_expiry_hours=0)
+    try:
+        stored = service.backend.inbox.store
+        wait_until(lambda: service.run(stored.get(waiting)) is None, "the held message to go")
+        assert consumers(service) == [
+            state(name="cron", account=ALICE, kind="poll", position=done, lag=0, stale=True)
+        ]
+    finally:
+        service.stop()
+
+
+def test_polls_of_one_name_take_turns(accounts: RunningService) -> None:
+    assert poll(accounts, consumer="cron") == []  # known from now on
+    sent = [send_from_outside(accounts, ALICE, f"m{i}") for i in range(3)]
+    inbox_ids(accounts, 3)
+    answers: list[tuple[int, list[dict[str, Any]]]] = []
+
+    def one_poll() -> None:
+        with httpx.Client(base_url=accounts.url, timeout=30) as client:
+            response = client.get(
+                f"/v1/receive/{ALICE}",
+                params={"timeout": "5", "consumer": "cron", "max_messages": "1"},
+            )
+            answers.append((response.status_code, response.json()))
+
+    clients = [threading.Thread(target=one_poll) for _ in sent]
+    for client in clients:
+        client.start()
+    for client in clients:
+        client.join(30)
+    assert [status for status, _ in answers] == [200, 200, 200]
+    # Each message went to one of the three; none twice.
+    assert sorted(t for _, got in answers for t in texts(got)) == ["m0", "m1", "m2"]
+    assert poll(accounts, consumer="cron") == []

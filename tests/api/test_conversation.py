@@ -635,3 +635,29 @@ def test_an_account_streams_what_an_outside_user_did(accounts: RunningService) -
         envelope_of(f, account=ALICE, source=CAROL, ts=ts, **expected[ts])
         for f, ts in zip(frames, sorted(expected), strict=True)
     ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "reactions", REACTION),
+        ("DELETE", "reactions", {k: v for k, v in REACTION.items() if k != "reaction"}),
+        ("POST", "receipts", {"recipient": CAROL, "receipt_type": "read"}),
+        ("DELETE", "remote-delete", {"recipient": CAROL}),
+    ],
+    ids=["reaction", "unreaction", "receipt", "remote-delete"],
+)
+def test_a_timestamp_below_two_to_the_31_is_refused_on_every_conversation_route(
+    accounts: RunningService, method: str, path: str, body: dict[str, Any]
+) -> None:
+    response = accounts.client.request(
+        method, f"/v1/{path}/{ALICE}", json={**body, "timestamp": 2**31 - 1}
+    )
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "error": "Couldn't process request - timestamp must be the message's timestamp "
+            "in milliseconds"
+        },
+    )
+    assert received_by_outsider(accounts.client, CAROL) == []

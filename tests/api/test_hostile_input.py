@@ -415,3 +415,60 @@ def test_unparsable_request_gets_the_json_error_body(
     assert has_header(head, b"content-type: application/json")
     assert has_header(head, b"connection: close")
     assert json.loads(body) == {"error": "Malformed HTTP request: Invalid HTTP request received"}
+
+
+def test_the_default_connection_cap_keeps_a_quarter_of_the_open_file_limit(
+    tmp_path: Path,
+) -> None:
+    # With 256 descriptors the cap is 192: the rest is kept for SQLite, the daemon, files.
+    env = {**os.environ, "SIGNAL_REST_HEADER_TIMEOUT": "120"}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "signal_rest",
+            "serve",
+            "--sandbox",
+            "--port=0",
+            f"--data-dir={tmp_path / 'data'}",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        preexec_fn=_low_fd_limit(256),
+    )
+    assert proc.stderr is not None
+    log: list[bytes] = []
+    idle: list[socket.socket] = []
+    try:
+        port = None
+        while port is None:
+            line = proc.stderr.readline()
+            assert line, b"".join(log)[-3000:]
+            log.append(line)
+            if match := re.search(rb"running on http://127\.0\.0\.1:(\d+)", line):
+                port = int(match.group(1))
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=20) for _ in range(192)]
+        # Each idle connection is served (it gets a 408 only after 120 s); one more is refused.
+        with socket.create_connection(("127.0.0.1", port), timeout=20) as over:
+            answer = read_until_closed(over)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 503 Service Unavailable\r\n"), answer
+        assert json.loads(body) == {"error": "Too many open connections, try later"}
+        for conn in idle:  # accepted before it, each still open and unanswered
+            conn.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                conn.recv(1)
+        idle.pop().close()
+        deadline = time.monotonic() + 20
+        while True:
+            about = httpx.get(f"http://127.0.0.1:{port}/v1/about", timeout=5)
+            if about.status_code == 200:
+                break
+            assert time.monotonic() < deadline, "the freed slot was not given to a new client"
+    finally:
+        for conn in idle:
+            conn.close()
+        proc.send_signal(signal.SIGTERM)
+        rest = proc.communicate(timeout=30)[1]
+    stderr = b"".join(log) + rest
+    assert b"accept" not in stderr and b"Traceback" not in stderr, stderr[-3000:]

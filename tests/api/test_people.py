@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.flows import ALICE, link_phone, register
+from tests.support.flows import ALICE, BOB, link_phone, register
 from tests.support.service import RunningService
 from tests.support.shapes import UUID, data_message
 
@@ -297,3 +297,25 @@ def test_a_group_member_named_by_username_joins_the_group(accounts: RunningServi
     group_id = response.json()["id"]
     [entry] = service.client.get(f"/v1/groups/{ALICE}").json()
     assert (entry["id"], entry["members"]) == (group_id, [ALICE, CAROL])
+
+
+def test_an_account_stays_a_signal_user_whatever_its_number_is_set_to(
+    accounts: RunningService,
+) -> None:
+    client = accounts.client
+    response = client.put(f"/v1/sandbox/numbers/{ALICE}", json={"registered": False})
+    assert (response.status_code, response.json()) == (
+        200,
+        {
+            "number": ALICE,
+            "registered": False,  # the setting as stored
+            "requires_captcha": False,
+            "registration_lock_pin": None,
+            "username": None,
+            "username_link": None,
+        },
+    )
+    sent = client.post("/v2/send", json={"number": BOB, "recipients": [ALICE], "message": "hi"})
+    assert sent.status_code == 201, sent.text
+    found = client.get(f"/v1/search/{BOB}", params={"numbers": [ALICE]})
+    assert (found.status_code, found.json()) == (200, [{"number": ALICE, "registered": True}])

@@ -329,3 +329,24 @@ def test_serve_without_signal_cli_on_path_exits_with_advice(tmp_path: Path) -> N
         "with --sandbox."
     )
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.realcli
+def test_mode_json_rpc_native_starts_signal_cli_native_from_path(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Only `signal-cli-native` is on PATH (here the JVM launcher under that name).
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "signal-cli-native").symlink_to(realcli.signal_cli_path())
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}/usr/bin{os.pathsep}/bin")
+    assert shutil.which("signal-cli") is None
+    monkeypatch.setenv("MODE", "json-rpc-native")
+    service = start_service(tmp_path / "data", sandbox=False)
+    try:
+        wait_healthy(service.client)
+        supervisor = service.backend.supervisor
+        assert supervisor is not None
+        assert supervisor.options.signal_cli == bin_dir / "signal-cli-native"
+    finally:
+        service.stop()

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from tests.api.test_hostile_input import connect, read_answer
 from tests.support.flows import ALICE, BOB
 from tests.support.service import RunningService, start_service
 from tests.support.shapes import DAEMON_GONE, data_message
@@ -275,3 +276,29 @@ def test_only_admin_tokens_for_all_accounts_may_use_it(tmp_path: Path) -> None:
         assert_empty(client.get("/api/v1/check"), 200)
     finally:
         running.stop()
+
+
+def test_a_body_is_held_to_the_large_limit_since_a_send_may_carry_attachments(
+    tmp_path: Path,
+) -> None:
+    service = start_service(tmp_path / "data", max_small_body_bytes=1000, max_body_bytes=10_000)
+    try:
+        padded = {"jsonrpc": "2.0", "method": "version", "id": "x" * 5000}
+        response = service.client.post("/api/v1/rpc", json=padded, headers=JSON)
+        assert (response.status_code, response.json()) == (
+            200,
+            {"jsonrpc": "2.0", "result": {"version": "0.13.19"}, "id": "x" * 5000},
+        )
+        with connect(service) as conn:
+            # More announced than the limit, nothing sent: refused before anything is read.
+            conn.sendall(
+                b"POST /api/v1/rpc HTTP/1.1\r\nHost: localhost\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 10001\r\n\r\n"
+            )
+            status, _, body = read_answer(conn)
+        assert (status, body) == (
+            413,
+            {"error": "Request body is larger than the limit of 10000 bytes"},
+        )
+    finally:
+        service.stop()

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.api.test_hostile_input import read_answer
-from tests.support.flows import ALICE, BOB, receive_until
+from tests.support.flows import ALICE, BOB, receive_until, register
 from tests.support.service import RunningService, start_service
 from tests.support.waiting import wait_until
 
@@ -305,3 +305,49 @@ def test_a_json_error_before_a_streamed_attachment_has_its_line_and_column(
         },
     )
     assert temp_files(accounts) == []
+
+
+def test_a_json_error_after_a_streamed_attachment_has_no_position(
+    accounts: RunningService,
+) -> None:
+    text = b"".join(base64.b64encode(c) for c in random_chunks(3 * MIB, seed=5))
+    head = b'{\n  "number": "%s",\n  "recipients": ["%s"],\n' % (ALICE.encode(), BOB.encode())
+    body = head + b'  "base64_attachments": ["' + text + b'"],,\n}'
+    response = accounts.client.post("/v2/send", content=body)
+    assert (response.status_code, response.json()) == (
+        400,
+        {
+            "error": "Couldn't process request - invalid JSON after a streamed attachment: "
+            "Expecting property name enclosed in double quotes"
+        },
+    )
+    assert temp_files(accounts) == []
+    assert accounts.client.get(f"/v1/receive/{BOB}", params={"timeout": "0"}).json() == []
+
+
+def test_an_attachment_over_the_decoded_limit_is_413_held_whole_or_streamed(
+    tmp_path: Path,
+) -> None:
+    limit = 600_000  # in base64 well under the 1 MiB a body is held whole up to
+    service = start_service(tmp_path / "data", max_attachment_bytes=limit)
+    try:
+        register(service.client, ALICE)
+        register(service.client, BOB)
+        for size, status in ((limit, 201), (limit + 3, 413)):
+            data = base64.b64encode(b"\0" * size).decode()
+            body = {"number": ALICE, "recipients": [BOB], "base64_attachments": [data]}
+            response = service.client.post("/v2/send", json=body)
+            assert response.status_code == status, response.text
+        assert response.json() == {
+            "error": f"Attachment too large: {limit + 3} bytes decoded, the limit is {limit} bytes"
+        }
+        streamed = service.client.post(
+            "/v2/send", content=b"".join(body_parts("", 2 * MIB, seed=7))
+        )
+        assert (streamed.status_code, streamed.json()) == (
+            413,
+            {"error": f"Attachment too large: {2 * MIB} bytes decoded, the limit is {limit} bytes"},
+        )
+        assert temp_files(service) == []
+    finally:
+        service.stop()

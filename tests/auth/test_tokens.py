@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -281,3 +282,49 @@ def test_open_websocket_closes_when_its_token_is_revoked(accounts: RunningServic
         f"/v1/receive/{ALICE}", params={"timeout": "5"}, headers=bearer(admin)
     )
     assert [m["envelope"]["dataMessage"]["message"] for m in answer.json()] == ["after"]
+
+
+def test_rate_limit_counts_start_again_when_the_service_restarts(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    service = start_service(data)
+    try:
+        register(service.client, ALICE)
+        limited = create_token(data, "limited", "--scope", "receive", "--rate-limit", "1/day")
+        assert [poll(service, bearer(limited))[0] for _ in range(2)] == [200, 429]
+    finally:
+        service.stop()
+    service = start_service(data)
+    try:
+        assert [poll(service, bearer(limited))[0] for _ in range(2)] == [200, 429]
+    finally:
+        service.stop()
+
+
+def test_the_service_logs_whether_tokens_are_on_at_start_and_when_the_file_changes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    path = data / TOKEN_FILE
+    caplog.set_level(logging.INFO, logger="signal_rest.auth")
+    service = start_service(data)
+    try:
+        assert said(caplog) == [("INFO", f"API tokens are off (no {path})")]
+        create_token(data, "admin", "--scope", "all")
+        assert service.client.get("/v1/accounts").status_code == 401
+        assert said(caplog) == [("INFO", f"API tokens are on: 1 in {path}")]
+        assert token_cli(data, "off", "--yes").exit_code == 0
+        assert service.client.get("/v1/accounts").status_code == 200
+        assert said(caplog) == [("WARNING", f"API tokens are now off: {path} was removed")]
+    finally:
+        service.stop()
+
+
+def said(caplog: pytest.LogCaptureFixture) -> list[tuple[str, str]]:
+    """The token lines logged since the last look."""
+    lines = [
+        (r.levelname, r.getMessage())
+        for r in caplog.records
+        if r.name.startswith("signal_rest.auth")
+    ]
+    caplog.clear()
+    return lines

@@ -4,6 +4,7 @@ again on the same port.
 
     with WebhookTarget() as target:
         target.status = 500           # answer every request with this
+        target.headers = {"Retry-After": "2"}                            # and these headers
         target.answer = lambda body: 500 if b"spam" in body else 200   # or decide per body
         target.answer_request = lambda body, headers: 200                # … and its headers
         target.hold()                 # answer nothing until released (a hanging target)
@@ -64,6 +65,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return
         self.send_response(status)
         self.send_header("Content-Length", "0")
+        for name, value in target.headers.items():
+            self.send_header(name, value)
         self.end_headers()
 
     def log_message(self, format: str, *args: Any) -> None:
@@ -100,6 +103,7 @@ class _Server(http.server.ThreadingHTTPServer):
 class WebhookTarget:
     def __init__(self) -> None:
         self.status = 200
+        self.headers: dict[str, str] = {}  # sent with every answer
         self.requests: list[Received] = []
         self._held: threading.Event | None = None
         self.answer: Callable[[bytes], int] | None = None

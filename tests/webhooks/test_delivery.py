@@ -380,3 +380,41 @@ def test_webhook_gives_up_a_message_after_the_retry_period_and_goes_on(
         (("outcome", "rejected"), hook): float(refused),
     }
     assert grown(before, after, "signal_rest_webhook_failures_total") == {(hook,): 1.0}
+
+
+def test_webhook_redirect_is_a_failed_attempt_and_retry_after_is_honoured(
+    start: Callable[..., RunningService], target: WebhookTarget
+) -> None:
+    # Without Retry-After the first retry comes within a second; the target asks for 2 s.
+    service = start(receive_webhook_url=target.url, webhook_max_backoff_seconds=3.0)
+    register(service.client, ALICE)
+    webhooks = dispatcher(service)
+    target.status = 307
+    target.headers = {"Location": f"{target.url}/elsewhere", "Retry-After": "2"}
+    send_from_outside(service, ALICE, "moved")
+    target.wait_for(lambda rs: len(rs) >= 2, "two redirected attempts")
+    target.status, target.headers = 200, {}
+    requests = target.wait_for(lambda rs: len(delivered(rs)) >= 1, "the delivery")
+
+    answered = [r.answered for r in requests]
+    assert len(answered) >= 3 and answered == [307] * (len(answered) - 1) + [200]
+    assert {r.path for r in requests} == {"/hook"}  # the redirect was never followed
+    assert requests[1].at - requests[0].at >= 2.0
+    assert texts(delivered(requests)) == ["moved"]
+    assert webhooks.attempts["webhook", "rejected"] >= 2
+
+
+def test_webhook_requests_go_through_the_proxy_the_environment_names(
+    start: Callable[..., RunningService],
+    target: WebhookTarget,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The recording server plays the proxy: a proxied request names the whole target URL.
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{target.port}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # the test's own client talks to the service
+    service = start(receive_webhook_url="http://hooks.example:8123/api/webhook/signal")
+    register(service.client, ALICE)
+    send_from_outside(service, ALICE, "via the proxy")
+    [request] = target.wait_for(lambda rs: len(delivered(rs)) >= 1, "the proxied request")
+    assert request.path == "http://hooks.example:8123/api/webhook/signal"
+    assert texts([request]) == ["via the proxy"]
