@@ -654,6 +654,47 @@ async def test_message_whose_delivery_mark_failed_goes_to_an_open_stream(inbox: 
         assert stream.held == 1
 
 
+async def test_stream_whose_delivery_mark_failed_gets_the_message_again(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 1)
+        sent = await stream.get()  # the newest it has read: it reads it again all the same
+        await inbox.store.write(lambda conn: conn.execute("PRAGMA query_only = 1"))
+        with pytest.raises(sqlite3.OperationalError):
+            await stream.delivered([sent])
+        again = await asyncio.wait_for(stream.get(), 5)
+        assert (stamps([again]), stream.held, inbox._claims) == ([1], 1, {sent.id: 1})
+
+
+async def test_what_a_stream_that_stopped_had_queued_goes_to_an_open_stream(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT) as first:
+        await arrive(inbox, 1, 2)
+        sent = await first.get()  # 2 stays queued
+        with inbox.stream(ACCOUNT) as second:
+            await asyncio.wait_for(_idle(second), 5)  # 1 and 2 are first's: nothing to read
+            first.stop()
+            got = await asyncio.wait_for(second.get(), 5)
+            assert (stamps([got]), first.held, second.held) == ([2], 1, 1)
+            await second.delivered([got])
+        await first.delivered([sent])
+    assert await pending_stamps(inbox) == []
+    assert inbox._claims == {}
+
+
+async def test_stream_that_stopped_wakes_a_waiting_poll_for_what_it_had_queued(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 1, 2)
+        await stream.get()  # 1 sent, 2 queued
+        poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=10))
+        await waiting(inbox)
+        stream.stop()
+        batch = await asyncio.wait_for(poll, 5)  # not its own timeout of 10
+        assert (stamps(batch.messages), stream.held) == ([2], 1)
+
+
 async def test_delivered_messages_send_no_stream_back_to_the_store(
     inbox: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -677,6 +718,20 @@ async def test_stream_that_stopped_holds_what_it_sent_until_it_closes(inbox: Inb
         stream.stop()
         assert stamps(await inbox.take(ACCOUNT)) == [2]  # 1 is still out, unconfirmed
     assert await pending_stamps(inbox) == [1]  # let go undelivered on close
+
+
+async def test_stream_that_stopped_hands_out_nothing_more(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 1, 2)
+        await stream.get()
+        stream.stop()
+        await arrive(inbox, 3)
+        getting = asyncio.create_task(stream.get())
+        for _ in range(20):  # every turn of the loop it could take to read the store
+            await asyncio.sleep(0)
+        assert not getting.done()
+        getting.cancel()
+        assert (stamps(await inbox.take(ACCOUNT)), stream.held, stream.queued) == ([2, 3], 1, 0)
 
 
 async def test_stream_delivered_for_a_message_it_does_not_hold_changes_nothing(
