@@ -523,6 +523,31 @@ async def test_fresh_stream_whose_backlog_fills_it_gives_back_what_came_before_t
     assert inbox._claims == {}
 
 
+@pytest.mark.parametrize("backlog", [[1], [1, 2]], ids=["part", "full"])
+async def test_fresh_stream_that_new_messages_filled_sends_its_backlog_first(
+    inbox: Inbox, backlog: list[int]
+) -> None:
+    await arrive(inbox, *backlog)
+    new = [len(backlog) + 1, len(backlog) + 2, len(backlog) + 3]
+    with inbox.stream(ACCOUNT, bound=2) as stream:
+        await arrive(inbox, *new)  # taken at once up to its bound, before its first read
+        assert (stream.held, stream.queued) == (2, 2)
+        got = [await asyncio.wait_for(stream.get(), 5) for _ in range(2)]
+        # What came new went back to the store, behind the backlog, and the bound holds.
+        assert (stamps(got), stream.held, sorted(inbox._claims)) == (
+            [1, 2],
+            2,
+            [m.id for m in got],
+        )
+        await stream.delivered(got)
+        while len(got) < len(backlog) + len(new):
+            got.append(await asyncio.wait_for(stream.get(), 5))
+            await stream.delivered(got[-1:])
+    assert stamps(got) == [*backlog, *new]
+    assert await pending_stamps(inbox) == []
+    assert inbox._claims == {}
+
+
 async def test_stream_does_not_catch_up_on_what_a_poll_took(inbox: Inbox) -> None:
     with inbox.stream(ACCOUNT, bound=1) as stream:
         await arrive(inbox, 1, 2, 3)
