@@ -20,6 +20,12 @@ ACCOUNT = "+4915100000001"
 OTHER = "+4915100000002"
 
 
+# Every delivered mark fails (a real SQLite error) until `DROP TRIGGER refuse`.
+REFUSE_MARKS = (
+    "CREATE TRIGGER refuse BEFORE UPDATE ON messages BEGIN SELECT RAISE(ABORT, 'refused'); END"
+)
+
+
 def message(ts: int, account: str = ACCOUNT) -> dict[str, Any]:
     return {
         "envelope": {"timestamp": ts, "dataMessage": {"timestamp": ts, "message": f"m{ts}"}},
@@ -688,6 +694,22 @@ async def test_stream_whose_delivery_mark_failed_gets_the_message_again(inbox: I
             await stream.delivered([sent])
         again = await asyncio.wait_for(stream.get(), 5)
         assert (stamps([again]), stream.held, inbox._claims) == ([1], 1, {sent.id: 1})
+
+
+async def test_message_a_stream_sent_twice_and_delivered_at_once_leaves_no_claim(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 1)
+        sent = await stream.get()
+        await inbox.store.write(lambda conn: conn.execute(REFUSE_MARKS))
+        with pytest.raises(sqlite3.IntegrityError):
+            await stream.delivered([sent])  # the mark fails once
+        await inbox.store.write(lambda conn: conn.execute("DROP TRIGGER refuse"))
+        again = await asyncio.wait_for(stream.get(), 5)  # sent a second time
+        await stream.delivered([sent, again])  # the client confirms both frames together
+        assert (stream.held, inbox._claims) == (0, {})
+    assert await pending_stamps(inbox) == []
 
 
 async def test_what_a_stream_that_stopped_had_queued_goes_to_an_open_stream(
