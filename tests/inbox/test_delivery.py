@@ -512,6 +512,21 @@ async def test_stream_catching_up_reads_only_beyond_what_it_holds(
     assert sizes == [1] * 20
 
 
+async def test_stream_that_fell_behind_after_live_messages_reads_only_beyond_them(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with inbox.stream(ACCOUNT, bound=2) as stream:
+        await asyncio.wait_for(_idle(stream), 5)
+        sizes = count_reads(inbox, monkeypatch)
+        await arrive(inbox, 1, 2, 3)  # 1 and 2 come live; 3 does not fit
+        got = [await stream.get(), await stream.get()]
+        await stream.delivered(got[:1])
+        got.append(await asyncio.wait_for(stream.get(), 5))
+        await stream.delivered(got[1:])
+    assert stamps(got) == [1, 2, 3]
+    assert sizes == [1]  # 3 alone: not 2 as well, still out on the websocket
+
+
 async def test_fresh_stream_whose_backlog_fills_it_gives_back_what_came_before_the_read(
     inbox: Inbox,
 ) -> None:
