@@ -20,6 +20,12 @@ ACCOUNT = "+4915100000001"
 OTHER = "+4915100000002"
 
 
+# Every delivered mark fails (a real SQLite error) until `DROP TRIGGER refuse`.
+REFUSE_MARKS = (
+    "CREATE TRIGGER refuse BEFORE UPDATE ON messages BEGIN SELECT RAISE(ABORT, 'refused'); END"
+)
+
+
 def message(ts: int, account: str = ACCOUNT) -> dict[str, Any]:
     return {
         "envelope": {"timestamp": ts, "dataMessage": {"timestamp": ts, "message": f"m{ts}"}},
@@ -506,6 +512,21 @@ async def test_stream_catching_up_reads_only_beyond_what_it_holds(
     assert sizes == [1] * 20
 
 
+async def test_stream_that_fell_behind_after_live_messages_reads_only_beyond_them(
+    inbox: Inbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with inbox.stream(ACCOUNT, bound=2) as stream:
+        await asyncio.wait_for(_idle(stream), 5)
+        sizes = count_reads(inbox, monkeypatch)
+        await arrive(inbox, 1, 2, 3)  # 1 and 2 come live; 3 does not fit
+        got = [await stream.get(), await stream.get()]
+        await stream.delivered(got[:1])
+        got.append(await asyncio.wait_for(stream.get(), 5))
+        await stream.delivered(got[1:])
+    assert stamps(got) == [1, 2, 3]
+    assert sizes == [1]  # 3 alone: not 2 as well, still out on the websocket
+
+
 async def test_fresh_stream_whose_backlog_fills_it_gives_back_what_came_before_the_read(
     inbox: Inbox,
 ) -> None:
@@ -519,6 +540,31 @@ async def test_fresh_stream_whose_backlog_fills_it_gives_back_what_came_before_t
         got.append(await asyncio.wait_for(stream.get(), 5))
         await stream.delivered(got[3:])
     assert stamps(got) == [1, 2, 3, 4]
+    assert await pending_stamps(inbox) == []
+    assert inbox._claims == {}
+
+
+@pytest.mark.parametrize("backlog", [[1], [1, 2]], ids=["part", "full"])
+async def test_fresh_stream_that_new_messages_filled_sends_its_backlog_first(
+    inbox: Inbox, backlog: list[int]
+) -> None:
+    await arrive(inbox, *backlog)
+    new = [len(backlog) + 1, len(backlog) + 2, len(backlog) + 3]
+    with inbox.stream(ACCOUNT, bound=2) as stream:
+        await arrive(inbox, *new)  # taken at once up to its bound, before its first read
+        assert (stream.held, stream.queued) == (2, 2)
+        got = [await asyncio.wait_for(stream.get(), 5) for _ in range(2)]
+        # What came new went back to the store, behind the backlog, and the bound holds.
+        assert (stamps(got), stream.held, sorted(inbox._claims)) == (
+            [1, 2],
+            2,
+            [m.id for m in got],
+        )
+        await stream.delivered(got)
+        while len(got) < len(backlog) + len(new):
+            got.append(await asyncio.wait_for(stream.get(), 5))
+            await stream.delivered(got[-1:])
+    assert stamps(got) == [*backlog, *new]
     assert await pending_stamps(inbox) == []
     assert inbox._claims == {}
 
@@ -654,6 +700,63 @@ async def test_message_whose_delivery_mark_failed_goes_to_an_open_stream(inbox: 
         assert stream.held == 1
 
 
+async def test_stream_whose_delivery_mark_failed_gets_the_message_again(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 1)
+        sent = await stream.get()  # the newest it has read: it reads it again all the same
+        await inbox.store.write(lambda conn: conn.execute("PRAGMA query_only = 1"))
+        with pytest.raises(sqlite3.OperationalError):
+            await stream.delivered([sent])
+        again = await asyncio.wait_for(stream.get(), 5)
+        assert (stamps([again]), stream.held, inbox._claims) == ([1], 1, {sent.id: 1})
+
+
+async def test_message_a_stream_sent_twice_and_delivered_at_once_leaves_no_claim(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 1)
+        sent = await stream.get()
+        await inbox.store.write(lambda conn: conn.execute(REFUSE_MARKS))
+        with pytest.raises(sqlite3.IntegrityError):
+            await stream.delivered([sent])  # the mark fails once
+        await inbox.store.write(lambda conn: conn.execute("DROP TRIGGER refuse"))
+        again = await asyncio.wait_for(stream.get(), 5)  # sent a second time
+        await stream.delivered([sent, again])  # the client confirms both frames together
+        assert (stream.held, inbox._claims) == (0, {})
+    assert await pending_stamps(inbox) == []
+
+
+async def test_what_a_stream_that_stopped_had_queued_goes_to_an_open_stream(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT) as first:
+        await arrive(inbox, 1, 2)
+        sent = await first.get()  # 2 stays queued
+        with inbox.stream(ACCOUNT) as second:
+            await asyncio.wait_for(_idle(second), 5)  # 1 and 2 are first's: nothing to read
+            first.stop()
+            got = await asyncio.wait_for(second.get(), 5)
+            assert (stamps([got]), first.held, second.held) == ([2], 1, 1)
+            await second.delivered([got])
+        await first.delivered([sent])
+    assert await pending_stamps(inbox) == []
+    assert inbox._claims == {}
+
+
+async def test_stream_that_stopped_wakes_a_waiting_poll_for_what_it_had_queued(
+    inbox: Inbox,
+) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 1, 2)
+        await stream.get()  # 1 sent, 2 queued
+        poll = asyncio.create_task(inbox.poll(ACCOUNT, limit=None, timeout=10))
+        await waiting(inbox)
+        stream.stop()
+        batch = await asyncio.wait_for(poll, 5)  # not its own timeout of 10
+        assert (stamps(batch.messages), stream.held) == ([2], 1)
+
+
 async def test_delivered_messages_send_no_stream_back_to_the_store(
     inbox: Inbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -677,6 +780,20 @@ async def test_stream_that_stopped_holds_what_it_sent_until_it_closes(inbox: Inb
         stream.stop()
         assert stamps(await inbox.take(ACCOUNT)) == [2]  # 1 is still out, unconfirmed
     assert await pending_stamps(inbox) == [1]  # let go undelivered on close
+
+
+async def test_stream_that_stopped_hands_out_nothing_more(inbox: Inbox) -> None:
+    with inbox.stream(ACCOUNT) as stream:
+        await arrive(inbox, 1, 2)
+        await stream.get()
+        stream.stop()
+        await arrive(inbox, 3)
+        getting = asyncio.create_task(stream.get())
+        for _ in range(20):  # every turn of the loop it could take to read the store
+            await asyncio.sleep(0)
+        assert not getting.done()
+        getting.cancel()
+        assert (stamps(await inbox.take(ACCOUNT)), stream.held, stream.queued) == ([2, 3], 1, 0)
 
 
 async def test_stream_delivered_for_a_message_it_does_not_hold_changes_nothing(

@@ -103,7 +103,9 @@ class Stream:
         # The store may hold messages for this stream older than any new one. Once one was
         # left there (no room), new ones are left there too, behind it, until it is read.
         self._behind = True
-        self._fresh = True  # nothing read or left in the store yet: new messages come in
+        # Nothing read from the store yet: new messages come in, up to the bound; its first
+        # read puts the backlog before them.
+        self._fresh = True
         self._passed = 0  # new messages left in the store (see `_catch_up`)
         # Every pending message up to this id that no other consumer claims is held here,
         # unless `_reread`: another consumer let go of one at or below it (pending again), so
@@ -125,14 +127,13 @@ class Stream:
 
     async def get(self) -> StoredMessage:
         """The next message: first what was pending when the stream opened, then each new one.
-        Once the backlog was read, the queue is older than anything this stream has yet to
-        read from the store (a stream that is behind takes no new message): it goes first,
-        unless another consumer let go of older messages since."""
+        The backlog is read first even when new messages filled the stream before. Once it
+        was read, the queue is older than anything this stream has yet to read from the store
+        (a stream that is behind takes no new message): it goes first, unless another consumer
+        let go of older messages since."""
         while True:
-            if (
-                self._behind
-                and len(self._held) < self.bound
-                and (self._fresh or self._reread or not self._queue)
+            if self._behind and (
+                self._fresh or (len(self._held) < self.bound and (self._reread or not self._queue))
             ):
                 await self._catch_up()
                 continue
@@ -191,7 +192,6 @@ class Stream:
             return True  # read from the store before its notification got here
         if len(self._held) >= self.bound or (self._behind and not self._fresh):
             self._behind = True
-            self._fresh = False
             self._passed += 1
             return False
         self._hold(stored)
@@ -221,7 +221,9 @@ class Stream:
         read was full, or when a new message was left in the store meanwhile (the read may have
         begun before it was committed)."""
         async with self._inbox._locks[self.account]:
-            room = self.bound - len(self._held)
+            # A fresh stream has handed nothing out: all it holds came new, and goes back
+            # behind the backlog when that leaves it no room.
+            room = self.bound if self._fresh else self.bound - len(self._held)
             if not self._behind or not self._open or room <= 0:
                 return
             passed = self._passed
@@ -236,17 +238,20 @@ class Stream:
             self._fresh = False
             for stored in rows:
                 self._hold(stored)
-            full = len(rows) == room
-            if full:
-                # Older messages may still wait in the store: what came in before they were
-                # read (a fresh stream takes new messages) goes back, to be read after them.
-                later = [m.id for m in self._queue if m.id > rows[-1].id]
-                self._read_to = rows[-1].id
+            # Older messages may still wait in the store past a full read, and a fresh stream
+            # keeps no more than its bound: what came in before they were read (a fresh stream
+            # takes new messages) goes back, to be read after them.
+            last = rows[-1].id if len(rows) == room else None
+            if len(self._held) > self.bound:
+                last = self._queue[self.bound - 1].id
+            if last is not None:
+                later = [m.id for m in self._queue if m.id > last]
+                self._read_to = last
                 if later:
-                    self._queue = [m for m in self._queue if m.id <= rows[-1].id]
+                    self._queue = [m for m in self._queue if m.id <= last]
                     self._held.difference_update(later)
                     self._inbox._release(later, self.account)
-            self._behind = full or self._passed != passed or self._reread
+            self._behind = last is not None or self._passed != passed or self._reread
 
 
 class Inbox:
