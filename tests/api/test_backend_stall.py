@@ -90,6 +90,19 @@ class Request(threading.Thread):
         self.outcome = (response.status_code, body, time.monotonic() - started)
 
 
+def while_stopped(sandbox: SandboxProcess, *requests: Request) -> None:
+    """Run `requests` at once while the sandbox is stopped, each until it is answered (or
+    90 s passed); the sandbox runs on after."""
+    os.kill(sandbox.process.pid, signal.SIGSTOP)
+    try:
+        for request in requests:
+            request.start()
+        for request in requests:
+            request.join(90)
+    finally:
+        os.kill(sandbox.process.pid, signal.SIGCONT)
+
+
 def send(text: str) -> dict[str, Any]:
     return {"number": ALICE, "recipients": [BOB], "message": text}
 
@@ -187,16 +200,9 @@ def test_health_and_check_answer_within_five_seconds_whatever_the_call_timeout(
     assert service.client.get("/v1/health").status_code == 204
     assert service.client.get("/api/v1/check").status_code == 200
 
-    os.kill(sandbox.process.pid, signal.SIGSTOP)
-    try:
-        health = Request(service, "GET", "/v1/health")
-        check = Request(service, "GET", "/api/v1/check")
-        for request in (health, check):
-            request.start()
-        for request in (health, check):
-            request.join(90)
-    finally:
-        os.kill(sandbox.process.pid, signal.SIGCONT)
+    health = Request(service, "GET", "/v1/health")
+    check = Request(service, "GET", "/api/v1/check")
+    while_stopped(sandbox, health, check)
 
     assert health.outcome is not None and check.outcome is not None
     stalled = {"error": "signal-cli did not answer within 5 s"}
@@ -213,16 +219,9 @@ def test_passthrough_calls_not_answered_in_time_are_504_and_so_is_their_batch(
     one = {"jsonrpc": "2.0", "method": "version", "id": 1}
     batch = [one, {"jsonrpc": "2.0", "method": "listAccounts", "id": "two"}]
     json_rpc = {"Content-Type": "application/json"}
-    os.kill(sandbox.process.pid, signal.SIGSTOP)
-    try:
-        single = Request(service, "POST", "/api/v1/rpc", json=one, headers=json_rpc)
-        both = Request(service, "POST", "/api/v1/rpc", json=batch, headers=json_rpc)
-        for request in (single, both):
-            request.start()
-        for request in (single, both):
-            request.join(90)
-    finally:
-        os.kill(sandbox.process.pid, signal.SIGCONT)
+    single = Request(service, "POST", "/api/v1/rpc", json=one, headers=json_rpc)
+    both = Request(service, "POST", "/api/v1/rpc", json=batch, headers=json_rpc)
+    while_stopped(sandbox, single, both)
 
     assert single.outcome is not None and both.outcome is not None
     assert single.outcome[:2] == (

@@ -331,39 +331,39 @@ def _low_fd_limit(limit: int) -> Callable[[], None]:
     return lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
 
 
+def _serve_with_few_descriptors(
+    data_dir: Path, limit: int, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """`signal-rest serve --sandbox` on a free port, allowed `limit` open files."""
+    argv = [sys.executable, "-m", "signal_rest", "serve", "--sandbox", "--port=0"]
+    return subprocess.Popen(
+        [*argv, f"--data-dir={data_dir}"],
+        env={**os.environ, **env},
+        stderr=subprocess.PIPE,
+        preexec_fn=_low_fd_limit(limit),
+    )
+
+
+def _port(proc: subprocess.Popen[bytes], log: list[bytes]) -> int:
+    """The port `proc` says it serves on; the lines of its stderr read meanwhile go to `log`."""
+    assert proc.stderr is not None
+    while True:
+        line = proc.stderr.readline()
+        assert line, b"".join(log)[-3000:]
+        log.append(line)
+        if match := re.search(rb"running on http://127\.0\.0\.1:(\d+)", line):
+            return int(match.group(1))
+
+
 @pytest.mark.parametrize("event_loop", ["asyncio", "uvloop"])
 def test_running_out_of_descriptors_logs_once_and_recovers(tmp_path: Path, event_loop: str) -> None:
     # A cap above what 64 descriptors can hold, so that accept() itself fails.
-    env = {
-        **os.environ,
-        "SIGNAL_REST_MAX_CONNECTIONS": "1000",
-        "SIGNAL_REST_EVENT_LOOP": event_loop,
-    }
-    data_dir = str(tmp_path / "data")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "signal_rest",
-            "serve",
-            "--sandbox",
-            "--port=0",
-            f"--data-dir={data_dir}",
-        ],
-        env=env,
-        stderr=subprocess.PIPE,
-        preexec_fn=_low_fd_limit(64),
-    )
+    env = {"SIGNAL_REST_MAX_CONNECTIONS": "1000", "SIGNAL_REST_EVENT_LOOP": event_loop}
+    proc = _serve_with_few_descriptors(tmp_path / "data", 64, env)
     assert proc.stderr is not None
     log: list[bytes] = []
     try:
-        port = None
-        while port is None:
-            line = proc.stderr.readline()
-            assert line, b"".join(log)[-3000:]
-            log.append(line)
-            if match := re.search(rb"running on http://127\.0\.0\.1:(\d+)", line):
-                port = int(match.group(1))
+        port = _port(proc, log)
         # Far more idle connections than descriptors: the service accepts until it has none.
         idle = [socket.create_connection(("127.0.0.1", port), timeout=20) for _ in range(120)]
         if event_loop == "asyncio":
@@ -421,32 +421,13 @@ def test_the_default_connection_cap_keeps_a_quarter_of_the_open_file_limit(
     tmp_path: Path,
 ) -> None:
     # With 256 descriptors the cap is 192: the rest is kept for SQLite, the daemon, files.
-    env = {**os.environ, "SIGNAL_REST_HEADER_TIMEOUT": "120"}
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "signal_rest",
-            "serve",
-            "--sandbox",
-            "--port=0",
-            f"--data-dir={tmp_path / 'data'}",
-        ],
-        env=env,
-        stderr=subprocess.PIPE,
-        preexec_fn=_low_fd_limit(256),
+    proc = _serve_with_few_descriptors(
+        tmp_path / "data", 256, {"SIGNAL_REST_HEADER_TIMEOUT": "120"}
     )
-    assert proc.stderr is not None
     log: list[bytes] = []
     idle: list[socket.socket] = []
     try:
-        port = None
-        while port is None:
-            line = proc.stderr.readline()
-            assert line, b"".join(log)[-3000:]
-            log.append(line)
-            if match := re.search(rb"running on http://127\.0\.0\.1:(\d+)", line):
-                port = int(match.group(1))
+        port = _port(proc, log)
         idle = [socket.create_connection(("127.0.0.1", port), timeout=20) for _ in range(192)]
         # Each idle connection is served (it gets a 408 only after 120 s); one more is refused.
         with socket.create_connection(("127.0.0.1", port), timeout=20) as over:
