@@ -16,7 +16,16 @@ from signal_rest.bench.generator import SENDERS
 from signal_rest.bench.listeners import CONSUMERS
 from signal_rest.bench.options import Options
 from signal_rest.bench.processes import World
-from signal_rest.bench.receiving import FULL, SHORT, Size, in_order, listen, reference
+from signal_rest.bench.receiving import (
+    FULL,
+    SHORT,
+    Size,
+    in_order,
+    latencies_ms,
+    listen,
+    missing,
+    reference,
+)
 from signal_rest.bench.report import Check, Figure, Outcome
 from signal_rest.bench.stats import percentile
 
@@ -31,8 +40,7 @@ def _consumer(
     arrivals: list[list[int]] = data["arrivals"]
     errors: list[str] = data["errors"]
     seqs = [a[0] for a in arrivals]
-    distinct = set(seqs)
-    latencies = [(arrived - sent) / 1e6 for seq, sent, arrived in arrivals if seq >= size.warmup]
+    latencies = latencies_ms(arrivals, size)
     p50, p99, worst = (percentile(latencies, p) for p in (50, 99, 100))
     kind, query = CONSUMERS[name]
     label = f"latency at {rate:,.0f} msg/s: {kind} consumer={name}" + (
@@ -45,14 +53,15 @@ def _consumer(
         f"p99 ≤ {GOAL_P99_MS:g} ms",
         ok=p99 <= GOAL_P99_MS,
     )
-    missing = size.messages - len(distinct & set(range(size.messages)))
-    repeats = len(seqs) - len(distinct)
-    ok = not errors and missing == 0 and repeats == 0 and in_order(seqs)
-    detail = "; ".join(errors) if errors else f"{missing} missing, {repeats} repeated"
+    lost = missing(seqs, size)
+    repeats = len(seqs) - len(set(seqs))
+    ordered = in_order(seqs)
+    ok = not errors and lost == 0 and repeats == 0 and ordered
+    detail = "; ".join(errors) if errors else f"{lost} missing, {repeats} repeated"
     check = Check(
         f"{name}: every one of {size.messages:,} messages exactly once, in order per sender",
         ok,
-        "" if ok else detail + ("" if in_order(seqs) else ", out of order"),
+        "" if ok else detail + ("" if ordered else ", out of order"),
     )
     return figure, check
 

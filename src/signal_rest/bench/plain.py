@@ -16,7 +16,16 @@ from signal_rest.bench.latency import GOAL_P99_MS
 from signal_rest.bench.listeners import PLAIN
 from signal_rest.bench.options import Options
 from signal_rest.bench.processes import World
-from signal_rest.bench.receiving import FULL, SHORT, Size, in_order, listen, reference
+from signal_rest.bench.receiving import (
+    FULL,
+    SHORT,
+    Size,
+    in_order,
+    latencies_ms,
+    listen,
+    missing,
+    reference,
+)
 from signal_rest.bench.report import Check, Figure, Outcome
 from signal_rest.bench.stats import percentile
 
@@ -25,12 +34,12 @@ __all__ = ["measure"]
 
 def _check(data: dict[str, Any], size: Size, sent: Any) -> Check:
     seqs = [a[0] for a in data["arrivals"]]
-    missing = size.messages - len(set(seqs) & set(range(size.messages)))
+    lost = missing(seqs, size)
     repeats = len(seqs) - len(set(seqs))
     ordered = in_order(seqs)
     problems = list(data["errors"]) + sent.errors[:3]
-    ok = not problems and missing == 0 and repeats == 0 and ordered
-    detail = "; ".join(problems) or f"{missing} missing, {repeats} repeated" + (
+    ok = not problems and lost == 0 and repeats == 0 and ordered
+    detail = "; ".join(problems) or f"{lost} missing, {repeats} repeated" + (
         "" if ordered else ", out of order"
     )
     return Check(
@@ -50,7 +59,7 @@ def measure(world: World, options: Options) -> Outcome:
     data = results[PLAIN]
     service.stop()
     floor, raw = reference(world, "plain", size, rate)
-    latencies = [(got - at) / 1e6 for seq, at, got in data["arrivals"] if seq >= size.warmup]
+    latencies = latencies_ms(data["arrivals"], size)
     p50, p99, worst = (percentile(latencies, p) for p in (50, 99, 100))
     # Below the load asked for, the generator (or the machine) was the limit: a backlog grew
     # and the figure says how long it got.

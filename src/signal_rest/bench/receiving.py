@@ -29,7 +29,17 @@ from signal_rest.bench.processes import ACCOUNT, BenchError, Service, World, wai
 from signal_rest.bench.report import Check
 from signal_rest.bench.stats import percentile
 
-__all__ = ["FULL", "SHORT", "Size", "commit_latency", "in_order", "listen", "reference"]
+__all__ = [
+    "FULL",
+    "SHORT",
+    "Size",
+    "commit_latency",
+    "in_order",
+    "latencies_ms",
+    "listen",
+    "missing",
+    "reference",
+]
 
 # Seconds the listeners may take to finish once the last message is sent (each gives up by
 # itself after a minute without a new message).
@@ -46,6 +56,17 @@ class Size:
 
 FULL = Size(messages=10_000, warmup=1_000)
 SHORT = Size(messages=300, warmup=50)
+
+
+def latencies_ms(arrivals: list[list[int]], size: Size) -> list[float]:
+    """Each arrival's latency (arrived − sent, `[seq, sent_ns, arrived_ns]`) in ms, the
+    warm-up left out."""
+    return [(got - sent) / 1e6 for seq, sent, got in arrivals if seq >= size.warmup]
+
+
+def missing(seqs: list[int], size: Size) -> int:
+    """How many of the `size.messages` sent never arrived."""
+    return size.messages - len(set(seqs) & set(range(size.messages)))
 
 
 def in_order(seqs: list[int]) -> bool:
@@ -126,15 +147,14 @@ def reference(world: World, figure: str, size: Size, rate: float) -> tuple[str, 
     client got every message. Run with no service up (the raw client is the only reader)."""
     sent, results = listen(world, None, f"{figure}-reference", size.messages, rate, RAW)
     data = results[RAW]
-    latencies = [(got - at) / 1e6 for seq, at, got in data["arrivals"] if seq >= size.warmup]
-    seqs = [a[0] for a in data["arrivals"]]
-    missing = size.messages - len(set(seqs) & set(range(size.messages)))
+    latencies = latencies_ms(data["arrivals"], size)
+    lost = missing([a[0] for a in data["arrivals"]], size)
     problems = list(data["errors"]) + sent.errors[:1]
-    ok = not problems and missing == 0
+    ok = not problems and lost == 0
     check = Check(
         f"{figure} reference: the raw JSON-RPC client got every one of {size.messages:,} messages",
         ok,
-        "" if ok else "; ".join(problems) or f"{missing} missing",
+        "" if ok else "; ".join(problems) or f"{lost} missing",
     )
     raw = "daemon → raw JSON-RPC client: " + (
         f"p50 {percentile(latencies, 50):.1f} · p99 {percentile(latencies, 99):.1f} ms"
