@@ -41,7 +41,6 @@ E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 DELIVERABLE = ("dataMessage", "editMessage")
 # Envelope contents that never carry an attachment.
 _NO_ATTACHMENTS = frozenset({"receiptMessage", "typingMessage"})
-_BLOCKS_SENDER = "SELECT 1 FROM blocked WHERE account = ? AND target = ?"
 PHONE = 1  # the device id of a number's primary device
 
 
@@ -308,8 +307,6 @@ class Network(People, ContactBook, Devices):
                 info = body.get("groupInfo") or (body.get("dataMessage") or {}).get("groupInfo")
                 if info:
                     targets.append(info["groupId"])
-        if len(targets) == 1:  # most envelopes: no group, one statement text for them all
-            return self.store.one(_BLOCKS_SENDER, account, targets[0]) is not None
         marks = ",".join("?" * len(targets))
         sql = f"SELECT 1 FROM blocked WHERE account = ? AND target IN ({marks})"
         return self.store.one(sql, account, *targets) is not None
